@@ -1,0 +1,95 @@
+/*
+ * config.h — the one configuration table (name, type, default, bounds).
+ *
+ * Sources, later wins: built-in defaults < the file (`key = value`, '#' comments)
+ * < JT_<KEY> environment variables (key upper-cased).  Unknown keys, bad values
+ * and out-of-range numbers are errors that name the source ("file:line" or the
+ * variable).  A missing file is an error only when it was named explicitly.
+ *
+ * Ownership: struct jt_config owns its strings; free with config_free().
+ * Thread safety: none needed — filled once in main() and then only read.
+ */
+#ifndef JT_CONFIG_H
+#define JT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "config/jouletrace.conf"
+
+struct jt_config {
+	/* SPEC §8 fixed keys */
+	char *listen;              /* "127.0.0.1:8000" */
+	char *redis_url;           /* "redis://127.0.0.1:6379/0" */
+	char *measurement_cpus;    /* "auto" or a CPU list "1", "0-15" */
+	char *infra_cpus;          /* "auto" or a CPU list */
+	char *meter;               /* auto|powercap|perf|model */
+	char *powercap_root;       /* "/sys/class/powercap" */
+	char *key_file;            /* "config/keys/seal_ed25519.key" */
+	char *calibration_file;    /* "config/socket0_calibration.json" */
+	char *api_tokens_file;     /* "" = no auth */
+	char *host_id;             /* "" = hostname */
+
+	/* model meter: package idle W + active W per busy CPU; DRAM likewise */
+	double model_idle_package_watts;      /* 10.0, 0..1000 */
+	double model_active_watts_per_cpu;    /* 12.0, 0..1000 */
+	double model_idle_dram_watts;         /* 2.0,  0..1000 */
+	double model_active_dram_watts_per_cpu; /* 1.0, 0..1000 */
+
+	/* server */
+	long server_threads;       /* 4, 1..256 */
+	long max_body_bytes;       /* 1048576, 1024..67108864 */
+	long rate_limit_per_minute;/* 0 = off, 0..1000000 */
+	long validate_timeout_seconds; /* 120, 1..3600: server waits this long for a worker */
+	long max_connections;      /* 1024, 16..65536 */
+
+	/* redis / queue / lock */
+	long redis_timeout_ms;     /* 2000, 10..60000 */
+	long result_ttl_seconds;   /* 604800, 60..31536000 */
+	long lock_ttl_ms;          /* 15000, 1000..600000 */
+	long heartbeat_interval_ms;/* 1000, 100..60000 */
+	long worker_ttl_ms;        /* 10000, 1000..600000: heartbeat expiry = dead worker */
+	long max_job_attempts;     /* 3, 1..20: a job that kills its worker this often fails */
+
+	/* executor / harness */
+	char *python;              /* "/usr/bin/python3" */
+	char *harness_path;        /* "executor/harness.py" */
+	long max_output_bytes;     /* 1048576, 4096..67108864: cap on captured stdout/stderr */
+	long max_harness_message_bytes; /* 67108864: cap on one protocol line */
+
+	/* calibration */
+	long calibration_valid_days;       /* 7, 1..365 */
+	double calibration_max_cv_percent; /* 10.0, 0.1..100 */
+	double calibration_max_busy_percent; /* 10.0, 0..100: refuse when CPUs busier */
+	double noise_floor_joules;         /* 0.001, 0..1e6: trials below are flagged */
+
+	/* logging */
+	char *log_level;           /* debug|info|warn|error */
+	char *log_format;          /* text|json */
+};
+
+/* Error text (file:line or variable + reason) for the caller to print. */
+struct config_error {
+	char msg[512];
+};
+
+/* Fills cfg with built-in defaults.  Returns 0 or -ENOMEM. */
+int config_defaults(struct jt_config *cfg);
+
+/*
+ * Defaults, then path (NULL → CONFIG_DEFAULT_PATH, silently skipped if absent),
+ * then JT_* from envp (NULL → environ).  0 or -errno with err filled.
+ */
+int config_load(struct jt_config *cfg, const char *path, bool path_explicit,
+		char *const *envp, struct config_error *err);
+
+/* Sets one key from text (same checks as the file).  0, -ENOENT unknown key, -EINVAL bad value. */
+int config_set(struct jt_config *cfg, const char *key, const char *value,
+	       struct config_error *err);
+
+/* Writes "key = value" lines for every key (for --print-config and debugging). */
+int config_dump(const struct jt_config *cfg, char *buf, size_t cap);
+
+void config_free(struct jt_config *cfg);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * util.h — small helpers every binary needs: clocks, ids, whole-file I/O, hashing.
+ * All functions are thread-safe and return 0 or -errno unless noted.
+ */
+#ifndef JT_UTIL_H
+#define JT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UTIL_RFC3339_LEN 32  /* "2026-11-21T08:28:51.123456Z" + NUL, rounded up */
+#define UTIL_SHA256_HEX_LEN 65
+
+uint64_t util_mono_ns(void);          /* CLOCK_MONOTONIC in ns */
+uint64_t util_realtime_ns(void);      /* CLOCK_REALTIME in ns */
+/* Formats a CLOCK_REALTIME ns value as RFC 3339 UTC with microseconds. */
+void util_rfc3339(uint64_t realtime_ns, char out[UTIL_RFC3339_LEN]);
+/* Parses what util_rfc3339 writes (fraction optional, 'Z' required). */
+int util_rfc3339_parse(const char *s, uint64_t *realtime_ns);
+
+/* Fills out with 2*nbytes lower-case hex digits of getrandom() output + NUL. */
+int util_random_hex(char *out, size_t nbytes);
+/* A v4 UUID string (36 chars + NUL) from getrandom(). */
+int util_uuid4(char out[37]);
+
+/*
+ * Reads a whole file into a NUL-terminated malloc'd buffer; fails with -EFBIG
+ * when it is larger than max_bytes.  *len (optional) excludes the NUL.
+ */
+int util_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
+/* Writes via a temp file + fsync + rename, so readers never see a torn file. */
+int util_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* Reads a small sysfs/proc file and strips the trailing newline. */
+int util_read_line(const char *path, char *buf, size_t cap);
+
+/* Lower-case hex SHA-256 (libsodium) of data. */
+void util_sha256_hex(const void *data, size_t len, char out[UTIL_SHA256_HEX_LEN]);
+
+/* strtoll/strtod wrappers that accept only a complete number. */
+int util_parse_i64(const char *s, long long *out);
+int util_parse_double(const char *s, double *out);
+
+#endif
