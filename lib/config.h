@@ -37,7 +37,7 @@ struct jt_config {
 	double model_active_dram_watts_per_cpu; /* 1.0, 0..1000 */
 
 	/* server */
-	long server_threads;       /* 4, 1..256 */
+	long server_threads;       /* 8, 1..256: a /validate blocks one thread while it waits */
 	long max_body_bytes;       /* 1048576, 1024..67108864 */
 	long rate_limit_per_minute;/* 0 = off, 0..1000000 */
 	long validate_timeout_seconds; /* 120, 1..3600: server waits this long for a worker */
