@@ -1,0 +1,133 @@
+/*
+ * calib.h — the idle-power calibration profile (SPEC §6): sample, save, load, check.
+ *
+ * File format (JSON object, exactly these keys, unknown keys rejected):
+ *   version 1 (int), host_fingerprint (64 hex, see hostid.h), meter_backend
+ *   ("powercap"|"perf"|"model"), socket (int), measurement_cpus (CPU list),
+ *   duration_seconds, samples (int ≥ 2), idle_package_watts and
+ *   idle_dram_watts (medians of per-interval power), mean_*_watts,
+ *   stddev_*_watts, cv_percent (of per-interval package power), measured_at
+ *   (RFC 3339 UTC), valid_until_days (int 1..365).  Numbers are finite, ≥ 0.
+ *
+ * Ownership: the profile is a plain value (no heap).  Thread safety:
+ * reentrant.  Errors: 0 or -errno, with a human reason where a buffer is taken.
+ */
+#ifndef JT_CALIB_H
+#define JT_CALIB_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct meter;
+struct cpuset;
+
+#define CALIB_VERSION 1
+#define CALIB_MAX_FILE_BYTES (64 * 1024)
+#define CALIB_DEFAULT_VALID_DAYS 7
+
+struct calib_profile {
+	int version;
+	char host_fingerprint[65];
+	char meter_backend[16];
+	int socket;
+	char measurement_cpus[512];
+	double duration_seconds;
+	long samples;
+	double idle_package_watts;      /* median */
+	double idle_dram_watts;         /* median; 0 when the meter has no DRAM domain */
+	double mean_package_watts;
+	double mean_dram_watts;
+	double stddev_package_watts;
+	double stddev_dram_watts;
+	double cv_percent;              /* of per-interval package watts */
+	char measured_at[UTIL_RFC3339_LEN];
+	uint64_t measured_at_ns;        /* measured_at parsed (not a file field) */
+	long valid_until_days;
+	char sha256[UTIL_SHA256_HEX_LEN]; /* hex SHA-256 of the file bytes (not a file field) */
+};
+
+/*
+ * Reads and validates path.  Fills p->sha256 and p->measured_at_ns.
+ * -ENOENT etc. from open, -EFBIG over CALIB_MAX_FILE_BYTES, -EINVAL for bad
+ * JSON, duplicate keys, unknown keys, a missing field, a wrong type or an
+ * out-of-range value; err names the field.  *p is zeroed on failure.
+ */
+int calib_load(const char *path, struct calib_profile *p, char *err, size_t errcap);
+
+/*
+ * Validates *p (same rules as calib_load; measured_at_ns is re-derived from
+ * measured_at) and writes it atomically with mode 0644.  Sets p->sha256 to the
+ * hash of the bytes written.  -EINVAL for an invalid profile, else I/O errors.
+ */
+int calib_write(const char *path, struct calib_profile *p);
+
+/*
+ * Is p usable here and now?  Checks, in order: format (-EINVAL), host
+ * (-EXDEV; skipped when host_fingerprint is NULL), meter back end
+ * (-EMEDIUMTYPE; skipped when meter_backend is NULL), measured_at more than
+ * 5 minutes in the future (-EINVAL: clock skew), age beyond valid_until_days
+ * (-ESTALE).  0 when valid.  reason (may be NULL) always gets one line.
+ */
+int calib_check(const struct calib_profile *p, const char *host_fingerprint,
+		const char *meter_backend, uint64_t now_realtime_ns, char *reason, size_t cap);
+
+/* (now − measured_at) in days; negative if measured_at is in the future. */
+/*
+ * calib_load() + calib_check(), and the profile's measurement CPU list must
+ * equal measurement_cpus (canonical cpuset_format text; NULL = not compared,
+ * mismatch = -EXDEV).  The one validity test the server, the worker and
+ * `jouletrace-calibrate --check` share.
+ */
+int calib_load_checked(const char *path, const char *host_fingerprint, const char *meter_backend,
+		       const char *measurement_cpus, uint64_t now_realtime_ns,
+		       struct calib_profile *p, char *reason, size_t cap);
+
+double calib_age_days(const struct calib_profile *p, uint64_t now_realtime_ns);
+
+struct calib_progress {
+	unsigned sample;          /* 1-based index of the interval just finished */
+	unsigned total;           /* intervals planned */
+	double elapsed_seconds;
+	double package_watts;     /* of that interval */
+	double dram_watts;
+};
+
+struct calib_run_opts {
+	double duration_seconds;        /* > 0, ≤ 86400, ≥ 2 intervals */
+	unsigned sample_interval_ms;    /* 0 → 1000; 10..60000 */
+	double max_cv_percent;          /* refuse (-ERANGE) above */
+	double max_busy_percent;        /* refuse (-EBUSY) above */
+	const struct cpuset *cpus;      /* measurement CPUs, for busy %; NULL = all */
+	const char *proc_root;          /* "" or NULL real; else <proc_root>/proc/stat */
+	const char *measurement_cpus;   /* text for the profile; NULL → formatted cpus */
+	int socket;
+	const char *host_fingerprint;   /* required: 64 hex */
+	long valid_until_days;          /* 0 → CALIB_DEFAULT_VALID_DAYS */
+	/* Called after every interval, on the sampling thread. */
+	void (*progress)(void *arg, const struct calib_progress *p);
+	void *progress_arg;
+	/* Optional: when it becomes non-zero (e.g. from a signal handler), return -EINTR. */
+	const volatile sig_atomic_t *stop;
+};
+
+/*
+ * Samples the meter at rest for duration_seconds.  The meter is read at least
+ * every 100 ms (and more often if meter_max_wrap_seconds demands it) so no
+ * counter wrap is missed; power is computed per sample interval.  Busy % of
+ * the CPUs comes from /proc/stat over the whole run (a file whose counters do
+ * not move counts as idle).
+ *
+ * Returns 0 and a complete *out; -EBUSY (CPUs busier than max_busy_percent)
+ * or -ERANGE (CV of per-interval package power above max_cv_percent) with
+ * *out still fully filled, so a caller may deliberately keep it (--force);
+ * -EINVAL bad options, -EINTR stopped, or a meter/procfs error.
+ * reason (may be NULL) gets one line: the summary on success, otherwise what
+ * went wrong and what to do about it.
+ */
+int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_profile *out,
+	      char *reason, size_t cap);
+
+#endif

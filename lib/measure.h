@@ -1,0 +1,115 @@
+/*
+ * measure.h — the measurement method of SPEC §3, steps 3–8, for one loaded harness.
+ *
+ * The caller has already spawned the harness pinned to the measurement CPU, sent
+ * "load", and holds the host's measurement lock.  measure_run() sizes the passes,
+ * runs the warm-up trials, then trials until the CV early-stop rule says stop,
+ * and fills a measure_result.  Each trial's energy window is exactly the span
+ * between two meter readings taken around the harness's "go" and "done" lines,
+ * so interpreter start-up and imports are never inside it; the idle baseline is
+ * subtracted over that identical span, per domain, without clamping.
+ *
+ * Thread safety: a measure_run call owns its harness and meter for its duration.
+ */
+#ifndef JT_MEASURE_H
+#define JT_MEASURE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "meter.h"
+#include "stats.h"
+
+struct harness;
+
+#define MEASURE_MAX_TRIALS 50
+/* Contaminated or mismatched trials are retried, but not without bound. */
+#define MEASURE_MAX_RETRIES 10
+
+enum measure_trial_flag {
+	MEASURE_FLAG_BELOW_NOISE  = 1u << 0, /* |net total| under the noise floor */
+	MEASURE_FLAG_CONTAMINATED = 1u << 1, /* foreign CPU time over the threshold */
+};
+
+struct measure_params {
+	long max_trials;          /* energy_measurement_trials, 1..50 */
+	long min_trials;          /* 1..max_trials */
+	long warmup_trials;       /* 0..10 */
+	double target_cv_percent;
+	double min_trial_seconds;
+	long timeout_seconds;     /* per trial, and for sizing */
+	size_t n_tests;           /* test cases per pass */
+	double idle_watts[METER_NDOMAINS]; /* calibrated idle power per domain */
+	double noise_floor_joules;
+	int meter_poll_ms;        /* read the meter this often inside a window (wraps) */
+	long max_passes;          /* upper bound for sizing */
+};
+
+struct measure_trial {
+	uint64_t wall_ns;         /* meter timestamp difference: the window */
+	uint64_t harness_ns;      /* the harness's own perf_counter span of the passes */
+	long passes;
+	unsigned present;         /* domains measured (meter_domains) */
+	uint64_t raw_uj[METER_NDOMAINS];
+	int64_t net_uj[METER_NDOMAINS];  /* raw − idle × window; may be negative */
+	uint32_t wraps[METER_NDOMAINS];
+	double net_total_j;       /* package + dram net */
+	unsigned flags;           /* enum measure_trial_flag */
+};
+
+/*
+ * Called at every stage change and after every trial with a short stage name
+ * ("sizing", "warmup", "measuring") and progress in [0, 1].  Also called while
+ * waiting on the harness (stage NULL): a nonzero return cancels the run.
+ */
+typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
+/*
+ * Optional per-trial observer, called with the two edge readings of a window
+ * right after the second one (attribution hooks in here).  It may set flags.
+ */
+typedef void (*measure_window_fn)(void *ctx, const struct meter_reading *before,
+				  const struct meter_reading *after,
+				  struct measure_trial *trial);
+
+struct measure_result {
+	long passes;
+	double pass_seconds;
+	long warmups_done;
+	size_t n_trials;
+	struct measure_trial trials[MEASURE_MAX_TRIALS];
+	long retries;             /* trials repeated (contaminated) */
+	enum stop_reason stop;    /* why the trial loop ended */
+
+	double median_package_j, median_dram_j, median_total_j;
+	double median_seconds;
+	double cv_percent;
+	double ci95_low_j, ci95_high_j;
+	enum stats_ci_method ci_method;
+	double energy_per_call_j; /* median net total / (passes × n_tests) */
+	double power_watts;       /* median net total / median window */
+	bool below_noise;         /* any trial flagged */
+
+	/* on failure */
+	char error_type[32];      /* timeout|memory_limit|runtime_error|inconsistent_output|cancelled|internal */
+	char error_message[512];
+};
+
+/*
+ * Runs steps 3–8.  Returns 0 with out filled, or a negative errno with
+ * out->error_type / error_message saying what went wrong (-ECANCELED when the
+ * hook cancelled, -ETIMEDOUT, -EPIPE when the harness died, -EPROTO for a
+ * protocol or candidate error).  The harness is left alive on success.
+ */
+int measure_run(struct harness *h, struct meter *m, const struct measure_params *p,
+		measure_hook_fn hook, measure_window_fn on_window, void *ctx,
+		struct measure_result *out);
+
+/*
+ * The "energy_metrics" object of GET /api/v1/tasks/{id} (JouleTrace's names plus
+ * ours) and a "trials" array with the per-trial raw and net figures.  New refs.
+ */
+json_t *measure_metrics_json(const struct measure_result *r, bool estimated);
+json_t *measure_trials_json(const struct measure_result *r);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * procstat.h — per-CPU busy time from /proc/stat, summed over a CPU set.
+ *
+ * Used by the model meter (busy seconds → estimated energy) and by calibration
+ * (refuse to calibrate while the measurement CPUs are busy).
+ *
+ * busy  = user + nice + system + irq + softirq + steal   (guest is inside user)
+ * total = busy + idle + iowait
+ * in USER_HZ jiffies (sysconf(_SC_CLK_TCK)); both are cumulative since boot.
+ *
+ * The file descriptor stays open and is re-read with pread, so a read costs
+ * one syscall and no path lookup.  Only the leading "cpu" lines are parsed;
+ * at most PROCSTAT_MAX_BYTES are read.
+ *
+ * Ownership: procstat_open copies proc_root.  Thread safety: one reader per
+ * struct procstat (it owns a scratch buffer).  Errors: 0 or -errno.
+ */
+#ifndef JT_PROCSTAT_H
+#define JT_PROCSTAT_H
+
+#include <stdint.h>
+
+struct cpuset;
+
+#define PROCSTAT_MAX_BYTES (1024 * 1024)
+
+struct procstat_sample {
+	uint64_t busy;       /* jiffies */
+	uint64_t total;      /* jiffies */
+	int ncpus;           /* CPUs of the set that /proc/stat listed */
+};
+
+/* proc_root NULL or "" → /proc/stat; else <proc_root>/proc/stat.  NULL + errno. */
+struct procstat *procstat_open(const char *proc_root);
+/*
+ * Sums the "cpuN" lines of the CPUs in cpus (NULL = every cpuN line).  CPUs
+ * missing from the file (offline) are skipped.  -EIO on a malformed file,
+ * -EFBIG when the cpu lines exceed PROCSTAT_MAX_BYTES.
+ */
+int procstat_read(struct procstat *ps, const struct cpuset *cpus, struct procstat_sample *out);
+/* USER_HZ: jiffies per second. */
+long procstat_hz(void);
+void procstat_close(struct procstat *ps);   /* NULL is a no-op */
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * api.h — the HTTP API of SPEC §4 as plain functions: a request struct in, a
+ * response struct out.  No socket or libmicrohttpd type is visible here, so the
+ * handlers are testable by calling api_handle() directly.
+ *
+ * Thread safety: api_handle() is called concurrently from the HTTP thread pool;
+ * everything it touches is either immutable after api_new(), guarded by the
+ * api's mutex, or atomic.  Redis connections come from a pool.
+ */
+#ifndef JT_API_H
+#define JT_API_H
+
+#include "http.h"
+
+struct jt_config;
+struct api;
+
+/* NULL + errno.  Does not need Redis to be up (health then says so). */
+struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen);
+void api_free(struct api *a);
+/* http_handler_fn */
+void api_handle(void *api, const struct http_request *req, struct http_response *resp);
+
+#endif
