@@ -57,6 +57,8 @@ TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 all: $(BINS)
 .PHONY: all test clean
+# Test objects are intermediate in a pattern chain; keep them so rebuilds are incremental.
+.SECONDARY:
 
 $(BUILD)/%.o: %.c
 	$(quiet) CC $@

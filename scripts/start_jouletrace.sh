@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Starts the whole jouletrace stack on this machine, in the foreground:
+# a local Redis (with AOF) when redis_url does not answer, calibration when no
+# valid profile exists, one worker and the server.  Ctrl-C or SIGTERM stops
+# everything this script started, and nothing else.
+#   scripts/start_jouletrace.sh [--config FILE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONFIG_ARGS=()
+if [[ ${1:-} == --config ]]; then
+	[[ -n ${2:-} ]] || { echo "usage: $0 [--config FILE]" >&2; exit 2; }
+	CONFIG_ARGS=(--config "$2")
+fi
+
+scripts/setup.sh
+echo "start: building"
+make -s -j"$(nproc)" all
+
+B=build
+conf() { "$B/jouletrace-server" "${CONFIG_ARGS[@]}" --print-config | sed -n "s/^$1 = //p" | tr -d '"'; }
+REDIS_URL=$(conf redis_url)
+LISTEN=$(conf listen)
+RUN=${JT_RUN_DIR:-run}
+mkdir -p "$RUN"
+
+pids=()
+cleanup() {
+	trap - INT TERM EXIT
+	echo "start: stopping"
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	echo "start: stopped"
+}
+trap cleanup INT TERM EXIT
+
+# --- Redis -----------------------------------------------------------------
+if [[ $REDIS_URL =~ ^redis://([^:/]+):([0-9]+) ]]; then
+	RHOST=${BASH_REMATCH[1]} RPORT=${BASH_REMATCH[2]}
+else
+	echo "start: only redis://host:port URLs can be started locally ($REDIS_URL)" >&2
+	RHOST="" RPORT=""
+fi
+if [[ -n $RPORT ]] && ! redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null 2>&1; then
+	echo "start: Redis not answering at $RHOST:$RPORT; starting one with AOF in $RUN/redis"
+	mkdir -p "$RUN/redis"
+	redis-server --bind "$RHOST" --port "$RPORT" --dir "$PWD/$RUN/redis" \
+		--appendonly yes --appendfsync everysec --save "" --daemonize no \
+		--logfile "$PWD/$RUN/redis/redis.log" &
+	pids+=($!)
+	for _ in $(seq 50); do redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null || { echo "start: Redis did not come up" >&2; exit 1; }
+fi
+
+# --- calibration -------------------------------------------------------------
+if ! "$B/jouletrace-calibrate" "${CONFIG_ARGS[@]}" --check; then
+	echo "start: calibrating the measurement CPUs (keep this machine quiet)"
+	"$B/jouletrace-calibrate" "${CONFIG_ARGS[@]}" ${JT_CALIBRATE_DURATION:+--duration "$JT_CALIBRATE_DURATION"}
+fi
+
+# --- worker and server -------------------------------------------------------
+"$B/jouletrace-worker" "${CONFIG_ARGS[@]}" &
+pids+=($!)
+"$B/jouletrace-server" "${CONFIG_ARGS[@]}" &
+pids+=($!)
+for _ in $(seq 50); do curl -fs "http://$LISTEN/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+echo "start: jouletrace is up at http://$LISTEN  (status: curl http://$LISTEN/api/v1/socket0/status)"
+# Any component exiting brings the stack down: a half-running service is worse.
+wait -n "${pids[@]}"
+echo "start: a component exited" >&2
+exit 1

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite: setup, a -Werror build, Check unit and Redis integration
+# tests, the harness's Python tests, then the end-to-end suites over HTTP (model
+# meter, and a simulated powercap tree with forced wraps).
+#   scripts/test.sh            everything
+#   scripts/test.sh --unit     build + unit/integration tests only
+#   scripts/test.sh --ci       everything, plus the unit tests under ASan+UBSan
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+mode=all
+case "${1:-}" in
+--unit) mode=unit ;;
+--ci) mode=ci ;;
+"") ;;
+*) echo "usage: scripts/test.sh [--unit|--ci]" >&2; exit 2 ;;
+esac
+
+scripts/setup.sh || exit 1
+PY=/usr/bin/python3
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0 failed=0 failures=()
+
+step() { # name command...
+	local name=$1; shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); failures+=("$name")
+	fi
+}
+
+step "build (DEVELOPER=1)" make -s -j"$jobs" DEVELOPER=1 all
+step "unit + integration (Check)" make -s -j"$jobs" DEVELOPER=1 test
+step "harness (python unittest)" $PY -m unittest discover -s tests/harness -t . -q
+if [[ $mode != unit ]]; then
+	step "e2e: model meter" $PY tests/e2e/run_e2e.py --meter model
+	step "e2e: simulated powercap" $PY tests/e2e/run_e2e.py --meter powercap
+fi
+if [[ $mode == ci ]]; then
+	step "unit under ASan+UBSan" make -s -j"$jobs" SANITIZE=address,undefined test
+fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "summary: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,649 @@
+/* api.c — see api.h.  Routes, status codes and bodies follow SPEC §4. */
+#include "api.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apierr.h"
+#include "calib.h"
+#include "config.h"
+#include "cpuset.h"
+#include "hostid.h"
+#include "keys.h"
+#include "lock.h"
+#include "log.h"
+#include "queue.h"
+#include "ratelimit.h"
+#include "redis.h"
+#include "request.h"
+#include "tasks.h"
+#include "util.h"
+#include "workers.h"
+
+#define JT_VERSION "0.1.0"
+#define MAX_TOKENS 256
+#define TASKS_PREFIX "/api/v1/tasks/"
+
+struct api {
+	const struct jt_config *cfg;
+	struct redis_pool *pool;
+	struct hostid host;
+	struct cpu_layout layout;
+	char host_id[128];
+	uint64_t started_ns;
+
+	unsigned char tokens[MAX_TOKENS][32]; /* SHA-256 of each bearer token */
+	size_t n_tokens;
+	struct ratelimit *rl;
+
+	atomic_ullong http_2xx, http_4xx, http_5xx, tasks_created, validations;
+};
+
+/* ---- responses ------------------------------------------------------------ */
+
+static void respond_json(struct http_response *resp, int status, json_t *body)
+{
+	resp->status = status;
+	resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	resp->body_len = resp->body ? strlen(resp->body) : 0;
+	json_decref(body);
+	if (body && !resp->body) {
+		resp->status = 500;
+	}
+}
+
+static void respond_error(struct http_response *resp, const struct http_request *req,
+			  const char *code, const char *msg, const struct request_errors *errs)
+{
+	resp->status = apierr_status(code);
+	resp->body = apierr_json(code, msg, req->request_id, errs);
+	resp->body_len = resp->body ? strlen(resp->body) : 0;
+}
+
+static void not_ready(struct http_response *resp, const struct http_request *req, const char *why)
+{
+	respond_error(resp, req, "not_ready", why, NULL);
+	snprintf(resp->retry_after, sizeof resp->retry_after, "5");
+}
+
+static bool is_json(const struct http_request *req)
+{
+	const char *ct = req->content_type;
+	size_t n = strlen("application/json");
+	return ct && strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* ---- calibration: the measure endpoint is 503 without a valid profile ----- */
+
+static const char *expected_backend(const struct api *a, json_t *worker)
+{
+	if (strcmp(a->cfg->meter, "auto") != 0)
+		return a->cfg->meter;
+	const char *m = json_string_value(json_object_get(worker, "meter"));
+	return m; /* NULL: no live worker to say what auto picked */
+}
+
+/* Read on every call: it is a small file, and only POSTs and status pages ask. */
+static int calibration_state(struct api *a, json_t *worker, struct calib_profile *p,
+			     char *reason, size_t cap)
+{
+	const char *backend = expected_backend(a, worker);
+	char cpus[256];
+	int err;
+
+	cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
+	err = calib_load_checked(a->cfg->calibration_file, a->host.fingerprint,
+				 backend ? backend : "", cpus, util_realtime_ns(), p, reason, cap);
+	/* auto with no live worker yet: any back end the profile names is accepted */
+	if (err == -EMEDIUMTYPE && !backend)
+		err = calib_load_checked(a->cfg->calibration_file, a->host.fingerprint,
+					 p->meter_backend, cpus, util_realtime_ns(), p, reason, cap);
+	return err;
+}
+
+/* ---- auth and rate limiting ----------------------------------------------- */
+
+static int load_tokens(struct api *a, const char *path, char *why, size_t cap)
+{
+	char *data = NULL, *save = NULL;
+	int err = util_read_file(path, 1 << 20, &data, NULL);
+	if (err) {
+		snprintf(why, cap, "api_tokens_file %s: %s", path, strerror(-err));
+		return err;
+	}
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t n = strcspn(line, "\r \t");
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (a->n_tokens == MAX_TOKENS) {
+			err = -E2BIG;
+			snprintf(why, cap, "api_tokens_file %s: more than %d tokens", path, MAX_TOKENS);
+			break;
+		}
+		crypto_hash_sha256(a->tokens[a->n_tokens++], (unsigned char *)line, n);
+	}
+	free(data);
+	if (!err && a->n_tokens == 0) {
+		err = -EINVAL;
+		snprintf(why, cap, "api_tokens_file %s has no tokens", path);
+	}
+	return err;
+}
+
+/* Compares hashes in constant time and checks every token, so timing says nothing. */
+static bool authorized(const struct api *a, const struct http_request *req)
+{
+	const char *h = req->authorization;
+	unsigned char digest[32];
+	bool ok = false;
+
+	if (a->n_tokens == 0)
+		return true;
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	h += 7;
+	crypto_hash_sha256(digest, (const unsigned char *)h, strlen(h));
+	for (size_t i = 0; i < a->n_tokens; i++)
+		ok |= sodium_memcmp(digest, a->tokens[i], 32) == 0;
+	return ok;
+}
+
+/* ---- helpers over Redis ---------------------------------------------------- */
+
+/* The heartbeat info of one live worker of this host (for meter and readiness). */
+static json_t *host_worker(struct redis *r, const char *host_id, long long *live)
+{
+	struct worker_entry *list = NULL;
+	json_t *found = NULL;
+	size_t n = 0;
+
+	*live = 0;
+	if (workers_live(r, live, &list, &n) != 0)
+		return NULL;
+	for (size_t i = 0; i < n && !found; i++) {
+		json_t *info = json_loads(list[i].info_json, 0, NULL);
+		const char *h = json_string_value(json_object_get(info, "host_id"));
+		if (h && strcmp(h, host_id) == 0)
+			found = json_incref(info);
+		json_decref(info);
+	}
+	workers_list_free(list, n);
+	return found;
+}
+
+/* ---- handlers ------------------------------------------------------------- */
+
+static void h_ping(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	(void)a;
+	(void)req;
+	respond_json(resp, 200, json_pack("{s:s, s:s}", "status", "ok", "service", "jouletrace"));
+}
+
+static json_t *calibration_json(struct api *a, json_t *worker, bool *valid, char *reason,
+				size_t cap)
+{
+	struct calib_profile p;
+	memset(&p, 0, sizeof p);
+	int err = calibration_state(a, worker, &p, reason, cap);
+	bool exists = err != -ENOENT;
+	*valid = err == 0;
+	if (!exists)
+		return json_pack("{s:b, s:b, s:s}", "exists", 0, "valid", 0, "reason", reason);
+	return json_pack("{s:b, s:b, s:s?, s:f, s:f, s:f, s:f, s:s, s:s, s:s}",
+		"exists", 1, "valid", *valid, "reason", *valid ? NULL : reason,
+		"age_days", calib_age_days(&p, util_realtime_ns()),
+		"idle_package_watts", p.idle_package_watts, "idle_dram_watts", p.idle_dram_watts,
+		"cv_percent", p.cv_percent, "measured_at", p.measured_at,
+		"meter_backend", p.meter_backend, "sha256", p.sha256);
+}
+
+static void h_health(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	struct redis *r = redis_pool_get(a->pool);
+	long long live = 0, qm = -1, qv = -1, counts[5] = { -1, -1, -1, -1, -1 };
+	bool up = r && redis_ping(r) == 0;
+	json_t *worker = NULL;
+
+	(void)req;
+	if (up) {
+		worker = host_worker(r, a->host_id, &live);
+		queue_depth(r, "measure", &qm);
+		queue_depth(r, "validate", &qv);
+		tasks_counts(r, counts);
+	}
+	if (r)
+		redis_pool_put(a->pool, r);
+	json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:{s:b}, s:O?, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}}",
+		"status", up ? (live > 0 ? "ok" : "degraded") : "unavailable",
+		"service", "jouletrace", "version", JT_VERSION,
+		"uptime_seconds", (json_int_t)((util_mono_ns() - a->started_ns) / 1000000000ull),
+		"redis", "connected", up,
+		"meter", json_object_get(worker, "meter") ? worker : NULL,
+		"workers_live", (json_int_t)live,
+		"queue_depth", "measure", (json_int_t)qm, "validate", (json_int_t)qv,
+		"tasks", "queued", (json_int_t)counts[0], "running", (json_int_t)counts[1],
+		"completed", (json_int_t)counts[2], "failed", (json_int_t)counts[3],
+		"cancelled", (json_int_t)counts[4]);
+	json_decref(worker);
+	respond_json(resp, up ? 200 : 503, body);
+}
+
+static void h_socket0(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	struct redis *r = redis_pool_get(a->pool);
+	bool up = r && redis_ping(r) == 0, held = false, cal_ok = false;
+	uint64_t since = 0;
+	long long fence = 0, live = 0;
+	json_t *worker = NULL;
+	char reason[256] = "", msg[400], cpus[256], infra[256], iso[256], since_s[UTIL_RFC3339_LEN];
+
+	(void)req;
+	if (up) {
+		worker = host_worker(r, a->host_id, &live);
+		lock_info(r, a->host_id, &held, &since, &fence);
+	}
+	if (r)
+		redis_pool_put(a->pool, r);
+	json_t *cal = calibration_json(a, worker, &cal_ok, reason, sizeof reason);
+	bool ready = up && cal_ok && worker;
+	if (!up)
+		snprintf(msg, sizeof msg, "Redis unreachable at %s", a->cfg->redis_url);
+	else if (!cal_ok)
+		snprintf(msg, sizeof msg, "no valid calibration: %s (run scripts/calibrate.sh)", reason);
+	else if (!worker)
+		snprintf(msg, sizeof msg, "no live worker on host %s", a->host_id);
+	else
+		snprintf(msg, sizeof msg, "ready");
+	cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
+	cpuset_format(&a->layout.infra, infra, sizeof infra);
+	struct cpuset isolated;
+	if (cpuset_isolated("", &isolated) != 0)
+		memset(&isolated, 0, sizeof isolated);
+	cpuset_format(&isolated, iso, sizeof iso);
+	if (held)
+		util_rfc3339(since, since_s);
+	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:b, s:i, s:s}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I?}, s:s, s:s}",
+		"ready", ready, "calibration", cal,
+		"isolation", "measurement_cpus", cpus, "infra_cpus", infra, "isolated_cpus", iso,
+		"shared_package", a->layout.shared_package, "socket", a->layout.socket,
+		"why", a->layout.why,
+		"meter", worker,
+		"redis", "connected", up, "url", a->cfg->redis_url,
+		"lock", "held", held, "since", held ? since_s : NULL,
+		"fencing_token", held ? (json_int_t)fence : (json_int_t)0,
+		"host_id", a->host_id, "message", msg);
+	json_decref(worker);
+	respond_json(resp, 200, body);
+}
+
+static double estimate_seconds(const struct measure_request *m, long long depth)
+{
+	double trial = m->min_trial_seconds > 0.2 ? m->min_trial_seconds : 0.2;
+	double one = 2.0 + trial * (double)(m->warmup_trials + m->energy_measurement_trials);
+	return one * (double)(depth + 1);
+}
+
+static void h_measure(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	struct measure_request m;
+	struct request_errors errs;
+	struct calib_profile p;
+	char msg[512], reason[256], id[40];
+	struct redis *r = NULL;
+	char *canon = NULL;
+	json_t *worker = NULL;
+	long long depth = 0, live = 0;
+	bool existing = false;
+	int err;
+
+	memset(&m, 0, sizeof m);
+	if (!is_json(req)) {
+		respond_error(resp, req, "unsupported_media_type",
+			      "Content-Type must be application/json", NULL);
+		return;
+	}
+	err = request_parse(req->body, req->body_len, REQUEST_MEASURE, &m, &errs, msg, sizeof msg);
+	if (err == -EBADMSG) {
+		respond_error(resp, req, "malformed_json", msg, NULL);
+		goto out;
+	}
+	if (!err && m.cpu_core_set &&
+	    (m.cpu_core < 0 || m.cpu_core >= CPUSET_MAX || !cpuset_isset(&a->layout.measurement, (int)m.cpu_core))) {
+		char cpus[128];
+		cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
+		snprintf(errs.items[0].field, sizeof errs.items[0].field, "cpu_core");
+		snprintf(errs.items[0].message, sizeof errs.items[0].message,
+			 "must be one of the measurement CPUs (%s), got %ld", cpus, m.cpu_core);
+		errs.n = 1;
+		errs.dropped = 0;
+		err = -EINVAL;
+	}
+	if (err) {
+		respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
+		goto out;
+	}
+	r = redis_pool_get(a->pool);
+	if (!r || redis_ping(r) != 0) {
+		not_ready(resp, req, "Redis is unreachable; nothing was queued");
+		goto out;
+	}
+	worker = host_worker(r, a->host_id, &live);
+	memset(&p, 0, sizeof p);
+	if ((err = calibration_state(a, worker, &p, reason, sizeof reason))) {
+		snprintf(msg, sizeof msg, "no valid calibration profile: %s; run scripts/calibrate.sh", reason);
+		not_ready(resp, req, msg);
+		goto out;
+	}
+	canon = request_to_json(&m);
+	struct task_new t = { .request_json = canon, .candidate_id = m.candidate_id,
+			      .problem_name = m.problem_name };
+	queue_depth(r, "measure", &depth);
+	err = canon ? tasks_create(r, &t, req->idempotency_key, a->cfg->result_ttl_seconds, id, &existing)
+		    : -ENOMEM;
+	if (err) {
+		if (err == -ENOMEM)
+			respond_error(resp, req, "internal_error", "out of memory", NULL);
+		else
+			not_ready(resp, req, "Redis failed while queueing; nothing was queued");
+		goto out;
+	}
+	atomic_fetch_add(&a->tasks_created, existing ? 0 : 1);
+	char poll[96];
+	snprintf(poll, sizeof poll, TASKS_PREFIX "%s", id);
+	snprintf(resp->location, sizeof resp->location, "%s", poll);
+	respond_json(resp, 202, json_pack("{s:s, s:s, s:s, s:s, s:f, s:b}",
+		"task_id", id, "request_id", req->request_id, "status", "queued",
+		"poll_url", poll, "estimated_completion_seconds", estimate_seconds(&m, depth),
+		"idempotent_replay", existing));
+out:
+	if (r)
+		redis_pool_put(a->pool, r);
+	json_decref(worker);
+	free(canon);
+	request_free(&m);
+}
+
+static void h_validate(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	struct measure_request m;
+	struct request_errors errs;
+	char msg[512];
+	struct redis *r = NULL;
+	char *canon = NULL, *job = NULL, *reply = NULL;
+	json_t *j = NULL;
+	int err;
+
+	memset(&m, 0, sizeof m);
+	if (!is_json(req)) {
+		respond_error(resp, req, "unsupported_media_type",
+			      "Content-Type must be application/json", NULL);
+		return;
+	}
+	err = request_parse(req->body, req->body_len, REQUEST_VALIDATE, &m, &errs, msg, sizeof msg);
+	if (err == -EBADMSG) {
+		respond_error(resp, req, "malformed_json", msg, NULL);
+		goto out;
+	}
+	if (err) {
+		respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
+		goto out;
+	}
+	r = redis_pool_get(a->pool);
+	if (!r || redis_ping(r) != 0) {
+		not_ready(resp, req, "Redis is unreachable");
+		goto out;
+	}
+	canon = request_to_json(&m);
+	j = json_pack("{s:s, s:o}", "request_id", req->request_id, "request",
+		      canon ? json_loads(canon, 0, NULL) : json_null());
+	job = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (!job || queue_push(r, "validate", job, strlen(job)) != 0) {
+		not_ready(resp, req, "Redis failed while queueing");
+		goto out;
+	}
+	atomic_fetch_add(&a->validations, 1);
+	size_t rlen = 0;
+	err = queue_reply_wait(r, req->request_id, (int)a->cfg->validate_timeout_seconds * 1000,
+			       &reply, &rlen);
+	if (err) {
+		/* Nobody took it: withdraw it so a late worker does not run it for nobody. */
+		queue_remove(r, "validate", job);
+		snprintf(msg, sizeof msg, "no worker answered within %ld s (is jouletrace-worker running?)",
+			 a->cfg->validate_timeout_seconds);
+		not_ready(resp, req, msg);
+		goto out;
+	}
+	resp->status = 200;
+	resp->body = reply;
+	resp->body_len = rlen;
+	reply = NULL;
+out:
+	if (r)
+		redis_pool_put(a->pool, r);
+	json_decref(j);
+	free(job);
+	free(reply);
+	free(canon);
+	request_free(&m);
+}
+
+static void h_task(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	const char *id = req->path + strlen(TASKS_PREFIX);
+	struct redis *r = NULL;
+	char *json = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!keys_task_id_valid(id)) {
+		respond_error(resp, req, "not_found", "no such task", NULL);
+		return;
+	}
+	r = redis_pool_get(a->pool);
+	if (!r) {
+		not_ready(resp, req, "Redis is unreachable");
+		return;
+	}
+	if (strcmp(req->method, "GET") == 0) {
+		err = tasks_get_json(r, id, &json, &len);
+		if (err == 0) {
+			resp->status = 200;
+			resp->body = json;
+			resp->body_len = len;
+		} else if (err == -ENOENT) {
+			respond_error(resp, req, "not_found", "no such task", NULL);
+		} else {
+			not_ready(resp, req, "Redis is unreachable");
+		}
+	} else {
+		err = tasks_cancel(r, id, a->cfg->result_ttl_seconds);
+		if (err == 0)
+			respond_json(resp, 200, json_pack("{s:s, s:s, s:s}", "task_id", id,
+							  "status", "cancelled", "request_id", req->request_id));
+		else if (err == -ENOENT)
+			respond_error(resp, req, "not_found", "no such task", NULL);
+		else if (err == -EALREADY)
+			respond_error(resp, req, "conflict", "the task has already finished", NULL);
+		else
+			not_ready(resp, req, "Redis is unreachable");
+	}
+	redis_pool_put(a->pool, r);
+}
+
+static void h_metrics(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	struct redis *r = redis_pool_get(a->pool);
+	long long qm = -1, qv = -1, live = 0, counts[5] = { 0 };
+	static const char *const names[5] = { "queued", "running", "completed", "failed", "cancelled" };
+	bool up = r && redis_ping(r) == 0;
+	char *buf = malloc(8192);
+	size_t n = 0, cap = 8192;
+
+	(void)req;
+	if (up) {
+		json_t *w = host_worker(r, a->host_id, &live);
+		json_decref(w);
+		queue_depth(r, "measure", &qm);
+		queue_depth(r, "validate", &qv);
+		tasks_counts(r, counts);
+	}
+	if (r)
+		redis_pool_put(a->pool, r);
+	if (!buf) {
+		resp->status = 500;
+		return;
+	}
+#define OUT(...) (n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__))
+	OUT("# TYPE jouletrace_up gauge\njouletrace_up{component=\"redis\"} %d\n", up);
+	OUT("# TYPE jouletrace_http_responses_total counter\n");
+	OUT("jouletrace_http_responses_total{class=\"2xx\"} %llu\n", (unsigned long long)a->http_2xx);
+	OUT("jouletrace_http_responses_total{class=\"4xx\"} %llu\n", (unsigned long long)a->http_4xx);
+	OUT("jouletrace_http_responses_total{class=\"5xx\"} %llu\n", (unsigned long long)a->http_5xx);
+	OUT("# TYPE jouletrace_tasks_created_total counter\njouletrace_tasks_created_total %llu\n",
+	    (unsigned long long)a->tasks_created);
+	OUT("# TYPE jouletrace_validations_total counter\njouletrace_validations_total %llu\n",
+	    (unsigned long long)a->validations);
+	OUT("# TYPE jouletrace_queue_depth gauge\n");
+	OUT("jouletrace_queue_depth{queue=\"measure\"} %lld\njouletrace_queue_depth{queue=\"validate\"} %lld\n", qm, qv);
+	OUT("# TYPE jouletrace_tasks gauge\n");
+	for (int i = 0; i < 5; i++)
+		OUT("jouletrace_tasks{status=\"%s\"} %lld\n", names[i], counts[i]);
+	OUT("# TYPE jouletrace_workers_live gauge\njouletrace_workers_live %lld\n", live);
+#undef OUT
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4";
+	resp->body = buf;
+	resp->body_len = n < cap ? n : cap - 1;
+}
+
+/* ---- routing -------------------------------------------------------------- */
+
+typedef void (*handler_fn)(struct api *, const struct http_request *, struct http_response *);
+
+struct route {
+	const char *path;       /* exact, or a prefix when prefix is set */
+	bool prefix;
+	bool auth;              /* needs a token when tokens are configured */
+	const char *allow;      /* methods, for 405's Allow */
+	handler_fn get, post, del;
+};
+
+static const struct route routes[] = {
+	{ "/ping", false, false, "GET", h_ping, NULL, NULL },
+	{ "/metrics", false, false, "GET", h_metrics, NULL, NULL },
+	{ "/api/v1/health", false, false, "GET", h_health, NULL, NULL },
+	{ "/api/v1/socket0/status", false, true, "GET", h_socket0, NULL, NULL },
+	{ "/api/v1/measure-socket0", false, true, "POST", NULL, h_measure, NULL },
+	{ "/api/v1/measure", false, true, "POST", NULL, h_measure, NULL },
+	{ "/api/v1/validate", false, true, "POST", NULL, h_validate, NULL },
+	{ TASKS_PREFIX, true, true, "GET, DELETE", h_task, NULL, h_task },
+};
+
+static void dispatch(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+		const struct route *rt = &routes[i];
+		if (rt->prefix ? strncmp(req->path, rt->path, strlen(rt->path)) != 0
+			       : strcmp(req->path, rt->path) != 0)
+			continue;
+		handler_fn fn = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0
+					? rt->get
+				: strcmp(req->method, "POST") == 0   ? rt->post
+				: strcmp(req->method, "DELETE") == 0 ? rt->del
+								     : NULL;
+		if (!fn) {
+			snprintf(resp->allow, sizeof resp->allow, "%s", rt->allow);
+			respond_error(resp, req, "method_not_allowed", "method not allowed here", NULL);
+			return;
+		}
+		if (rt->auth && !authorized(a, req)) {
+			respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
+			return;
+		}
+		if (rt->auth && a->rl) {
+			double retry = 0;
+			if (!ratelimit_allow(a->rl, req->remote_addr, util_mono_ns(), &retry)) {
+				snprintf(resp->retry_after, sizeof resp->retry_after, "%ld",
+					 (long)ceil(retry));
+				respond_error(resp, req, "rate_limited", "too many requests", NULL);
+				return;
+			}
+		}
+		fn(a, req, resp);
+		return;
+	}
+	respond_error(resp, req, "not_found", "no such endpoint", NULL);
+}
+
+void api_handle(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	struct api *a = arg;
+	dispatch(a, req, resp);
+	if (resp->status >= 500)
+		atomic_fetch_add(&a->http_5xx, 1);
+	else if (resp->status >= 400)
+		atomic_fetch_add(&a->http_4xx, 1);
+	else
+		atomic_fetch_add(&a->http_2xx, 1);
+}
+
+struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
+{
+	struct api *a = calloc(1, sizeof *a);
+	int err = 0;
+
+	if (!a)
+		return NULL;
+	a->cfg = cfg;
+	a->started_ns = util_mono_ns();
+	if (sodium_init() < 0) {
+		err = -EIO;
+		snprintf(why, whylen, "libsodium failed to initialise");
+		goto fail;
+	}
+	if ((err = cpuset_resolve("", cfg->measurement_cpus, cfg->infra_cpus, &a->layout))) {
+		snprintf(why, whylen, "CPU layout: %s", a->layout.why);
+		goto fail;
+	}
+	hostid_collect("", &a->host);
+	snprintf(a->host_id, sizeof a->host_id, "%.127s", cfg->host_id[0] ? cfg->host_id : a->host.hostname);
+	if (cfg->api_tokens_file[0] && (err = load_tokens(a, cfg->api_tokens_file, why, whylen)))
+		goto fail;
+	if (cfg->rate_limit_per_minute > 0 &&
+	    !(a->rl = ratelimit_new((double)cfg->rate_limit_per_minute / 60.0,
+				    (double)cfg->rate_limit_per_minute))) {
+		err = -errno;
+		snprintf(why, whylen, "rate limiter: %s", strerror(errno));
+		goto fail;
+	}
+	/* Enough connections that every HTTP thread can block on a validate at once. */
+	a->pool = redis_pool_open(cfg->redis_url, (int)cfg->redis_timeout_ms,
+				  (int)cfg->server_threads + 2);
+	if (!a->pool) {
+		err = -errno;
+		snprintf(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
+		goto fail;
+	}
+	return a;
+fail:
+	api_free(a);
+	errno = -err;
+	return NULL;
+}
+
+void api_free(struct api *a)
+{
+	if (!a)
+		return;
+	redis_pool_close(a->pool);
+	ratelimit_free(a->rl);
+	free(a);
+}

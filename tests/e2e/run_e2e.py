@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""End-to-end tests over HTTP against a real stack (see stack.py).
+
+usage: run_e2e.py --meter model|powercap [unittest args]
+"""
+import argparse
+import os
+import signal
+import sys
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+from stack import Stack, wait_for  # noqa: E402
+
+METER = "model"
+S = None  # the Stack, built once for the module
+
+SOLVE_SUM = """
+def solve(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+"""
+
+
+def body(code=SOLVE_SUM, cases=None, **kw):
+    b = {
+        "candidate_code": code,
+        "function_name": "solve",
+        "test_cases": cases or [
+            {"test_id": "t1", "inputs": [100], "expected_output": 4950},
+            {"test_id": "t2", "inputs": {"n": 10}, "expected_output": 45},
+        ],
+        "energy_measurement_trials": 3,
+        "min_trials": 2,
+        "warmup_trials": 1,
+        "min_trial_seconds": 0.2,
+        "timeout_seconds": 30,
+        "candidate_id": "c-1",
+        "problem_name": "sum",
+    }
+    b.update(kw)
+    return b
+
+
+def setUpModule():
+    global S
+    os.sched_setaffinity(0, {0})
+    S = Stack(METER)
+    try:
+        S.start()
+    except Exception:
+        for name in ("worker", "server", "calibrate"):
+            try:
+                print("---- %s log\n%s" % (name, S.log(name)[-3000:]))
+            except OSError:
+                pass
+        S.close()
+        raise
+
+
+def tearDownModule():
+    if S:
+        S.close()
+
+
+class T01Status(unittest.TestCase):
+    def test_ping(self):
+        r = S.get("/ping")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json, {"status": "ok", "service": "jouletrace"})
+
+    def test_health(self):
+        r = S.get("/api/v1/health")
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertTrue(r.json["redis"]["connected"])
+        self.assertGreaterEqual(r.json["workers_live"], 1)
+        self.assertIn("measure", r.json["queue_depth"])
+
+    def test_socket0_status(self):
+        r = S.get("/api/v1/socket0/status")
+        self.assertEqual(r.status, 200, r.raw)
+        j = r.json
+        self.assertTrue(j["ready"], j)
+        self.assertTrue(j["calibration"]["valid"])
+        self.assertEqual(j["calibration"]["meter_backend"], METER)
+        self.assertEqual(j["isolation"]["measurement_cpus"], "1")
+        self.assertEqual(j["isolation"]["infra_cpus"], "0")
+        self.assertTrue(j["isolation"]["shared_package"])
+        self.assertEqual(j["meter"]["meter"], METER)
+
+    def test_metrics(self):
+        r = S.get("/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"jouletrace_queue_depth", r.raw)
+
+
+class T02Measure(unittest.TestCase):
+    def test_completed_with_metrics(self):
+        r = S.post("/api/v1/measure-socket0", body())
+        self.assertEqual(r.status, 202, r.raw)
+        for k in ("task_id", "request_id", "poll_url", "estimated_completion_seconds"):
+            self.assertIn(k, r.json)
+        self.assertEqual(r.json["status"], "queued")
+        t = S.wait_task(r.json["task_id"])
+        self.assertEqual(t["status"], "completed", t)
+        self.assertIn("measuring", t["_stages"])
+        self.assertEqual(t["progress"], 1)
+        self.assertEqual((t["candidate_id"], t["problem_name"]), ("c-1", "sum"))
+        v = t["validation"]
+        self.assertEqual((v["is_correct"], v["passed_tests"], v["total_tests"], v["pass_rate"]),
+                         (True, 2, 2, 100))
+        m = t["energy_metrics"]
+        for k in ("median_package_energy_joules", "median_ram_energy_joules",
+                  "median_total_energy_joules", "median_execution_time_seconds",
+                  "energy_per_test_case_joules", "power_consumption_watts",
+                  "energy_efficiency_score", "energy_per_call_joules", "passes_per_trial",
+                  "trials", "cv_percent", "ci95_total_energy_joules", "estimated"):
+            self.assertIn(k, m)
+        self.assertGreaterEqual(m["trials"], 2)
+        self.assertLessEqual(m["trials"], 3)
+        self.assertGreater(m["passes_per_trial"], 1)
+        self.assertGreater(m["median_total_energy_joules"], 0)
+        self.assertGreaterEqual(m["median_execution_time_seconds"], 0.2)
+        self.assertAlmostEqual(m["energy_per_call_joules"],
+                               m["median_total_energy_joules"] / (m["passes_per_trial"] * 2),
+                               delta=1e-9 + 1e-6 * m["energy_per_call_joules"])
+        lo, hi = m["ci95_total_energy_joules"]
+        self.assertLessEqual(lo, hi)
+        self.assertEqual(m["estimated"], METER == "model")
+        env = t["measurement_environment"]
+        self.assertEqual(env["meter_type"], METER)
+        self.assertEqual(env["measurement_core"], 1)
+        self.assertTrue(env["shared_package"])
+        self.assertEqual(len(t["trials"]), m["trials"])
+        for tr in t["trials"]:
+            self.assertEqual(tr["passes"], m["passes_per_trial"])
+            # net = raw − idle·window, never clamped
+            self.assertLessEqual(tr["net_uj"]["package"], tr["raw_uj"]["package"])
+            self.assertLessEqual(tr["net_uj"]["dram"], tr["raw_uj"]["dram"])
+
+    def test_alias_and_100x_work(self):
+        per_call = {}
+        for n in (300, 30000):
+            cases = [{"test_id": "a", "inputs": [n], "expected_output": n * (n - 1) // 2}]
+            r = S.post("/api/v1/measure", body(cases=cases, min_trial_seconds=0.5,
+                                               energy_measurement_trials=5, min_trials=3))
+            self.assertEqual(r.status, 202, r.raw)
+            t = S.wait_task(r.json["task_id"])
+            self.assertEqual(t["status"], "completed", t)
+            per_call[n] = t["energy_metrics"]["energy_per_call_joules"]
+        ratio = per_call[30000] / per_call[300]
+        print("\n  energy per call: n=300 %.3e J, n=30000 %.3e J, ratio %.1f" %
+              (per_call[300], per_call[30000], ratio))
+        self.assertGreater(ratio, 50)
+        self.assertLess(ratio, 200)
+
+    def test_wrong_answer_fails_gate_with_details(self):
+        code = "def solve(n):\n    return n + 1\n"
+        cases = [{"test_id": "ok", "inputs": [-1], "expected_output": 0},
+                 {"test_id": "bad", "inputs": [5], "expected_output": 5}]
+        r = S.post("/api/v1/measure-socket0", body(code=code, cases=cases))
+        self.assertEqual(r.status, 202)
+        t = S.wait_task(r.json["task_id"])
+        self.assertEqual(t["status"], "failed")
+        self.assertEqual(t["error_type"], "validation_failed")
+        v = t["validation"]
+        self.assertFalse(v["is_correct"])
+        self.assertEqual((v["passed_tests"], v["total_tests"]), (1, 2))
+        self.assertEqual(v["pass_rate"], 50)
+        bad = [x for x in v["test_results"] if x["test_id"] == "bad"][0]
+        self.assertEqual((bad["passed"], bad["expected"], bad["actual"]), (False, 5, 6))
+        self.assertIn("bad", v["error_summary"])
+        self.assertNotIn("energy_metrics", t)
+
+    def test_syntax_error_and_exception(self):
+        r = S.post("/api/v1/measure", body(code="def solve(n)\n  return 1\n"))
+        t = S.wait_task(r.json["task_id"])
+        self.assertEqual((t["status"], t["error_type"]), ("failed", "validation_failed"))
+        self.assertIn("SyntaxError", t["error_message"])
+        r = S.post("/api/v1/measure", body(code="def solve(n):\n    raise ValueError('boom')\n"))
+        t = S.wait_task(r.json["task_id"])
+        self.assertEqual((t["status"], t["error_type"]), ("failed", "validation_failed"))
+        self.assertIn("ValueError: boom", t["validation"]["test_results"][0]["error"])
+
+    def test_idempotency_key(self):
+        key = {"Idempotency-Key": "k-" + uuid.uuid4().hex}
+        a = S.post("/api/v1/measure", body(), headers=key)
+        b = S.post("/api/v1/measure", body(), headers=key)
+        self.assertEqual((a.status, b.status), (202, 202))
+        self.assertEqual(a.json["task_id"], b.json["task_id"])
+        S.wait_task(a.json["task_id"])
+
+    def test_validate_endpoint(self):
+        r = S.post("/api/v1/validate", body())
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertTrue(r.json["validation"]["is_correct"])
+        self.assertIn("processing_time_seconds", r.json)
+        self.assertIn("request_id", r.json)
+        r = S.post("/api/v1/validate", body(code="def solve(n):\n    return 0\n"))
+        self.assertEqual(r.status, 200)
+        self.assertFalse(r.json["validation"]["is_correct"])
+        self.assertEqual(r.json["validation"]["passed_tests"], 0)
+
+
+class T03Cancel(unittest.TestCase):
+    def test_cancel_running_then_409(self):
+        slow = "import time\ndef solve(n):\n    time.sleep(0.05)\n    return n\n"
+        cases = [{"test_id": "a", "inputs": [1], "expected_output": 1}]
+        r = S.post("/api/v1/measure", body(code=slow, cases=cases, energy_measurement_trials=50,
+                                           min_trials=50, min_trial_seconds=2))
+        tid = r.json["task_id"]
+        S.wait_task(tid, statuses=("running",), timeout=60)
+        d = S.request("DELETE", "/api/v1/tasks/" + tid)
+        self.assertEqual(d.status, 200, d.raw)
+        self.assertEqual(d.json["status"], "cancelled")
+        t = S.get("/api/v1/tasks/" + tid).json
+        self.assertEqual(t["status"], "cancelled")
+        self.assertEqual(S.request("DELETE", "/api/v1/tasks/" + tid).status, 409)
+        # the lock is released and the worker takes the next job
+        wait_for(lambda: not S.get("/api/v1/socket0/status").json["lock"]["held"], 10, "lock release")
+        r2 = S.post("/api/v1/measure", body())
+        self.assertEqual(S.wait_task(r2.json["task_id"])["status"], "completed")
+
+    def test_delete_finished_is_409_unknown_is_404(self):
+        r = S.post("/api/v1/measure", body(code="def solve(n):\n    return -1\n"))
+        S.wait_task(r.json["task_id"])
+        self.assertEqual(S.request("DELETE", "/api/v1/tasks/" + r.json["task_id"]).status, 409)
+        self.assertEqual(S.request("DELETE", "/api/v1/tasks/" + str(uuid.uuid4())).status, 404)
+
+
+class T04Errors(unittest.TestCase):
+    def assertError(self, r, status, code):
+        self.assertEqual(r.status, status, r.raw)
+        self.assertEqual(r.json["error"], code, r.json)
+        self.assertIn("message", r.json)
+        self.assertTrue(r.json["request_id"])
+        self.assertEqual(r.headers.get("X-Request-Id"), r.json["request_id"])
+
+    def test_400_malformed(self):
+        self.assertError(S.post("/api/v1/measure", raw=b'{"candidate_code": '), 400, "malformed_json")
+        self.assertError(S.post("/api/v1/measure", raw=b'{"a":1,"a":2}'), 400, "malformed_json")
+
+    def test_404(self):
+        self.assertError(S.get("/api/v1/tasks/" + str(uuid.uuid4())), 404, "not_found")
+        self.assertError(S.get("/api/v1/tasks/not-a-uuid"), 404, "not_found")
+        self.assertError(S.get("/api/v1/nothing"), 404, "not_found")
+
+    def test_405(self):
+        r = S.get("/api/v1/measure-socket0")
+        self.assertError(r, 405, "method_not_allowed")
+        self.assertIn("POST", r.headers.get("Allow", ""))
+        self.assertError(S.request("PUT", "/api/v1/tasks/" + str(uuid.uuid4()), {}), 405,
+                         "method_not_allowed")
+
+    def test_413(self):
+        big = b'{"candidate_code": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+        self.assertError(S.post("/api/v1/measure", raw=big), 413, "payload_too_large")
+        self.assertEqual(S.get("/ping").status, 200)
+
+    def test_415(self):
+        self.assertError(S.post("/api/v1/measure", raw=b"{}", headers={"Content-Type": "text/plain"}),
+                         415, "unsupported_media_type")
+
+    def test_422_field_errors(self):
+        b = body(timeout_seconds=301, bogus=1)
+        b["test_cases"] = [{"test_id": "x", "inputs": [1]}]
+        r = S.post("/api/v1/measure", b)
+        self.assertError(r, 422, "validation_error")
+        fields = {e["field"] for e in r.json["field_errors"]}
+        self.assertTrue({"timeout_seconds", "bogus"} <= fields, fields)
+        self.assertTrue(any(f.startswith("test_cases[0]") for f in fields), fields)
+        r = S.post("/api/v1/measure", body(cpu_core=0))
+        self.assertError(r, 422, "validation_error")
+        self.assertEqual(r.json["field_errors"][0]["field"], "cpu_core")
+
+    def test_401_429_503_on_a_second_server(self):
+        tokens = os.path.join(S.tmp, "tokens")
+        with open(tokens, "w") as f:
+            f.write("# comment\ns3cret\n")
+        port = S.port + 1 if S.port < 65000 else S.port - 1
+        conf = S.write_config("second.conf", listen="127.0.0.1:%d" % port,
+                              api_tokens_file=tokens, rate_limit_per_minute="3",
+                              calibration_file=os.path.join(S.tmp, "missing.json"))
+        S.start_server("server2", config=conf, port=port)
+        try:
+            self.assertError(S.post("/api/v1/measure", body(), port=port), 401, "unauthorized")
+            bad = {"Authorization": "Bearer nope"}
+            self.assertError(S.post("/api/v1/measure", body(), port=port, headers=bad), 401,
+                             "unauthorized")
+            ok = {"Authorization": "Bearer s3cret"}
+            r = S.post("/api/v1/measure", body(), port=port, headers=ok)
+            self.assertError(r, 503, "not_ready")
+            self.assertIn("calibration", r.json["message"])
+            for _ in range(2):
+                S.post("/api/v1/measure", body(), port=port, headers=ok)
+            r = S.post("/api/v1/measure", body(), port=port, headers=ok)
+            self.assertError(r, 429, "rate_limited")
+            self.assertGreaterEqual(int(r.headers["Retry-After"]), 1)
+            self.assertEqual(S.get("/ping", port=port).status, 200)
+        finally:
+            S.stop_proc("server2")
+
+
+class T05Faults(unittest.TestCase):
+    def test_redis_down_mid_run_loses_nothing(self):
+        slow = "import time\ndef solve(n):\n    time.sleep(0.01)\n    return n\n"
+        cases = [{"test_id": "a", "inputs": [1], "expected_output": 1}]
+        running = S.post("/api/v1/measure", body(code=slow, cases=cases, min_trial_seconds=1,
+                                                 energy_measurement_trials=4, min_trials=4))
+        queued = S.post("/api/v1/measure", body())
+        self.assertEqual((running.status, queued.status), (202, 202))
+        S.wait_task(running.json["task_id"], statuses=("running",), timeout=60)
+        S.stop_proc("redis", signal.SIGKILL)
+        try:
+            self.assertEqual(S.get("/ping").status, 200)
+            r = S.post("/api/v1/measure", body())
+            self.assertEqual(r.status, 503, r.raw)
+            self.assertEqual(r.json["error"], "not_ready")
+            self.assertEqual(S.get("/api/v1/tasks/" + queued.json["task_id"]).status, 503)
+            self.assertEqual(S.get("/api/v1/health").status, 503)
+            time.sleep(1.5)
+        finally:
+            S.start_redis()
+        for tid in (running.json["task_id"], queued.json["task_id"]):
+            t = S.wait_task(tid, timeout=180)
+            self.assertEqual(t["status"], "completed", t)
+        self.assertEqual(S.get("/api/v1/health").status, 200)
+
+    def test_killed_worker_job_is_recovered(self):
+        slow = "import time\ndef solve(n):\n    time.sleep(0.01)\n    return n\n"
+        cases = [{"test_id": "a", "inputs": [1], "expected_output": 1}]
+        r = S.post("/api/v1/measure", body(code=slow, cases=cases, min_trial_seconds=0.5))
+        tid = r.json["task_id"]
+        S.wait_task(tid, statuses=("running",), timeout=60)
+        S.stop_proc("worker", signal.SIGKILL)
+        S.start_worker("worker")
+        t = S.wait_task(tid, timeout=180)
+        self.assertEqual(t["status"], "completed", t)
+        self.assertEqual(int(t.get("attempts", 2)), 2)
+
+
+def main():
+    global METER
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--meter", choices=("model", "powercap"), default="model")
+    args, rest = ap.parse_known_args()
+    METER = args.meter
+    prog = unittest.main(module=__name__, argv=[sys.argv[0], "-v"] + rest, exit=False)
+    r = prog.result
+    print("e2e(%s): %d passed, %d failed" % (METER, r.testsRun - len(r.failures) - len(r.errors),
+                                            len(r.failures) + len(r.errors)))
+    return 0 if r.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,660 @@
+/* test_executor.c — spawns the real harness (/usr/bin/python3 + executor/harness.py). */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "executor.h"
+#include "util.h"
+
+#define PYTHON "/usr/bin/python3"
+#define SEC 1000000000ull
+
+static char harness_path[4096];
+
+static struct exec_options opts(void)
+{
+	const char *src = getenv("JT_SRCDIR");
+	snprintf(harness_path, sizeof harness_path, "%s/executor/harness.py", src ? src : ".");
+	struct exec_options o;
+	memset(&o, 0, sizeof o);
+	o.python = PYTHON;
+	o.harness_path = harness_path;
+	o.max_output_bytes = 64 << 10;
+	o.max_message_bytes = 1 << 20;
+	o.tmp_parent = "/tmp";
+	return o;
+}
+
+static struct harness *spawn(const struct exec_options *o)
+{
+	struct harness *h = harness_spawn(o);
+	ck_assert_msg(h != NULL, "harness_spawn: %s", strerror(errno));
+	return h;
+}
+
+static void send_obj(struct harness *h, json_t *obj)
+{
+	char *s = json_dumps(obj, JSON_COMPACT);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(harness_send(h, s, strlen(s)), 0);
+	free(s);
+	json_decref(obj);
+}
+
+/* Waits for one reply; returns it parsed, or NULL with *err set. */
+static json_t *recv_obj(struct harness *h, double seconds, int *err)
+{
+	char *line = NULL;
+	int r = harness_recv(h, util_mono_ns() + (uint64_t)(seconds * 1e9), 50, NULL, NULL, &line);
+	if (err)
+		*err = r;
+	if (r != 0)
+		return NULL;
+	json_error_t je;
+	json_t *v = json_loads(line, 0, &je);
+	ck_assert_msg(v != NULL, "bad reply %s: %s", line, je.text);
+	free(line);
+	return v;
+}
+
+static json_t *must_recv(struct harness *h, double seconds)
+{
+	int err = 0;
+	json_t *v = recv_obj(h, seconds, &err);
+	ck_assert_msg(v != NULL, "harness_recv: %s", strerror(-err));
+	return v;
+}
+
+static void load(struct harness *h, const char *code, const char *tests)
+{
+	json_error_t je;
+	json_t *tc = json_loads(tests, 0, &je);
+	ck_assert_msg(tc != NULL, "%s", je.text);
+	send_obj(h, json_pack("{s:s, s:s, s:s, s:o}", "cmd", "load", "code", code,
+			      "function_name", "solve", "test_cases", tc));
+	json_t *r = must_recv(h, 10);
+	ck_assert_msg(json_is_true(json_object_get(r, "ok")), "load failed: %s",
+		      json_string_value(json_object_get(r, "error")));
+	json_decref(r);
+}
+
+static void send_cmd(struct harness *h, const char *cmd)
+{
+	send_obj(h, json_pack("{s:s}", "cmd", cmd));
+}
+
+static bool pid_alive(pid_t p)
+{
+	char path[64], buf[1024];
+	if (kill(p, 0) != 0)
+		return false;
+	/* A zombie waiting for someone else's reaper is dead for our purposes. */
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+	if (util_read_line(path, buf, sizeof buf) != 0)
+		return false;
+	const char *s = strrchr(buf, ')');
+	return s && s[1] == ' ' && s[2] != 'Z' && s[2] != 'X';
+}
+
+static bool wait_dead(pid_t p, double seconds)
+{
+	uint64_t end = util_mono_ns() + (uint64_t)(seconds * 1e9);
+	while (pid_alive(p)) {
+		if (util_mono_ns() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+/* Pids written by the candidate as files "pid.*" in its working directory. */
+static size_t read_pids(const char *dir, pid_t *pids, size_t cap)
+{
+	size_t n = 0;
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	struct dirent *de;
+	while ((de = readdir(d)) && n < cap) {
+		if (strncmp(de->d_name, "pid.", 4) != 0)
+			continue;
+		char path[4200], buf[64];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (util_read_line(path, buf, sizeof buf) == 0 && buf[0])
+			pids[n++] = (pid_t)atoi(buf);
+	}
+	closedir(d);
+	return n;
+}
+
+static void wait_files(const char *dir, size_t want)
+{
+	pid_t pids[16];
+	uint64_t end = util_mono_ns() + 10 * SEC;
+	while (read_pids(dir, pids, 16) < want) {
+		ck_assert_msg(util_mono_ns() < end, "candidate did not write %zu pid files", want);
+		usleep(10000);
+	}
+}
+
+#define WRITE_PID \
+	"def mark(tag):\n" \
+	"    with open('pid.%s.tmp' % tag, 'w') as f:\n" \
+	"        f.write(os.readlink('/proc/self'))\n" \
+	"    os.rename('pid.%s.tmp' % tag, 'pid.%s' % tag)\n"
+
+START_TEST(test_roundtrip)
+{
+	struct exec_options o = opts();
+	struct harness *h = spawn(&o);
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s", harness_tmpdir(h));
+	struct stat sb;
+	ck_assert_int_eq(stat(tmp, &sb), 0);
+
+	load(h, "def solve(a, b):\n    return a + b\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[1,2],\"expected_output\":3},"
+	     " {\"test_id\":\"2\",\"inputs\":{\"a\":2,\"b\":5},\"expected_output\":7}]");
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, 10);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "total")), 2);
+	json_decref(r);
+
+	send_obj(h, json_pack("{s:s, s:f, s:i}", "cmd", "size", "min_trial_seconds", 0.05,
+			      "max_passes", 1000000));
+	r = must_recv(h, 10);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_int_t passes = json_integer_value(json_object_get(r, "passes"));
+	ck_assert_int_gt(passes, 100);
+	ck_assert(json_real_value(json_object_get(r, "pass_seconds")) > 0);
+	json_decref(r);
+
+	send_obj(h, json_pack("{s:s, s:I}", "cmd", "trial", "passes", passes));
+	r = must_recv(h, 10);
+	ck_assert(json_is_true(json_object_get(r, "ready")));
+	json_decref(r);
+	uint64_t t0 = util_mono_ns();
+	ck_assert_int_eq(harness_go(h), 0);
+	r = must_recv(h, 10);
+	uint64_t t1 = util_mono_ns();
+	ck_assert(json_is_true(json_object_get(r, "done")));
+	json_int_t el = json_integer_value(json_object_get(r, "elapsed_ns"));
+	ck_assert_int_gt(el, 0);
+	ck_assert_uint_le((uint64_t)el, t1 - t0);
+	json_decref(r);
+	r = must_recv(h, 10);
+	ck_assert(json_is_true(json_object_get(r, "checked")));
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+
+	ck_assert_int_eq(harness_close(h, util_mono_ns() + 5 * SEC), 0);
+	struct harness_exit ex;
+	ck_assert_int_eq(harness_exit_status(h, &ex), 0);
+	ck_assert(ex.exited);
+	ck_assert_int_eq(ex.code, 0);
+	ck_assert(!ex.killed_by_us);
+	ck_assert_int_eq(harness_pid(h), -1);
+	ck_assert_int_eq(harness_send(h, "{}", 2), -EPIPE);
+	harness_free(h);
+	ck_assert_int_eq(stat(tmp, &sb), -1);
+}
+END_TEST
+
+START_TEST(test_affinity_and_namespace)
+{
+	cpu_set_t mine;
+	ck_assert_int_eq(sched_getaffinity(0, sizeof mine, &mine), 0);
+	int cpu = -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &mine))
+			cpu = i;
+	ck_assert_int_ge(cpu, 0);
+	struct exec_options o = opts();
+	cpuset_set(&o.cpus, cpu);
+	struct harness *h = spawn(&o);
+
+	char path[64], line[256], want[32];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)harness_pid(h));
+	snprintf(want, sizeof want, "%d", cpu);
+	char *status = NULL;
+	ck_assert_int_eq(util_read_file(path, 1 << 16, &status, NULL), 0);
+	const char *p = strstr(status, "Cpus_allowed_list:");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p, "Cpus_allowed_list:\t%255s", line), 1);
+	ck_assert_str_eq(line, want);
+	if (geteuid() == 0) {
+		/* root may create PID namespaces: the harness must be init of one */
+		ck_assert_int_eq(harness_kill_mode(h), SANDBOX_KILL_PIDNS);
+		p = strstr(status, "NSpid:");
+		ck_assert_ptr_nonnull(p);
+		int outer, inner;
+		ck_assert_int_eq(sscanf(p, "NSpid:\t%d\t%d", &outer, &inner), 2);
+		ck_assert_int_eq(inner, 1);
+	}
+	free(status);
+
+	/* environment, cwd, fds and limits as the candidate sees them */
+	load(h, "import os, resource\n"
+		"def solve():\n"
+		"    fds = sorted(int(x) for x in os.listdir('/proc/self/fd'))\n"
+		"    return [os.getcwd(), sorted(os.environ), fds[:5],\n"
+		"            list(resource.getrlimit(resource.RLIMIT_CORE)),\n"
+		"            sorted(os.sched_getaffinity(0))]\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, 10);
+	json_t *act = json_object_get(json_array_get(json_object_get(r, "results"), 0), "actual");
+	ck_assert_str_eq(json_string_value(json_array_get(act, 0)), harness_tmpdir(h));
+	char *env = json_dumps(json_array_get(act, 1), JSON_COMPACT);
+	ck_assert_str_eq(env, "[\"HOME\",\"LANG\",\"PATH\",\"PYTHONDONTWRITEBYTECODE\","
+			      "\"PYTHONHASHSEED\",\"TMPDIR\"]");
+	free(env);
+	char *fds = json_dumps(json_array_get(act, 2), JSON_COMPACT);
+	ck_assert_str_eq(fds, "[0,1,2,3,4]");
+	free(fds);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(act, 3), 1)), 0);
+	ck_assert_int_eq(json_array_size(json_array_get(act, 4)), 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(act, 4), 0)), cpu);
+	json_decref(r);
+	harness_free(h);
+}
+END_TEST
+
+/* The deadline passes while the candidate (and a child it forked) spin. */
+static void timeout_kills_tree(bool no_ns)
+{
+	struct exec_options o = opts();
+	o.no_pid_namespace = no_ns;
+	struct harness *h = spawn(&o);
+	ck_assert_int_eq(harness_kill_mode(h), no_ns ? SANDBOX_KILL_PGROUP : SANDBOX_KILL_PIDNS);
+	pid_t hp = harness_pid(h);
+	load(h, "import os\n" WRITE_PID
+		"def solve():\n"
+		"    if os.fork() == 0:\n"
+		"        mark('child')\n"
+		"        while True: pass\n"
+		"    mark('parent')\n"
+		"    while True: pass\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	char *line = NULL;
+	uint64_t t0 = util_mono_ns();
+	ck_assert_int_eq(harness_recv(h, t0 + SEC / 2, 50, NULL, NULL, &line), -ETIMEDOUT);
+	ck_assert_uint_ge(util_mono_ns() - t0, SEC / 2);
+	ck_assert_ptr_null(line);
+	wait_files(harness_tmpdir(h), 2);
+	pid_t pids[16];
+	size_t n = read_pids(harness_tmpdir(h), pids, 16);
+	ck_assert_uint_eq(n, 2);
+	for (size_t i = 0; i < n; i++)
+		ck_assert(pid_alive(pids[i]));
+
+	harness_kill(h);
+	ck_assert(!pid_alive(hp));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(wait_dead(pids[i], 2), "pid %d survived", (int)pids[i]);
+	struct harness_exit ex;
+	ck_assert_int_eq(harness_exit_status(h, &ex), 0);
+	ck_assert(ex.killed_by_us);
+	ck_assert_int_eq(ex.signal, SIGKILL);
+	ck_assert(!ex.cpu_limit);
+	harness_kill(h);   /* idempotent */
+	ck_assert_int_eq(harness_recv(h, util_mono_ns() + SEC, 50, NULL, NULL, &line), -EPIPE);
+	harness_free(h);
+}
+
+START_TEST(test_timeout_kills_tree)
+{
+	timeout_kills_tree(_i == 1);
+}
+END_TEST
+
+/* A grandchild that setsid()s away and sleeps, plus one that stops itself. */
+static const char escape_code[] =
+	"import os, signal, time\n" WRITE_PID
+	"def solve():\n"
+	"    if os.fork() == 0:\n"
+	"        os.setsid()\n"
+	"        if os.fork() == 0:\n"
+	"            mark('grandchild')\n"
+	"            while True: time.sleep(100)\n"
+	"        os._exit(0)\n"
+	"    if os.fork() == 0:\n"
+	"        mark('stopped')\n"
+	"        os.kill(os.getpid(), signal.SIGSTOP)\n"
+	"        os._exit(0)\n"
+	"    while len([f for f in os.listdir('.') if f.startswith('pid.') and\n"
+	"               not f.endswith('.tmp')]) < 2:\n"
+	"        time.sleep(0.01)\n"
+	"    return 1\n";
+
+START_TEST(test_setsid_grandchild_killed)
+{
+	struct exec_options o = opts();
+	o.no_pid_namespace = _i == 1;
+	struct harness *h = spawn(&o);
+	load(h, escape_code, "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":1}]");
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, 10);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 1);
+	json_decref(r);
+	pid_t pids[16];
+	size_t n = read_pids(harness_tmpdir(h), pids, 16);
+	ck_assert_uint_eq(n, 2);
+	for (size_t i = 0; i < n; i++)
+		ck_assert(kill(pids[i], 0) == 0);
+	harness_kill(h);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(wait_dead(pids[i], 2), "pid %d survived", (int)pids[i]);
+	harness_free(h);
+}
+END_TEST
+
+START_TEST(test_memory_limit)
+{
+	struct exec_options o = opts();
+	o.memory_limit_mb = 128;
+	struct harness *h = spawn(&o);
+	load(h, "def solve(n):\n"
+		"    keep = []\n"
+		"    for _ in range(n):\n"
+		"        keep.append(bytearray(1 << 20))\n"
+		"    return len(keep)\n",
+	     "[{\"test_id\":\"small\",\"inputs\":[10],\"expected_output\":10},"
+	     " {\"test_id\":\"bomb\",\"inputs\":[100000],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, 20);
+	json_t *res = json_object_get(r, "results");
+	ck_assert(json_is_true(json_object_get(json_array_get(res, 0), "passed")));
+	json_t *bomb = json_array_get(res, 1);
+	ck_assert(json_is_false(json_object_get(bomb, "passed")));
+	ck_assert_str_eq(json_string_value(json_object_get(bomb, "error_type")), "memory_limit");
+	ck_assert_str_eq(json_string_value(json_object_get(bomb, "error")), "MemoryError");
+	json_decref(r);
+	/* the harness survived and still answers */
+	send_cmd(h, "validate");
+	r = must_recv(h, 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 1);
+	json_decref(r);
+	harness_free(h);
+}
+END_TEST
+
+START_TEST(test_output_flood)
+{
+	struct exec_options o = opts();
+	struct harness *h = spawn(&o);
+	load(h, "import sys\n"
+		"def solve():\n"
+		"    chunk = 'x' * (1 << 20)\n"
+		"    for _ in range(50):\n"
+		"        sys.stdout.write(chunk)\n"
+		"    for _ in range(4):\n"
+		"        sys.stderr.write('e' * (1 << 16))\n"
+		"    sys.stderr.write('END\\n')\n"
+		"    return 7\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":7}]");
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, 30);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 1);
+	json_decref(r);
+	/* stderr is flushed after the reply: the close collects the rest */
+	ck_assert_int_eq(harness_close(h, util_mono_ns() + 5 * SEC), 0);
+	size_t olen, elen;
+	const char *out = harness_stdout(h, &olen);
+	const char *err = harness_stderr(h, &elen);
+	ck_assert_uint_eq(olen, 64 << 10);
+	ck_assert_int_eq(out[0], 'x');
+	ck_assert_uint_eq(elen, 64 << 10);
+	ck_assert_int_eq(memcmp(err + elen - 4, "END\n", 4), 0);
+	ck_assert_uint_eq(harness_output_dropped(h),
+			  (size_t)50 * (1 << 20) - (64 << 10) + 4 * (1 << 16) + 4 - (64 << 10));
+	harness_free(h);
+}
+END_TEST
+
+START_TEST(test_exit_mid_protocol)
+{
+	struct exec_options o = opts();
+	struct harness *h = spawn(&o);
+	load(h, "import os, sys\n"
+		"def solve():\n"
+		"    sys.stderr.write('bye\\n'); sys.stderr.flush()\n"
+		"    os._exit(3)\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	int err = 0;
+	ck_assert_ptr_null(recv_obj(h, 10, &err));
+	ck_assert_int_eq(err, -EPIPE);
+	struct harness_exit ex;
+	ck_assert_int_eq(harness_exit_status(h, &ex), 0);
+	ck_assert(ex.exited);
+	ck_assert_int_eq(ex.code, 3);
+	ck_assert(!ex.killed_by_us);
+	size_t elen;
+	ck_assert_str_eq(harness_stderr(h, &elen), "bye\n");
+	ck_assert_int_eq(harness_send(h, "{\"cmd\":\"validate\"}", 18), -EPIPE);
+	ck_assert_int_eq(harness_go(h), -EPIPE);
+	harness_free(h);
+}
+END_TEST
+
+/* Multi-megabyte lines both ways: partial sends and a long reply line. */
+START_TEST(test_big_messages)
+{
+	struct exec_options o = opts();
+	o.max_message_bytes = 8 << 20;
+	struct harness *h = spawn(&o);
+	json_t *tests = json_array();
+	char word[401];
+	memset(word, 'w', 400);
+	word[400] = '\0';
+	for (int i = 0; i < 5000; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "t%d", i);
+		json_array_append_new(tests, json_pack("{s:s, s:[s], s:i}", "test_id", id,
+						       "inputs", word, "expected_output", 400));
+	}
+	send_obj(h, json_pack("{s:s, s:s, s:s, s:o}", "cmd", "load", "code",
+			      "def solve(s):\n    return len(s)\n", "function_name", "solve",
+			      "test_cases", tests));
+	json_t *r = must_recv(h, 20);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	send_cmd(h, "validate");
+	r = must_recv(h, 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 5000);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "results")), 5000);
+	json_decref(r);
+	harness_free(h);
+}
+END_TEST
+
+static int cancel_third(void *ctx)
+{
+	int *calls = ctx;
+	return ++*calls >= 3;
+}
+
+START_TEST(test_poll_cancel)
+{
+	struct exec_options o = opts();
+	struct harness *h = spawn(&o);
+	load(h, "def solve():\n    while True: pass\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	int calls = 0;
+	char *line = NULL;
+	uint64_t t0 = util_mono_ns();
+	ck_assert_int_eq(harness_recv(h, t0 + 10 * SEC, 50, cancel_third, &calls, &line),
+			 -ECANCELED);
+	uint64_t el = util_mono_ns() - t0;
+	ck_assert_int_eq(calls, 3);
+	ck_assert_uint_ge(el, 140000000ull);
+	ck_assert_uint_le(el, 600000000ull);   /* 3 periods of 50 ms, plus scheduling slack */
+	ck_assert_int_gt(harness_pid(h), 0);   /* left running */
+	harness_kill(h);
+	harness_free(h);
+}
+END_TEST
+
+START_TEST(test_oversized_line)
+{
+	struct exec_options o = opts();
+	o.max_message_bytes = 4096;
+	struct harness *h = spawn(&o);
+	load(h, "import os\ndef solve():\n    os.write(4, b'x' * 10000)\n    return 0\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	int err = 0;
+	ck_assert_ptr_null(recv_obj(h, 10, &err));
+	ck_assert_int_eq(err, -EMSGSIZE);
+	struct harness_exit ex;
+	ck_assert_int_eq(harness_exit_status(h, &ex), 0);
+	ck_assert(ex.killed_by_us);
+	/* a command over the cap is refused locally */
+	char big[5000];
+	memset(big, 'a', sizeof big);
+	ck_assert_int_eq(harness_send(h, big, sizeof big), -EMSGSIZE);
+	harness_free(h);
+}
+END_TEST
+
+START_TEST(test_cpu_limit)
+{
+	struct exec_options o = opts();
+	o.cpu_seconds = 1;
+	o.no_pid_namespace = _i == 1;
+	struct harness *h = spawn(&o);
+	load(h, "def solve():\n    while True: pass\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	int err = 0;
+	ck_assert_ptr_null(recv_obj(h, 10, &err));
+	ck_assert_int_eq(err, -EPIPE);
+	struct harness_exit ex;
+	ck_assert_int_eq(harness_exit_status(h, &ex), 0);
+	ck_assert(ex.cpu_limit);
+	ck_assert(!ex.killed_by_us);
+	ck_assert_uint_ge(ex.user_ns + ex.sys_ns, 900000000ull);
+	harness_free(h);
+}
+END_TEST
+
+START_TEST(test_spawn_errors)
+{
+	struct exec_options o = opts();
+	o.python = "/nonexistent/python3";
+	errno = 0;
+	ck_assert_ptr_null(harness_spawn(&o));
+	ck_assert_int_eq(errno, ENOENT);
+	o = opts();
+	o.harness_path = "/nonexistent/harness.py";
+	ck_assert_ptr_null(harness_spawn(&o));
+	ck_assert_int_eq(errno, ENOENT);
+	o = opts();
+	o.tmp_parent = "/nonexistent";
+	ck_assert_ptr_null(harness_spawn(&o));
+	ck_assert_int_eq(errno, ENOENT);
+	o = opts();
+	o.memory_limit_mb = -1;
+	ck_assert_ptr_null(harness_spawn(&o));
+	ck_assert_int_eq(errno, EINVAL);
+	/* an interpreter that is no executable fails at exec, reported by the child */
+	char bogus[] = "/tmp/jt-test-exec-XXXXXX";
+	int fd = mkstemp(bogus);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "\x7f" "ELF garbage", 12), 12);
+	close(fd);
+	ck_assert_int_eq(chmod(bogus, 0755), 0);
+	o = opts();
+	o.python = bogus;
+	ck_assert_ptr_null(harness_spawn(&o));
+	int e = errno;
+	unlink(bogus);
+	ck_assert_int_eq(e, ENOEXEC);
+	harness_free(NULL);
+}
+END_TEST
+
+static void *thread_run(void *arg)
+{
+	(void)arg;
+	struct exec_options o = opts();
+	struct harness *h = harness_spawn(&o);
+	if (!h)
+		return (void *)1;
+	intptr_t bad = 0;
+	const char *load_cmd = "{\"cmd\":\"load\",\"code\":\"def solve(x):\\n    return x\\n\","
+			       "\"function_name\":\"solve\",\"test_cases\":[{\"test_id\":\"a\","
+			       "\"inputs\":[3],\"expected_output\":3}]}";
+	char *line = NULL;
+	for (int i = 0; i < 5 && !bad; i++) {
+		if (harness_send(h, i ? "{\"cmd\":\"validate\"}" : load_cmd,
+				 strlen(i ? "{\"cmd\":\"validate\"}" : load_cmd)) != 0 ||
+		    harness_recv(h, util_mono_ns() + 10 * SEC, 50, NULL, NULL, &line) != 0)
+			bad = 2;
+		else if (!strstr(line, i ? "\"passed\":1" : "{\"ok\":true}"))
+			bad = 3;
+		free(line);
+		line = NULL;
+	}
+	if (harness_close(h, util_mono_ns() + 5 * SEC) != 0)
+		bad = 4;
+	harness_free(h);
+	return (void *)bad;
+}
+
+START_TEST(test_threads)
+{
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, thread_run, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		void *rv;
+		ck_assert_int_eq(pthread_join(t[i], &rv), 0);
+		ck_assert_int_eq((intptr_t)rv, 0);
+	}
+}
+END_TEST
+
+static Suite *executor_suite(void)
+{
+	Suite *s = suite_create("executor");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_affinity_and_namespace);
+	tcase_add_loop_test(tc, test_timeout_kills_tree, 0, 2);
+	tcase_add_loop_test(tc, test_setsid_grandchild_killed, 0, 2);
+	tcase_add_test(tc, test_memory_limit);
+	tcase_add_test(tc, test_output_flood);
+	tcase_add_test(tc, test_big_messages);
+	tcase_add_test(tc, test_exit_mid_protocol);
+	tcase_add_test(tc, test_poll_cancel);
+	tcase_add_test(tc, test_oversized_line);
+	tcase_add_loop_test(tc, test_cpu_limit, 0, 2);
+	tcase_add_test(tc, test_spawn_errors);
+	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(executor_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

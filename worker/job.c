@@ -1,0 +1,317 @@
+/* job.c — see job.h. */
+#include "job.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "config.h"
+#include "executor.h"
+#include "log.h"
+#include "measure.h"
+#include "proto.h"
+#include "util.h"
+
+#define POLL_MS 50
+#define SUMMARY_MAX 5   /* failed tests named in error_summary */
+
+static uint64_t deadline_s(long seconds)
+{
+	return util_mono_ns() + (uint64_t)seconds * 1000000000ull;
+}
+
+static int poll_cancel(void *arg)
+{
+	const struct job_hooks *hk = arg;
+	return hk->cancelled ? hk->cancelled(hk->ctx) : 0;
+}
+
+static void exec_opts(const struct job_env *env, const struct measure_request *req,
+		      const struct cpuset *cpus, struct exec_options *o)
+{
+	const struct jt_config *cfg = env->cfg;
+	memset(o, 0, sizeof *o);
+	o->python = cfg->python;
+	o->harness_path = cfg->harness_path;
+	o->cpus = *cpus;
+	o->memory_limit_mb = req->memory_limit_mb;
+	/* CPU time covers every message the harness answers, each bounded by timeout. */
+	o->cpu_seconds = req->timeout_seconds *
+			 (req->energy_measurement_trials + req->warmup_trials + 4);
+	o->max_processes = 256;
+	o->max_file_bytes = 64L << 20;
+	o->max_open_files = 256;
+	o->max_output_bytes = (size_t)cfg->max_output_bytes;
+	o->max_message_bytes = (size_t)cfg->max_harness_message_bytes;
+	o->tmp_parent = "/tmp";
+}
+
+static void set_error(struct job_outcome *out, const struct proto_error *e)
+{
+	snprintf(out->error_type, sizeof out->error_type, "%s", e->type);
+	snprintf(out->error_message, sizeof out->error_message, "%s", e->message);
+}
+
+/* Spawns a harness on cpus and loads the candidate into it. */
+static int spawn_loaded(const struct job_env *env, const struct measure_request *req,
+			const struct cpuset *cpus, const struct job_hooks *hk,
+			struct harness **hp, struct proto_error *e)
+{
+	struct exec_options o;
+	json_t *reply = NULL;
+	int err;
+
+	exec_opts(env, req, cpus, &o);
+	*hp = harness_spawn(&o);
+	if (!*hp)
+		return proto_fail(e, -errno, "internal", "cannot start the harness: %s",
+				  strerror(errno));
+	err = proto_send(*hp, json_pack("{s:s, s:s, s:s, s:O}", "cmd", "load", "code",
+					req->candidate_code, "function_name", req->function_name,
+					"test_cases", req->test_cases), e);
+	if (err)
+		return err;
+	err = proto_recv(*hp, deadline_s(req->timeout_seconds), POLL_MS, poll_cancel,
+			 (void *)hk, &reply, e);
+	if (err)
+		return err;
+	if (!json_is_true(json_object_get(reply, "ok")))
+		err = proto_candidate_error(reply, e);
+	json_decref(reply);
+	return err;
+}
+
+/* JouleTrace's validation object from the harness's per-test results. */
+static json_t *validation_json(json_t *reply, const char *load_error)
+{
+	json_t *results = json_object_get(reply, "results");
+	json_int_t passed = json_integer_value(json_object_get(reply, "passed"));
+	json_int_t total = json_integer_value(json_object_get(reply, "total"));
+	char summary[1024] = "";
+	size_t n = 0, shown = 0, idx;
+	json_t *t;
+
+	if (load_error) {
+		snprintf(summary, sizeof summary, "%s", load_error);
+	} else {
+		json_array_foreach(results, idx, t) {
+			if (json_is_true(json_object_get(t, "passed")))
+				continue;
+			if (shown++ >= SUMMARY_MAX)
+				continue;
+			const char *id = json_string_value(json_object_get(t, "test_id"));
+			const char *er = json_string_value(json_object_get(t, "error"));
+			char *exp = json_dumps(json_object_get(t, "expected"), JSON_COMPACT | JSON_ENCODE_ANY);
+			char *act = json_dumps(json_object_get(t, "actual"), JSON_COMPACT | JSON_ENCODE_ANY);
+			n += (size_t)snprintf(summary + n, n < sizeof summary ? sizeof summary - n : 0,
+				"%s%s: %s%.80s%s%.80s", n ? "; " : "", id ? id : "?",
+				er ? er : "expected ", er ? "" : (exp ? exp : "?"),
+				er ? "" : ", got ", er ? "" : (act ? act : "?"));
+			free(exp);
+			free(act);
+			if (n >= sizeof summary)
+				n = sizeof summary - 1;
+		}
+	}
+	return json_pack("{s:b, s:I, s:I, s:f, s:s?, s:O?}",
+			 "is_correct", !load_error && total > 0 && passed == total,
+			 "passed_tests", passed, "total_tests", total,
+			 "pass_rate", total > 0 ? 100.0 * (double)passed / (double)total : 0.0,
+			 "error_summary", summary[0] ? summary : NULL,
+			 "test_results", results);
+}
+
+/* The gate: every test once in a harness on the infra CPUs. */
+static int gate(const struct job_env *env, const struct measure_request *req,
+		const struct job_hooks *hk, struct job_outcome *out, json_t **validation)
+{
+	struct harness *h = NULL;
+	struct proto_error e = { 0 };
+	json_t *reply = NULL;
+	int err;
+
+	*validation = NULL;
+	err = spawn_loaded(env, req, &env->layout->infra, hk, &h, &e);
+	if (err == -EPROTO) {
+		/* The code did not load (syntax error, no such function): it fails the gate. */
+		json_t *empty = json_pack("{s:I, s:I, s:[]}", "passed", (json_int_t)0, "total",
+					  (json_int_t)req->n_tests, "results");
+		*validation = validation_json(empty, e.message);
+		json_decref(empty);
+		snprintf(out->error_type, sizeof out->error_type, "validation_failed");
+		snprintf(out->error_message, sizeof out->error_message, "%s", e.message);
+		err = 0;
+		goto out;
+	}
+	if (err)
+		goto fail;
+	if ((err = proto_send(h, json_pack("{s:s}", "cmd", "validate"), &e)))
+		goto fail;
+	/* timeout_seconds bounds the whole validation run (SPEC §4). */
+	err = proto_recv(h, deadline_s(req->timeout_seconds), POLL_MS, poll_cancel, (void *)hk, &reply, &e);
+	if (err)
+		goto fail;
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		err = proto_candidate_error(reply, &e);
+		goto fail;
+	}
+	*validation = validation_json(reply, NULL);
+	if (!json_is_true(json_object_get(*validation, "is_correct"))) {
+		const char *s = json_string_value(json_object_get(*validation, "error_summary"));
+		snprintf(out->error_type, sizeof out->error_type, "validation_failed");
+		snprintf(out->error_message, sizeof out->error_message,
+			 "%lld of %lld tests failed: %s",
+			 (long long)(json_integer_value(json_object_get(reply, "total")) -
+				     json_integer_value(json_object_get(reply, "passed"))),
+			 (long long)json_integer_value(json_object_get(reply, "total")),
+			 s ? s : "");
+	}
+	goto out;
+fail:
+	set_error(out, &e);
+out:
+	json_decref(reply);
+	harness_free(h);
+	return err;
+}
+
+int job_validate(const struct job_env *env, const struct measure_request *req,
+		 const struct job_hooks *hk, struct job_outcome *out)
+{
+	json_t *validation = NULL;
+	memset(out, 0, sizeof *out);
+	int err = gate(env, req, hk, out, &validation);
+	if (err == -ECANCELED)
+		return err;
+	out->ok = err == 0;
+	out->result = json_pack("{s:o?}", "validation", validation);
+	return 0;
+}
+
+static int measure_hook(void *arg, const char *stage, double progress)
+{
+	const struct job_hooks *hk = arg;
+	if (stage && hk->stage)
+		hk->stage(hk->ctx, stage, progress);
+	if (hk->lock_lost && hk->lock_lost(hk->ctx))
+		return 1;
+	return hk->cancelled ? hk->cancelled(hk->ctx) : 0;
+}
+
+static json_t *environment_json(const struct job_env *env, const struct measure_request *req,
+				int cpu, const char *kill_mode)
+{
+	char cpus[256], infra[256];
+	cpuset_format(&env->layout->measurement, cpus, sizeof cpus);
+	cpuset_format(&env->layout->infra, infra, sizeof infra);
+	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:{s:I, s:I, s:s, s:[s,s]}}",
+		"meter_type", meter_backend(env->meter),
+		"estimated", meter_estimated(env->meter),
+		"measurement_core", cpu, "measurement_cpus", cpus, "infra_cpus", infra,
+		"socket", env->layout->socket,
+		"shared_package", env->layout->shared_package,
+		"cpu_model", env->host->cpu_model, "kernel", env->host->kernel,
+		"host_fingerprint", env->host->fingerprint,
+		"sandbox", "memory_limit_mb", (json_int_t)req->memory_limit_mb,
+		"timeout_seconds", (json_int_t)req->timeout_seconds,
+		"kill_mode", kill_mode,
+		"not_enforced", "namespaces(except pid)", "seccomp");
+}
+
+int job_measure(const struct job_env *env, const struct measure_request *req,
+		const struct job_hooks *hk, struct job_outcome *out)
+{
+	struct measure_result *mr = NULL;
+	struct harness *h = NULL;
+	struct proto_error e = { 0 };
+	json_t *validation = NULL;
+	struct cpuset one;
+	long long fence = 0;
+	bool locked = false;
+	int cpu, err;
+
+	memset(out, 0, sizeof *out);
+	if (hk->stage)
+		hk->stage(hk->ctx, "validating", 0.0);
+	err = gate(env, req, hk, out, &validation);
+	if (err || out->error_type[0])
+		goto out;
+
+	if (hk->stage)
+		hk->stage(hk->ctx, "waiting_for_lock", 0.02);
+	if ((err = hk->lock_acquire(hk->ctx, &fence)))
+		goto out;
+	locked = true;
+
+	cpu = req->cpu_core_set ? (int)req->cpu_core : cpuset_first(&env->layout->measurement);
+	memset(&one, 0, sizeof one);
+	cpuset_set(&one, cpu);
+	if (hk->stage)
+		hk->stage(hk->ctx, "loading", 0.04);
+	if ((err = spawn_loaded(env, req, &one, hk, &h, &e))) {
+		set_error(out, &e);
+		goto out;
+	}
+
+	struct measure_params p = {
+		.max_trials = req->energy_measurement_trials,
+		.min_trials = req->min_trials,
+		.warmup_trials = req->warmup_trials,
+		.target_cv_percent = req->target_cv_percent,
+		.min_trial_seconds = req->min_trial_seconds,
+		.timeout_seconds = req->timeout_seconds,
+		.n_tests = req->n_tests,
+		.noise_floor_joules = env->cfg->noise_floor_joules,
+		.meter_poll_ms = 20,
+		.max_passes = 100000000,
+	};
+	p.idle_watts[METER_PACKAGE] = env->calib->idle_package_watts;
+	p.idle_watts[METER_DRAM] = env->calib->idle_dram_watts;
+	mr = calloc(1, sizeof *mr);
+	if (!mr) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = measure_run(h, env->meter, &p, measure_hook, NULL, (void *)hk, mr);
+	if (hk->lock_lost && hk->lock_lost(hk->ctx)) {
+		snprintf(out->error_type, sizeof out->error_type, "internal");
+		snprintf(out->error_message, sizeof out->error_message,
+			 "the measurement lock was lost during the run; result discarded");
+		err = 0;
+		goto out;
+	}
+	if (err == -ECANCELED)
+		goto out;
+	if (err) {
+		snprintf(out->error_type, sizeof out->error_type, "%s", mr->error_type);
+		snprintf(out->error_message, sizeof out->error_message, "%s", mr->error_message);
+		err = 0;
+		goto out;
+	}
+	out->ok = true;
+	out->result = json_pack("{s:O, s:o, s:o, s:o, s:{s:I, s:s, s:s?}}",
+		"validation", validation,
+		"energy_metrics", measure_metrics_json(mr, meter_estimated(env->meter)),
+		"trials", measure_trials_json(mr),
+		"measurement_environment", environment_json(env, req, cpu,
+			harness_kill_mode_name(harness_kill_mode(h))),
+		"measurement_lock", "fencing_token", (json_int_t)fence,
+		"calibration_sha256", env->calib->sha256,
+		"calibration_measured_at", env->calib->measured_at);
+out:
+	harness_free(h);
+	if (locked)
+		hk->lock_release(hk->ctx);
+	if (!out->ok && err != -ECANCELED && !out->result)
+		out->result = json_pack("{s:O?}", "validation", validation);
+	json_decref(validation);
+	free(mr);
+	return err == -ECANCELED ? err : (err && !out->error_type[0] ? err : 0);
+}
+
+void job_outcome_free(struct job_outcome *out)
+{
+	json_decref(out->result);
+	out->result = NULL;
+}

@@ -1,0 +1,558 @@
+/* worker.c — see worker.h. */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "calib.h"
+#include "config.h"
+#include "cpuset.h"
+#include "hostid.h"
+#include "job.h"
+#include "lock.h"
+#include "log.h"
+#include "meter.h"
+#include "queue.h"
+#include "redis.h"
+#include "request.h"
+#include "tasks.h"
+#include "util.h"
+#include "workers.h"
+
+#define RESERVE_BLOCK_MS 1000
+#define KEEPER_TICK_MS 50
+#define CANCEL_CHECK_MS 200
+#define RECOVER_EVERY_MS 3000
+#define LOCK_RETRY_MS 200
+
+struct worker {
+	const struct jt_config *cfg;
+	volatile sig_atomic_t *stop;
+	struct cpu_layout layout;
+	struct hostid host;
+	struct meter *meter;
+	char meter_why[512];
+	char host_id[128];
+	char id[192];
+	uint64_t started_ns;
+
+	struct redis *r_main, *r_val, *r_keep;
+
+	pthread_mutex_t mu;        /* guards lock, lock_held, task, last_renew_ns */
+	struct lock lock;
+	bool lock_held;
+	uint64_t last_renew_ns;
+	char task[40];
+	atomic_int cancel;         /* the running task was cancelled */
+	atomic_int lock_lost;
+	atomic_llong jobs_done;
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static bool stopping(const struct worker *w)
+{
+	return *w->stop != 0;
+}
+
+/* ---- calibration ---------------------------------------------------------- */
+
+static int load_calibration(struct worker *w, struct calib_profile *p, char *why, size_t cap)
+{
+	char cpus[256];
+	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
+	return calib_load_checked(w->cfg->calibration_file, w->host.fingerprint,
+				  meter_backend(w->meter), cpus, util_realtime_ns(), p, why, cap);
+}
+
+/* ---- hooks for job.c ------------------------------------------------------ */
+
+struct task_ctx {
+	struct worker *w;
+	const char *task_id;
+	struct redis *r;
+};
+
+static int hook_cancelled(void *arg)
+{
+	struct task_ctx *t = arg;
+	return atomic_load(&t->w->cancel) || stopping(t->w);
+}
+
+static void hook_stage(void *arg, const char *stage, double progress)
+{
+	struct task_ctx *t = arg;
+	if (t->task_id)
+		tasks_progress(t->r, t->task_id, stage, progress);
+}
+
+static int hook_lock_acquire(void *arg, long long *fence)
+{
+	struct task_ctx *t = arg;
+	struct worker *w = t->w;
+	bool logged = false;
+
+	while (!hook_cancelled(t)) {
+		pthread_mutex_lock(&w->mu);
+		int err = lock_acquire(t->r, w->host_id, w->cfg->lock_ttl_ms, &w->lock);
+		if (err == 0) {
+			w->lock_held = true;
+			w->last_renew_ns = util_mono_ns();
+			atomic_store(&w->lock_lost, 0);
+			*fence = w->lock.fence;
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (err == 0) {
+			log_info("measurement lock taken for host %s (fence %lld)", w->host_id, *fence);
+			return 0;
+		}
+		if (err != -EBUSY)
+			log_warn("lock_acquire: %s", strerror(-err));
+		else if (!logged)
+			log_info("measurement lock busy; waiting");
+		logged = true;
+		sleep_ms(LOCK_RETRY_MS);
+	}
+	return -ECANCELED;
+}
+
+static void hook_lock_release(void *arg)
+{
+	struct task_ctx *t = arg;
+	struct worker *w = t->w;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->lock_held) {
+		/* Retried: a transient Redis error must not leave the lock to its TTL. */
+		for (int i = 0; i < 20; i++) {
+			int err = lock_release(t->r, &w->lock);
+			if (err == 0 || err == -ENOLCK)
+				break;
+			sleep_ms(100);
+		}
+		w->lock_held = false;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int hook_lock_lost(void *arg)
+{
+	struct task_ctx *t = arg;
+	return atomic_load(&t->w->lock_lost);
+}
+
+/* ---- measure tasks -------------------------------------------------------- */
+
+/* Retries a store until it lands or the worker stops: a result is never dropped. */
+static int finish_task(struct worker *w, const char *id, const struct job_outcome *o)
+{
+	char *result = o->result ? json_dumps(o->result, JSON_COMPACT) : NULL;
+	int err;
+
+	for (long delay = 100;; delay = delay < 5000 ? delay * 2 : 5000) {
+		err = tasks_finish(w->r_main, id, o->ok ? "completed" : "failed",
+				   result ? result : "{}", o->ok ? NULL : o->error_type,
+				   o->ok ? NULL : o->error_message, w->cfg->result_ttl_seconds);
+		if (err == 0 || err == -ECANCELED || err == -ENOENT || err == -EALREADY)
+			break;
+		log_warn("storing task %s: %s; retrying", id, strerror(-err));
+		if (stopping(w))
+			break;
+		sleep_ms(delay);
+	}
+	free(result);
+	return err;
+}
+
+static void fail_task(struct worker *w, const char *id, const char *type, const char *msg)
+{
+	struct job_outcome o = { .ok = false, .result = NULL };
+	snprintf(o.error_type, sizeof o.error_type, "%s", type);
+	snprintf(o.error_message, sizeof o.error_message, "%.511s", msg);
+	finish_task(w, id, &o);
+}
+
+static void run_task(struct worker *w, const char *id)
+{
+	struct measure_request req;
+	struct calib_profile calib;
+	struct task_ctx tc = { .w = w, .task_id = id, .r = w->r_main };
+	struct job_hooks hooks = {
+		.ctx = &tc, .cancelled = hook_cancelled, .stage = hook_stage,
+		.lock_acquire = hook_lock_acquire, .lock_release = hook_lock_release,
+		.lock_lost = hook_lock_lost,
+	};
+	struct job_env env = { .cfg = w->cfg, .layout = &w->layout, .meter = w->meter,
+			       .calib = &calib, .host = &w->host };
+	struct job_outcome out = { 0 };
+	char why[512], *reqjson = NULL;
+	int err;
+
+	memset(&req, 0, sizeof req);
+	err = tasks_start(w->r_main, id, w->id);
+	if (err) {
+		log_info("task %s not started: %s", id, strerror(-err));
+		return;
+	}
+	log_info("task %s started", id);
+	pthread_mutex_lock(&w->mu);
+	snprintf(w->task, sizeof w->task, "%s", id);
+	atomic_store(&w->cancel, 0);
+	pthread_mutex_unlock(&w->mu);
+
+	size_t reqlen = 0;
+	if ((err = tasks_request(w->r_main, id, &reqjson, &reqlen))) {
+		fail_task(w, id, "internal", "the task's request could not be read");
+		goto out;
+	}
+	if ((err = request_from_json(reqjson, reqlen, &req, why, sizeof why))) {
+		fail_task(w, id, "internal", why);
+		goto out;
+	}
+	if ((err = load_calibration(w, &calib, why, sizeof why))) {
+		char msg[600];
+		snprintf(msg, sizeof msg, "no valid calibration on this worker: %s", why);
+		fail_task(w, id, "internal", msg);
+		goto out;
+	}
+	err = job_measure(&env, &req, &hooks, &out);
+	if (err == -ECANCELED) {
+		log_info("task %s cancelled", id);
+	} else if (err) {
+		fail_task(w, id, "internal", strerror(-err));
+	} else {
+		finish_task(w, id, &out);
+		log_info("task %s %s%s%s", id, out.ok ? "completed" : "failed: ",
+			 out.ok ? "" : out.error_type, out.ok ? "" : "");
+	}
+out:
+	job_outcome_free(&out);
+	request_free(&req);
+	free(reqjson);
+	pthread_mutex_lock(&w->mu);
+	w->task[0] = '\0';
+	pthread_mutex_unlock(&w->mu);
+	atomic_fetch_add(&w->jobs_done, 1);
+}
+
+/* Acks after the outcome is stored; until then the job is recoverable. */
+static void ack(struct worker *w, struct redis *r, const char *kind, const char *payload,
+		size_t len)
+{
+	for (int i = 0; i < 50 && queue_ack(r, kind, w->id, payload, len) != 0; i++)
+		sleep_ms(200);
+}
+
+static void serve_queue(struct worker *w, struct redis *r, const char *kind,
+			void (*run)(struct worker *, const char *, size_t))
+{
+	bool down = false;
+
+	while (!stopping(w)) {
+		char *payload = NULL;
+		size_t len = 0;
+		int err = queue_reserve(r, kind, w->id, RESERVE_BLOCK_MS, &payload, &len);
+		if (err == -ETIMEDOUT)
+			continue;
+		if (err) {
+			if (!down)
+				log_warn("%s queue: %s; retrying", kind, strerror(-err));
+			down = true;
+			sleep_ms(500);
+			continue;
+		}
+		if (down)
+			log_info("%s queue: Redis reachable again", kind);
+		down = false;
+		run(w, payload, len);
+		ack(w, r, kind, payload, len);
+		free(payload);
+	}
+}
+
+static void run_measure_job(struct worker *w, const char *payload, size_t len)
+{
+	char id[40];
+	snprintf(id, sizeof id, "%.*s", (int)(len < 39 ? len : 39), payload);
+	run_task(w, id);
+}
+
+/* ---- validation jobs ------------------------------------------------------ */
+
+static void run_validate_job(struct worker *w, const char *payload, size_t len)
+{
+	struct measure_request req;
+	struct calib_profile none = { 0 };
+	struct task_ctx tc = { .w = w, .task_id = NULL, .r = w->r_val };
+	struct job_hooks hooks = { .ctx = &tc };
+	struct job_env env = { .cfg = w->cfg, .layout = &w->layout, .calib = &none,
+			       .host = &w->host };
+	struct job_outcome out = { 0 };
+	json_error_t jerr;
+	char why[512] = "";
+	uint64_t t0 = util_mono_ns();
+	json_t *job = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr), *reply = NULL;
+	const char *rid = json_string_value(json_object_get(job, "request_id"));
+	char *reqtext = json_dumps(json_object_get(job, "request"), JSON_COMPACT);
+
+	memset(&req, 0, sizeof req);
+	if (!rid || !reqtext) {
+		log_warn("dropping a malformed validate job");
+		goto out;
+	}
+	if (request_from_json(reqtext, strlen(reqtext), &req, why, sizeof why)) {
+		reply = json_pack("{s:s, s:s, s:s}", "request_id", rid, "error_type", "internal",
+				  "error_message", why);
+	} else if (job_validate(&env, &req, &hooks, &out) == 0) {
+		reply = json_pack("{s:s, s:O?, s:f}", "request_id", rid, "validation",
+				  json_object_get(out.result, "validation"),
+				  "processing_time_seconds", (double)(util_mono_ns() - t0) / 1e9);
+		if (out.error_type[0] && strcmp(out.error_type, "validation_failed") != 0) {
+			json_object_set_new(reply, "error_type", json_string(out.error_type));
+			json_object_set_new(reply, "error_message", json_string(out.error_message));
+		}
+	}
+	if (reply) {
+		char *s = json_dumps(reply, JSON_COMPACT);
+		for (int i = 0; s && i < 20 && queue_reply_push(w->r_val, rid, s, strlen(s), 60) != 0; i++)
+			sleep_ms(200);
+		free(s);
+	}
+out:
+	job_outcome_free(&out);
+	request_free(&req);
+	json_decref(reply);
+	json_decref(job);
+	free(reqtext);
+}
+
+static void *validate_thread(void *arg)
+{
+	struct worker *w = arg;
+	serve_queue(w, w->r_val, "validate", run_validate_job);
+	return NULL;
+}
+
+/* ---- keeper: heartbeat, lock renewal, cancel watch, recovery -------------- */
+
+static char *heartbeat_info(struct worker *w)
+{
+	char cpus[256], task[40];
+	pthread_mutex_lock(&w->mu);
+	snprintf(task, sizeof task, "%s", w->task);
+	pthread_mutex_unlock(&w->mu);
+	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b, s:s, s:s, s:s?, s:I, s:I}",
+		"worker_id", w->id, "host_id", w->host_id, "pid", (int)getpid(),
+		"meter", meter_backend(w->meter), "estimated", meter_estimated(w->meter),
+		"measurement_cpus", cpus, "host_fingerprint", w->host.fingerprint,
+		"task", task[0] ? task : NULL,
+		"uptime_seconds", (json_int_t)((util_mono_ns() - w->started_ns) / 1000000000ull),
+		"jobs_done", (json_int_t)atomic_load(&w->jobs_done));
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s;
+}
+
+static void renew_lock(struct worker *w, uint64_t now)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->lock_held) {
+		int err = lock_renew(w->r_keep, &w->lock, w->cfg->lock_ttl_ms);
+		if (err == 0) {
+			w->last_renew_ns = now;
+		} else if (err == -ENOLCK ||
+			   now - w->last_renew_ns > (uint64_t)w->cfg->lock_ttl_ms * 1000000ull) {
+			/* Someone else may hold it now: whatever we measure is void. */
+			log_error("measurement lock lost (%s)", strerror(-err));
+			atomic_store(&w->lock_lost, 1);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void check_cancel(struct worker *w)
+{
+	char task[40], status[16];
+	pthread_mutex_lock(&w->mu);
+	snprintf(task, sizeof task, "%s", w->task);
+	pthread_mutex_unlock(&w->mu);
+	if (task[0] && tasks_status(w->r_keep, task, status) == 0 &&
+	    strcmp(status, "cancelled") == 0 && !atomic_load(&w->cancel)) {
+		log_info("task %s was cancelled; stopping it", task);
+		atomic_store(&w->cancel, 1);
+	}
+}
+
+static int on_dead_measure(void *arg, const char *payload, size_t len)
+{
+	struct worker *w = arg;
+	char id[40];
+	snprintf(id, sizeof id, "%.*s", (int)(len < 39 ? len : 39), payload);
+	log_warn("task %s lost its worker too often; failing it", id);
+	int err = tasks_fail_lost(w->r_keep, id, "the worker running this task died repeatedly",
+				  w->cfg->result_ttl_seconds);
+	/* a task that is gone or already final needs nothing more */
+	return err == -ENOENT || err == -EALREADY ? 0 : err;
+}
+
+static int on_dead_validate(void *arg, const char *payload, size_t len)
+{
+	struct worker *w = arg;
+	json_error_t jerr;
+	json_t *job = json_loadb(payload, len, 0, &jerr);
+	const char *rid = json_string_value(json_object_get(job, "request_id"));
+	static const char lost[] = "{\"error_type\":\"worker_lost\","
+		"\"error_message\":\"the worker validating this request died repeatedly\"}";
+	int err = rid ? queue_reply_push(w->r_keep, rid, lost, sizeof lost - 1, 60) : 0;
+	json_decref(job);
+	return err;
+}
+
+static void *keeper_thread(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t next_hb = 0, next_renew = 0, next_cancel = 0, next_recover = 0;
+	const uint64_t ms = 1000000ull;
+
+	while (!stopping(w)) {
+		uint64_t now = util_mono_ns();
+		if (now >= next_hb) {
+			char *info = heartbeat_info(w);
+			if (info)
+				workers_heartbeat(w->r_keep, w->id, info, w->cfg->worker_ttl_ms);
+			free(info);
+			next_hb = now + (uint64_t)w->cfg->heartbeat_interval_ms * ms;
+		}
+		if (now >= next_renew) {
+			renew_lock(w, now);
+			next_renew = now + (uint64_t)w->cfg->lock_ttl_ms / 3 * ms;
+		}
+		if (now >= next_cancel) {
+			check_cancel(w);
+			next_cancel = now + CANCEL_CHECK_MS * ms;
+		}
+		if (now >= next_recover) {
+			int n = 0;
+			if (queue_recover(w->r_keep, "measure", w->cfg->max_job_attempts,
+					  on_dead_measure, w, &n) == 0 && n)
+				log_warn("requeued %d measure job(s) of dead workers", n);
+			if (queue_recover(w->r_keep, "validate", w->cfg->max_job_attempts,
+					  on_dead_validate, w, &n) == 0 && n)
+				log_warn("requeued %d validate job(s) of dead workers", n);
+			next_recover = now + RECOVER_EVERY_MS * ms;
+		}
+		sleep_ms(KEEPER_TICK_MS);
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *stop,
+			  char *why, size_t whylen)
+{
+	struct worker *w = calloc(1, sizeof *w);
+	char suffix[9];
+	int err;
+
+	if (!w)
+		return NULL;
+	w->cfg = cfg;
+	w->stop = stop;
+	w->started_ns = util_mono_ns();
+	pthread_mutex_init(&w->mu, NULL);
+	if ((err = cpuset_resolve("", cfg->measurement_cpus, cfg->infra_cpus, &w->layout))) {
+		snprintf(why, whylen, "CPU layout: %s", w->layout.why);
+		goto fail;
+	}
+	/* The worker itself must never run on the CPUs it measures. */
+	cpu_set_t infra;
+	cpuset_to_cpu_set(&w->layout.infra, &infra);
+	if (sched_setaffinity(0, sizeof infra, &infra) < 0)
+		log_warn("cannot pin the worker to the infra CPUs: %s", strerror(errno));
+	hostid_collect("", &w->host);
+	if (cfg->host_id[0])
+		snprintf(w->host_id, sizeof w->host_id, "%.127s", cfg->host_id);
+	else
+		snprintf(w->host_id, sizeof w->host_id, "%.127s", w->host.hostname);
+	util_random_hex(suffix, 4);
+	snprintf(w->id, sizeof w->id, "%s:%ld:%s", w->host_id, (long)getpid(), suffix);
+
+	struct meter_options mo = {
+		.kind = cfg->meter, .powercap_root = cfg->powercap_root,
+		.socket = w->layout.socket, .cpus = &w->layout.measurement,
+		.model_idle_package_watts = cfg->model_idle_package_watts,
+		.model_active_watts_per_cpu = cfg->model_active_watts_per_cpu,
+		.model_idle_dram_watts = cfg->model_idle_dram_watts,
+		.model_active_dram_watts_per_cpu = cfg->model_active_dram_watts_per_cpu,
+		.proc_root = "",
+	};
+	w->meter = meter_open(&mo, w->meter_why, sizeof w->meter_why);
+	if (!w->meter) {
+		err = -errno;
+		snprintf(why, whylen, "no energy meter: %s", w->meter_why);
+		goto fail;
+	}
+	w->r_main = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
+	w->r_val = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
+	w->r_keep = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
+	if (!w->r_main || !w->r_val || !w->r_keep) {
+		err = -errno;
+		snprintf(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
+		goto fail;
+	}
+	return w;
+fail:
+	worker_free(w);
+	errno = -err;
+	return NULL;
+}
+
+int worker_run(struct worker *w)
+{
+	pthread_t keeper, val;
+	char cpus[256], infra[256];
+
+	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
+	cpuset_format(&w->layout.infra, infra, sizeof infra);
+	log_info("worker %s: meter %s (%s); measurement CPUs %s, infra %s%s", w->id,
+		 meter_backend(w->meter), w->meter_why, cpus, infra,
+		 w->layout.shared_package ? " (shared package)" : "");
+	if (pthread_create(&keeper, NULL, keeper_thread, w))
+		return -EAGAIN;
+	if (pthread_create(&val, NULL, validate_thread, w)) {
+		*w->stop = 1;
+		pthread_join(keeper, NULL);
+		return -EAGAIN;
+	}
+	serve_queue(w, w->r_main, "measure", run_measure_job);
+	pthread_join(val, NULL);
+	pthread_join(keeper, NULL);
+	workers_remove(w->r_main, w->id);
+	log_info("worker %s stopped after %lld jobs", w->id, (long long)atomic_load(&w->jobs_done));
+	return 0;
+}
+
+void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	redis_close(w->r_main);
+	redis_close(w->r_val);
+	redis_close(w->r_keep);
+	meter_close(w->meter);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
