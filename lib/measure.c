@@ -2,6 +2,7 @@
 #include "measure.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,24 @@ static void summarize(const struct measure_params *p, struct measure_result *out
 	out->power_watts = out->median_seconds > 0 ? out->median_total_j / out->median_seconds : 0;
 }
 
+/*
+ * One timed pass under-estimates a warm trial's speed (cold caches, first-call
+ * costs), so a warm-up that ran short of min_trial_seconds scales the pass
+ * count up, with a margin.  Measured trials all use the final count.
+ */
+static void resize(const struct measure_params *p, struct measure_result *out,
+		   const struct measure_trial *t)
+{
+	double want = p->min_trial_seconds * 1.05, got = (double)t->wall_ns / 1e9;
+	if (got <= 0 || got >= p->min_trial_seconds)
+		return;
+	double scaled = ceil((double)out->passes * want / got);
+	long cap = p->max_passes > 0 ? p->max_passes : LONG_MAX;
+	out->passes = scaled > (double)cap ? cap : (long)scaled;
+	log_info("warm-up lasted %.3f s < %.3f s: %ld passes per trial now", got,
+		 p->min_trial_seconds, out->passes);
+}
+
 int measure_run(struct harness *h, struct meter *m, const struct measure_params *p,
 		measure_hook_fn hook, measure_window_fn on_window, void *ctx,
 		struct measure_result *out)
@@ -220,6 +239,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		if ((err = one_trial(&r, NULL, &scratch)))
 			return err;
 		out->warmups_done++;
+		resize(p, out, &scratch);
 	}
 
 	if (hook)

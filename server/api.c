@@ -47,15 +47,15 @@ struct api {
 
 /* ---- responses ------------------------------------------------------------ */
 
+/* body NULL means building it failed (a json_pack format or ENOMEM): a 500. */
 static void respond_json(struct http_response *resp, int status, json_t *body)
 {
-	resp->status = status;
 	resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	resp->body_len = resp->body ? strlen(resp->body) : 0;
+	resp->status = resp->body ? status : 500;
+	if (!resp->body)
+		log_error("could not build a %d response body", status);
 	json_decref(body);
-	if (body && !resp->body) {
-		resp->status = 500;
-	}
 }
 
 static void respond_error(struct http_response *resp, const struct http_request *req,
@@ -270,7 +270,7 @@ static void h_socket0(struct api *a, const struct http_request *req, struct http
 	cpuset_format(&isolated, iso, sizeof iso);
 	if (held)
 		util_rfc3339(since, since_s);
-	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:b, s:i, s:s}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I?}, s:s, s:s}",
+	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:b, s:i, s:s}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I}, s:s, s:s}",
 		"ready", ready, "calibration", cal,
 		"isolation", "measurement_cpus", cpus, "infra_cpus", infra, "isolated_cpus", iso,
 		"shared_package", a->layout.shared_package, "socket", a->layout.socket,
@@ -278,7 +278,7 @@ static void h_socket0(struct api *a, const struct http_request *req, struct http
 		"meter", worker,
 		"redis", "connected", up, "url", a->cfg->redis_url,
 		"lock", "held", held, "since", held ? since_s : NULL,
-		"fencing_token", held ? (json_int_t)fence : (json_int_t)0,
+		"fencing_token", (json_int_t)(held ? fence : 0),
 		"host_id", a->host_id, "message", msg);
 	json_decref(worker);
 	respond_json(resp, 200, body);

@@ -63,9 +63,9 @@ class Stack:
 
     # --- processes -------------------------------------------------------
     def _spawn(self, name, argv, **kw):
-        log = open(os.path.join(self.tmp, name + ".log"), "ab")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                             preexec_fn=lambda: os.sched_setaffinity(0, {self.infra_cpu}), **kw)
+        with open(os.path.join(self.tmp, name + ".log"), "ab") as log:
+            p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                                 preexec_fn=lambda: os.sched_setaffinity(0, {self.infra_cpu}), **kw)
         self.procs[name] = p
         return p
 
