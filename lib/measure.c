@@ -201,13 +201,14 @@ static void summarize(const struct measure_params *p, struct measure_result *out
 
 /*
  * One timed pass under-estimates a warm trial's speed (cold caches, first-call
- * costs), so a warm-up that ran short of min_trial_seconds scales the pass
- * count up, with a margin.  Measured trials all use the final count.
+ * costs), so a warm-up or trial that ran short of min_trial_seconds scales the
+ * pass count up, with a margin; a short measured trial is discarded.  Every
+ * reported trial uses the same, final count.
  */
 static void resize(const struct measure_params *p, struct measure_result *out,
 		   const struct measure_trial *t)
 {
-	double want = p->min_trial_seconds * 1.05, got = (double)t->wall_ns / 1e9;
+	double want = p->min_trial_seconds * 1.1, got = (double)t->wall_ns / 1e9;
 	if (got <= 0 || got >= p->min_trial_seconds)
 		return;
 	double scaled = ceil((double)out->passes * want / got);
@@ -248,6 +249,13 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		struct measure_trial *t = &out->trials[out->n_trials];
 		if ((err = one_trial(&r, on_window, t)))
 			return err;
+		if (t->wall_ns < (uint64_t)(p->min_trial_seconds * 1e9) &&
+		    out->resized < MEASURE_MAX_RETRIES && out->passes < p->max_passes) {
+			/* SPEC §3 step 3: a trial lasts at least min_trial_seconds. */
+			resize(p, out, t);
+			out->resized++;
+			continue;
+		}
 		if (t->flags & MEASURE_FLAG_CONTAMINATED) {
 			/* Foreign work inside the window: the figure is not the candidate's. */
 			if (++out->retries > MEASURE_MAX_RETRIES)
@@ -272,7 +280,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 
 json_t *measure_metrics_json(const struct measure_result *r, bool estimated)
 {
-	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:[f,f], s:s, s:b, s:b, s:s, s:I, s:f}",
+	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:[f,f], s:s, s:b, s:b, s:s, s:I, s:I, s:f}",
 		"median_package_energy_joules", r->median_package_j,
 		"median_ram_energy_joules", r->median_dram_j,
 		"median_total_energy_joules", r->median_total_j,
@@ -292,6 +300,7 @@ json_t *measure_metrics_json(const struct measure_result *r, bool estimated)
 		"below_noise_floor", r->below_noise,
 		"stop_reason", stats_stop_reason_name(r->stop),
 		"retried_trials", (json_int_t)r->retries,
+		"resized_trials", (json_int_t)r->resized,
 		"pass_seconds", r->pass_seconds);
 }
 

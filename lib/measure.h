@@ -79,6 +79,7 @@ struct measure_result {
 	size_t n_trials;
 	struct measure_trial trials[MEASURE_MAX_TRIALS];
 	long retries;             /* trials repeated (contaminated) */
+	long resized;             /* trials discarded for being under min_trial_seconds */
 	enum stop_reason stop;    /* why the trial loop ended */
 
 	double median_package_j, median_dram_j, median_total_j;

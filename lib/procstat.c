@@ -139,9 +139,11 @@ int procstat_read(struct procstat *ps, const struct cpuset *cpus, struct procsta
 		if (nf < 4)
 			return -EIO;
 		if (!cpus || cpuset_isset(cpus, (int)cpu)) {
-			uint64_t busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+			/* Steal is time the hypervisor ran something else on this vCPU:
+			 * nothing of ours executed, so it is not busy energy. */
+			uint64_t busy = f[0] + f[1] + f[2] + f[5] + f[6];
 			out->busy += busy;
-			out->total += busy + f[3] + f[4];
+			out->total += busy + f[3] + f[4] + f[7];
 			out->ncpus++;
 		}
 		line = next;

@@ -4,8 +4,10 @@
  * Used by the model meter (busy seconds → estimated energy) and by calibration
  * (refuse to calibrate while the measurement CPUs are busy).
  *
- * busy  = user + nice + system + irq + softirq + steal   (guest is inside user)
- * total = busy + idle + iowait
+ * busy  = user + nice + system + irq + softirq   (guest is inside user)
+ * total = busy + idle + iowait + steal
+ * Steal is left out of busy: the hypervisor ran someone else on the vCPU, so
+ * none of it was our code drawing power.
  * in USER_HZ jiffies (sysconf(_SC_CLK_TCK)); both are cumulative since boot.
  *
  * The file descriptor stays open and is re-read with pread, so a read costs

@@ -23,13 +23,17 @@ REDIS_URL=$(conf redis_url)
 LISTEN=$(conf listen)
 RUN=${JT_RUN_DIR:-run}
 mkdir -p "$RUN"
+RUN=$(cd "$RUN" && pwd)
 
 pids=()
 cleanup() {
 	trap - INT TERM EXIT
 	echo "start: stopping"
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# Newest first, each waited for: the worker deregisters while Redis still runs.
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${pids[i]}" 2>/dev/null || true
+		wait "${pids[i]}" 2>/dev/null || true
+	done
 	echo "start: stopped"
 }
 trap cleanup INT TERM EXIT
@@ -44,9 +48,9 @@ fi
 if [[ -n $RPORT ]] && ! redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null 2>&1; then
 	echo "start: Redis not answering at $RHOST:$RPORT; starting one with AOF in $RUN/redis"
 	mkdir -p "$RUN/redis"
-	redis-server --bind "$RHOST" --port "$RPORT" --dir "$PWD/$RUN/redis" \
+	redis-server --bind "$RHOST" --port "$RPORT" --dir "$RUN/redis" \
 		--appendonly yes --appendfsync everysec --save "" --daemonize no \
-		--logfile "$PWD/$RUN/redis/redis.log" &
+		--logfile "$RUN/redis/redis.log" &
 	pids+=($!)
 	for _ in $(seq 50); do redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 	redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null || { echo "start: Redis did not come up" >&2; exit 1; }

@@ -353,9 +353,10 @@ static char *heartbeat_info(struct worker *w)
 	snprintf(task, sizeof task, "%s", w->task);
 	pthread_mutex_unlock(&w->mu);
 	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:b, s:s, s:s, s:s?, s:I, s:I}",
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:s, s:s, s:s?, s:I, s:I}",
 		"worker_id", w->id, "host_id", w->host_id, "pid", (int)getpid(),
-		"meter", meter_backend(w->meter), "estimated", meter_estimated(w->meter),
+		"meter", meter_backend(w->meter), "meter_why", w->meter_why,
+		"estimated", meter_estimated(w->meter),
 		"measurement_cpus", cpus, "host_fingerprint", w->host.fingerprint,
 		"task", task[0] ? task : NULL,
 		"uptime_seconds", (json_int_t)((util_mono_ns() - w->started_ns) / 1000000000ull),

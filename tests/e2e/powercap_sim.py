@@ -28,8 +28,8 @@ def busy_jiffies(cpus):
             parts = line.split()
             if int(parts[0][3:]) in cpus:
                 v = [int(x) for x in parts[1:]]
-                # user nice system idle iowait irq softirq steal
-                total += v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+                # user nice system idle iowait irq softirq steal (steal: not ours)
+                total += v[0] + v[1] + v[2] + v[5] + v[6]
     return total
 
 

@@ -8,13 +8,14 @@ import json
 import os
 import socket
 import signal
+import subprocess
 import sys
 import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, wait_for  # noqa: E402
+from stack import BUILD, Stack, wait_for  # noqa: E402
 
 METER = "model"
 S = None  # the Stack, built once for the module
@@ -354,6 +355,38 @@ class T05Faults(unittest.TestCase):
             t = S.wait_task(tid, timeout=180)
             self.assertEqual(t["status"], "completed", t)
         self.assertEqual(S.get("/api/v1/health").status, 200)
+
+    def test_redis_down_at_start(self):
+        from stack import free_port
+        rport, port = free_port(), free_port()
+        conf = S.write_config("late.conf", listen="127.0.0.1:%d" % port,
+                              redis_url="redis://127.0.0.1:%d/0" % rport, host_id="e2e-late")
+        S._spawn("late_worker", [os.path.join(BUILD, "jouletrace-worker"), "--config", conf])
+        S._spawn("late_server", [os.path.join(BUILD, "jouletrace-server"), "--config", conf])
+        late_redis = None
+        try:
+            wait_for(lambda: S.get("/ping", port=port).status == 200, 15, "server without Redis")
+            self.assertEqual(S.get("/api/v1/health", port=port).status, 503)
+            r = S.post("/api/v1/measure", body(), port=port)
+            self.assertEqual((r.status, r.json["error"]), (503, "not_ready"))
+            self.assertEqual(r.headers.get("Retry-After"), "5")
+            self.assertEqual(S.get("/api/v1/tasks/" + str(uuid.uuid4()), port=port).status, 503)
+            self.assertIsNone(S.procs["late_worker"].poll(), "worker must keep retrying")
+            late_redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(rport),
+                                           "--save", "", "--appendonly", "no"],
+                                          stdout=subprocess.DEVNULL)
+            wait_for(lambda: S.get("/api/v1/health", port=port).json["workers_live"] >= 1, 20,
+                     "worker reconnect")
+            r = S.post("/api/v1/measure", body(), port=port)
+            self.assertEqual(r.status, 202, r.raw)
+            t = S.wait_task(r.json["task_id"], port=port)
+            self.assertEqual(t["status"], "completed", t)
+        finally:
+            S.stop_proc("late_server")
+            S.stop_proc("late_worker")
+            if late_redis:
+                late_redis.terminate()
+                late_redis.wait()
 
     def test_killed_worker_job_is_recovered(self):
         slow = "import time\ndef solve(n):\n    time.sleep(0.01)\n    return n\n"

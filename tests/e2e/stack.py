@@ -179,11 +179,12 @@ class Stack:
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body, **kw)
 
-    def wait_task(self, task_id, timeout=180, statuses=("completed", "failed", "cancelled")):
+    def wait_task(self, task_id, timeout=180, statuses=("completed", "failed", "cancelled"),
+                  port=None):
         stages = []
 
         def done():
-            r = self.get("/api/v1/tasks/" + task_id)
+            r = self.get("/api/v1/tasks/" + task_id, port=port)
             if r.status != 200:
                 return None
             if not stages or stages[-1] != r.json.get("stage"):
