@@ -284,6 +284,29 @@ static void h_socket0(struct api *a, const struct http_request *req, struct http
 	respond_json(resp, 200, body);
 }
 
+/* Content type and schema for measure/validate: 0 with m filled, else resp is set. */
+static int parse_request(const struct http_request *req, struct http_response *resp,
+			 enum request_kind kind, struct measure_request *m)
+{
+	struct request_errors errs;
+	char msg[512];
+	int err;
+
+	if (!is_json(req)) {
+		respond_error(resp, req, "unsupported_media_type",
+			      "Content-Type must be application/json", NULL);
+		return -EINVAL;
+	}
+	err = request_parse(req->body, req->body_len, kind, m, &errs, msg, sizeof msg);
+	if (err == -EBADMSG)
+		respond_error(resp, req, "malformed_json", msg, NULL);
+	else if (err == -EINVAL)
+		respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
+	else if (err)
+		respond_error(resp, req, "internal_error", "out of memory", NULL);
+	return err;
+}
+
 static double estimate_seconds(const struct measure_request *m, long long depth)
 {
 	double trial = m->min_trial_seconds > 0.2 ? m->min_trial_seconds : 0.2;
@@ -305,17 +328,9 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	int err;
 
 	memset(&m, 0, sizeof m);
-	if (!is_json(req)) {
-		respond_error(resp, req, "unsupported_media_type",
-			      "Content-Type must be application/json", NULL);
-		return;
-	}
-	err = request_parse(req->body, req->body_len, REQUEST_MEASURE, &m, &errs, msg, sizeof msg);
-	if (err == -EBADMSG) {
-		respond_error(resp, req, "malformed_json", msg, NULL);
+	if (parse_request(req, resp, REQUEST_MEASURE, &m))
 		goto out;
-	}
-	if (!err && m.cpu_core_set &&
+	if (m.cpu_core_set &&
 	    (m.cpu_core < 0 || m.cpu_core >= CPUSET_MAX || !cpuset_isset(&a->layout.measurement, (int)m.cpu_core))) {
 		char cpus[128];
 		cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
@@ -324,9 +339,6 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 			 "must be one of the measurement CPUs (%s), got %ld", cpus, m.cpu_core);
 		errs.n = 1;
 		errs.dropped = 0;
-		err = -EINVAL;
-	}
-	if (err) {
 		respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
 		goto out;
 	}
@@ -374,7 +386,6 @@ out:
 static void h_validate(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct measure_request m;
-	struct request_errors errs;
 	char msg[512];
 	struct redis *r = NULL;
 	char *canon = NULL, *job = NULL, *reply = NULL;
@@ -382,20 +393,8 @@ static void h_validate(struct api *a, const struct http_request *req, struct htt
 	int err;
 
 	memset(&m, 0, sizeof m);
-	if (!is_json(req)) {
-		respond_error(resp, req, "unsupported_media_type",
-			      "Content-Type must be application/json", NULL);
-		return;
-	}
-	err = request_parse(req->body, req->body_len, REQUEST_VALIDATE, &m, &errs, msg, sizeof msg);
-	if (err == -EBADMSG) {
-		respond_error(resp, req, "malformed_json", msg, NULL);
+	if (parse_request(req, resp, REQUEST_VALIDATE, &m))
 		goto out;
-	}
-	if (err) {
-		respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
-		goto out;
-	}
 	r = redis_pool_get(a->pool);
 	if (!r || redis_ping(r) != 0) {
 		not_ready(resp, req, "Redis is unreachable");

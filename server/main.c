@@ -1,14 +1,11 @@
 /* jouletrace-server: the HTTP front end (see api.h, http.h). */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api.h"
-#include "config.h"
+#include "cli.h"
 #include "http.h"
 #include "log.h"
 
@@ -20,59 +17,17 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: jouletrace-server [--config FILE] [--print-config]\n", f);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "print-config", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *path = NULL;
-	bool print = false;
 	struct jt_config cfg;
-	struct config_error cerr;
-	enum log_level lvl = LOG_LVL_INFO;
-	enum log_format fmt = LOG_FMT_TEXT;
 	struct http_server *srv = NULL;
 	struct api *api = NULL;
 	char why[512] = "";
-	int c, ret = 1;
+	int ret = 1;
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': path = optarg; break;
-		case 'p': print = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (config_load(&cfg, path, path != NULL, NULL, &cerr)) {
-		fprintf(stderr, "jouletrace-server: %s\n", cerr.msg);
-		return 2;
-	}
-	if (print) {
-		char buf[16384];
-		config_dump(&cfg, buf, sizeof buf);
-		fputs(buf, stdout);
-		config_free(&cfg);
-		return 0;
-	}
-	log_level_parse(cfg.log_level, &lvl);
-	log_format_parse(cfg.log_format, &fmt);
-	log_init("jouletrace-server", lvl, fmt);
-
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	if (cli_start("jouletrace-server", argc, argv, &cfg, &ret))
+		return ret;
+	cli_signals(on_signal);
 	api = api_new(&cfg, why, sizeof why);
 	if (!api) {
 		log_error("cannot start: %s", why[0] ? why : strerror(errno));
@@ -90,8 +45,7 @@ int main(int argc, char **argv)
 		log_error("cannot listen on %s: %s", cfg.listen, strerror(errno));
 		goto out;
 	}
-	log_info("listening on %s (port %d), %ld threads", cfg.listen, http_port(srv),
-		 cfg.server_threads);
+	/* A signal interrupts pause(); the flag says whether it was ours. */
 	while (!stop_flag)
 		pause();
 	log_info("shutting down");

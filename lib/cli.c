@@ -1,0 +1,75 @@
+/* cli.c — see cli.h. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "log.h"
+
+static void usage(FILE *f, const char *program)
+{
+	fprintf(f, "usage: %s [--config FILE] [--print-config]\n"
+		   "  --config FILE    configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+		   "  --print-config   print the effective configuration and exit\n"
+		   "Every key can be overridden with JT_<KEY> in the environment.\n",
+		program);
+}
+
+int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
+	      int *exit_code)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "print-config", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = NULL;
+	struct config_error cerr;
+	enum log_level lvl = LOG_LVL_INFO;
+	enum log_format fmt = LOG_FMT_TEXT;
+	bool print = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'p': print = true; break;
+		case 'h': usage(stdout, program); *exit_code = 0; return 1;
+		default: usage(stderr, program); *exit_code = 2; return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", program, argv[optind]);
+		*exit_code = 2;
+		return 1;
+	}
+	if (config_load(cfg, path, path != NULL, NULL, &cerr)) {
+		fprintf(stderr, "%s: %s\n", program, cerr.msg);
+		*exit_code = 2;
+		return 1;
+	}
+	if (print) {
+		char buf[16384];
+		config_dump(cfg, buf, sizeof buf);
+		fputs(buf, stdout);
+		config_free(cfg);
+		*exit_code = 0;
+		return 1;
+	}
+	log_level_parse(cfg->log_level, &lvl);
+	log_format_parse(cfg->log_format, &fmt);
+	log_init(program, lvl, fmt);
+	return 0;
+}
+
+void cli_signals(void (*handler)(int))
+{
+	struct sigaction sa = { .sa_handler = handler };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}

@@ -1,0 +1,24 @@
+/*
+ * cli.h — the command-line prologue the long-running programs share:
+ * `--config FILE`, `--print-config`, `--help`, config loading and log setup.
+ * Exiting stays in main(): cli_start() only says whether to go on and with
+ * which exit code to stop otherwise.
+ */
+#ifndef JT_CLI_H
+#define JT_CLI_H
+
+#include "config.h"
+
+/*
+ * Parses argv, loads cfg and calls log_init(program, …).  Returns 0 when the
+ * program should run (cfg loaded; the caller frees it), or 1 when it should
+ * exit now with *exit_code (help and --print-config printed: 0; usage or
+ * config error reported on stderr: 2).
+ */
+int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
+	      int *exit_code);
+
+/* Routes SIGINT and SIGTERM to handler and ignores SIGPIPE (sockets report EPIPE). */
+void cli_signals(void (*handler)(int));
+
+#endif
