@@ -39,7 +39,10 @@ if [[ $mode != unit ]]; then
 	step "e2e: simulated powercap" $PY tests/e2e/run_e2e.py --meter powercap
 fi
 if [[ $mode == ci ]]; then
-	step "unit under ASan+UBSan" make -s -j"$jobs" SANITIZE=address,undefined test
+	SAN=address,undefined
+	step "unit under ASan+UBSan" make -s -j"$jobs" SANITIZE=$SAN all test
+	step "e2e under ASan+UBSan" env JT_BUILDDIR="$PWD/build/san-${SAN/,/-}" \
+		$PY tests/e2e/run_e2e.py --meter model
 fi
 
 echo

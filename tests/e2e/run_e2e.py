@@ -67,7 +67,12 @@ def setUpModule():
 
 def tearDownModule():
     if S:
+        for name in list(S.procs):
+            S.stop_proc(name)
+        reports = S.sanitizer_reports()
         S.close()
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
 
 
 class T01Status(unittest.TestCase):

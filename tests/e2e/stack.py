@@ -148,6 +148,18 @@ class Stack:
             wait_for(lambda: self.get("/api/v1/health").json["workers_live"] >= 1, 15,
                      "worker heartbeat")
 
+    def sanitizer_reports(self):
+        """Sanitizer findings in any component log (a clean run has none)."""
+        found = []
+        for f in sorted(os.listdir(self.tmp)):
+            if f.endswith(".log"):
+                text = self.log(f[:-4])
+                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                    i = text.find(marker)
+                    if i >= 0:
+                        found.append("%s: %s" % (f, text[max(0, i - 200):i + 1500]))
+        return found
+
     def close(self):
         for name in list(self.procs):
             self.stop_proc(name)

@@ -1,0 +1,216 @@
+/*
+ * The API handlers without sockets: api_handle() on plain request structs.
+ * Redis is deliberately unreachable (a closed loopback port), so every path
+ * here must answer without it, or answer 503 because of it.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "config.h"
+
+#define TOKEN "t0ken-for-tests"
+
+static const char good_body[] =
+	"{\"candidate_code\":\"def solve(n):\\n    return n\\n\","
+	"\"test_cases\":[{\"test_id\":\"a\",\"inputs\":[1],\"expected_output\":1}]}";
+
+struct fixture {
+	struct jt_config cfg;
+	struct api *api;
+	char tokens[64];
+};
+
+static void setup_api(struct fixture *f, bool auth, long rate)
+{
+	struct config_error err;
+	char why[256] = "";
+
+	ck_assert_int_eq(config_defaults(&f->cfg), 0);
+	/* port 1 on loopback: nothing listens there, connections are refused at once */
+	ck_assert_int_eq(config_set(&f->cfg, "redis_url", "redis://127.0.0.1:1/0", &err), 0);
+	ck_assert_int_eq(config_set(&f->cfg, "calibration_file", "/nonexistent/cal.json", &err), 0);
+	ck_assert_int_eq(config_set(&f->cfg, "measurement_cpus", "0", &err), 0);
+	ck_assert_int_eq(config_set(&f->cfg, "redis_timeout_ms", "200", &err), 0);
+	if (auth) {
+		snprintf(f->tokens, sizeof f->tokens, "/tmp/jt-test-api-XXXXXX");
+		int fd = mkstemp(f->tokens);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_gt(write(fd, "# tokens\n" TOKEN "\n", strlen("# tokens\n" TOKEN "\n")), 0);
+		close(fd);
+		ck_assert_int_eq(config_set(&f->cfg, "api_tokens_file", f->tokens, &err), 0);
+	}
+	if (rate) {
+		char r[16];
+		snprintf(r, sizeof r, "%ld", rate);
+		ck_assert_int_eq(config_set(&f->cfg, "rate_limit_per_minute", r, &err), 0);
+	}
+	f->api = api_new(&f->cfg, why, sizeof why);
+	ck_assert_msg(f->api != NULL, "api_new: %s", why);
+}
+
+static void teardown_api(struct fixture *f)
+{
+	api_free(f->api);
+	config_free(&f->cfg);
+	if (f->tokens[0])
+		unlink(f->tokens);
+}
+
+/* Runs one request; returns the parsed body (caller decrefs). */
+static json_t *call(struct fixture *f, const char *method, const char *path, const char *ctype,
+		    const char *auth, const char *body, struct http_response *resp)
+{
+	struct http_request req = {
+		.method = method, .path = path, .query = "", .content_type = ctype,
+		.authorization = auth, .body = body ? body : "", .body_len = body ? strlen(body) : 0,
+		.request_id = "req-1", .remote_addr = "127.0.0.1",
+	};
+	memset(resp, 0, sizeof *resp);
+	api_handle(f->api, &req, resp);
+	json_t *j = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+	free(resp->body);
+	resp->body = NULL;
+	return j;
+}
+
+static void assert_error(json_t *j, const char *code)
+{
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "error")), code);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "request_id")), "req-1");
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(j, "message")));
+}
+
+START_TEST(routes_without_redis)
+{
+	struct fixture f = { 0 };
+	struct http_response r;
+	json_t *j;
+
+	setup_api(&f, false, 0);
+	j = call(&f, "GET", "/ping", NULL, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "service")), "jouletrace");
+	json_decref(j);
+
+	j = call(&f, "GET", "/nope", NULL, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	assert_error(j, "not_found");
+	json_decref(j);
+
+	j = call(&f, "GET", "/api/v1/measure-socket0", NULL, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_str_eq(r.allow, "POST");
+	assert_error(j, "method_not_allowed");
+	json_decref(j);
+
+	j = call(&f, "PUT", "/api/v1/tasks/00000000-0000-4000-8000-000000000000", NULL, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_str_eq(r.allow, "GET, DELETE");
+	json_decref(j);
+
+	j = call(&f, "GET", "/api/v1/tasks/not-a-uuid", NULL, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	json_decref(j);
+
+	j = call(&f, "POST", "/api/v1/measure", "text/plain", NULL, good_body, &r);
+	ck_assert_int_eq(r.status, 415);
+	assert_error(j, "unsupported_media_type");
+	json_decref(j);
+
+	j = call(&f, "POST", "/api/v1/measure", "application/json", NULL, "{\"a\":", &r);
+	ck_assert_int_eq(r.status, 400);
+	assert_error(j, "malformed_json");
+	json_decref(j);
+
+	j = call(&f, "POST", "/api/v1/validate", "application/json; charset=utf-8", NULL,
+		 "{\"candidate_code\":1,\"test_cases\":[],\"zzz\":0}", &r);
+	ck_assert_int_eq(r.status, 422);
+	assert_error(j, "validation_error");
+	ck_assert_int_ge(json_array_size(json_object_get(j, "field_errors")), 3);
+	json_decref(j);
+
+	/* the measurement set is CPU 0: CPU 1 is refused before Redis is touched */
+	char body[512];
+	snprintf(body, sizeof body, "{\"cpu_core\":1,%s", good_body + 1);
+	j = call(&f, "POST", "/api/v1/measure", "application/json", NULL, body, &r);
+	ck_assert_int_eq(r.status, 422);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+				 json_object_get(j, "field_errors"), 0), "field")), "cpu_core");
+	json_decref(j);
+
+	/* a valid request with Redis down: 503, retry later, nothing queued */
+	j = call(&f, "POST", "/api/v1/measure-socket0", "application/json", NULL, good_body, &r);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_str_eq(r.retry_after, "5");
+	assert_error(j, "not_ready");
+	json_decref(j);
+
+	j = call(&f, "GET", "/api/v1/health", NULL, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert(json_is_false(json_object_get(json_object_get(j, "redis"), "connected")));
+	json_decref(j);
+
+	j = call(&f, "GET", "/api/v1/socket0/status", NULL, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(json_is_false(json_object_get(j, "ready")));
+	ck_assert(json_is_false(json_object_get(json_object_get(j, "calibration"), "exists")));
+	json_decref(j);
+	teardown_api(&f);
+}
+END_TEST
+
+START_TEST(tokens_and_rate_limit)
+{
+	struct fixture f = { 0 };
+	struct http_response r;
+	json_t *j;
+
+	setup_api(&f, true, 2);
+	j = call(&f, "POST", "/api/v1/measure", "application/json", NULL, good_body, &r);
+	ck_assert_int_eq(r.status, 401);
+	assert_error(j, "unauthorized");
+	json_decref(j);
+	j = call(&f, "POST", "/api/v1/measure", "application/json", "Bearer wrong", good_body, &r);
+	ck_assert_int_eq(r.status, 401);
+	json_decref(j);
+	j = call(&f, "POST", "/api/v1/measure", "application/json", "Basic " TOKEN, good_body, &r);
+	ck_assert_int_eq(r.status, 401);
+	json_decref(j);
+	/* liveness stays open without a token */
+	json_decref(call(&f, "GET", "/ping", NULL, NULL, NULL, &r));
+	ck_assert_int_eq(r.status, 200);
+
+	for (int i = 0; i < 2; i++) {
+		j = call(&f, "GET", "/api/v1/tasks/not-a-uuid", NULL, "Bearer " TOKEN, NULL, &r);
+		ck_assert_int_eq(r.status, 404);
+		json_decref(j);
+	}
+	j = call(&f, "GET", "/api/v1/tasks/not-a-uuid", NULL, "Bearer " TOKEN, NULL, &r);
+	ck_assert_int_eq(r.status, 429);
+	assert_error(j, "rate_limited");
+	ck_assert_int_ge(atoi(r.retry_after), 1);
+	json_decref(j);
+	teardown_api(&f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("handlers");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, routes_without_redis);
+	tcase_add_test(tc, tokens_and_rate_limit);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
