@@ -1,0 +1,473 @@
+/* jcs.c — RFC 8785 canonical JSON; the rules and decisions are in jcs.h. */
+#include "jcs.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | \
+                    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL)
+
+struct out {
+	char *p;
+	size_t len, cap;
+	const char *why;  /* reason for the first -EINVAL, for jcs_canonicalize_text */
+};
+
+static int fail(struct out *o, const char *why)
+{
+	if (!o->why)
+		o->why = why;
+	return -EINVAL;
+}
+
+static int put(struct out *o, const void *s, size_t n)
+{
+	if (o->cap - o->len <= n) {   /* keeps room for the NUL */
+		if (n >= SIZE_MAX / 2 - o->len)
+			return -ENOMEM;
+		size_t need = o->len + n + 1, cap = o->cap ? o->cap : 256;
+		while (cap < need)
+			cap *= 2;
+		char *p = realloc(o->p, cap);
+		if (!p)
+			return -ENOMEM;
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+	return 0;
+}
+
+static int put_str(struct out *o, const char *s)
+{
+	return put(o, s, strlen(s));
+}
+
+/*
+ * One code point of strict UTF-8 (RFC 3629): overlong forms, encoded
+ * surrogates (CESU / lone halves) and values above U+10FFFF are refused, since
+ * a signer and a verifier must never disagree on what a string is.
+ */
+static int utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp)
+{
+	size_t p = *i;
+	unsigned c = s[p], lo = 0x80, hi = 0xBF;
+	uint32_t v;
+	size_t n;
+
+	if (c < 0x80) {
+		*cp = c;
+		*i = p + 1;
+		return 0;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 1;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 2;
+		v = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;      /* overlong */
+		else if (c == 0xED)
+			hi = 0x9F;      /* U+D800..U+DFFF */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 3;
+		v = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;      /* overlong */
+		else if (c == 0xF4)
+			hi = 0x8F;      /* above U+10FFFF */
+	} else {
+		return -EINVAL;
+	}
+	if (len - p - 1 < n)
+		return -EINVAL;
+	for (size_t k = 1; k <= n; k++) {
+		unsigned b = s[p + k];
+		if (b < lo || b > hi)
+			return -EINVAL;
+		lo = 0x80;
+		hi = 0xBF;
+		v = v << 6 | (b & 0x3F);
+	}
+	*cp = v;
+	*i = p + n + 1;
+	return 0;
+}
+
+/* RFC 8785 §3.2.2.2: only '"', '\\' and C0 controls are escaped. */
+static int put_string(struct out *o, const char *str, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+	int rc;
+
+	if ((rc = put(o, "\"", 1)))
+		return rc;
+	while (i < len) {
+		unsigned c = s[i];
+		char esc[7] = "\\u00";
+		const char *e = esc;
+		uint32_t cp;
+
+		if (c >= 0x80) {
+			if (utf8_next(s, len, &i, &cp))
+				return fail(o, "string is not valid UTF-8 (or holds a surrogate)");
+			continue;
+		}
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		switch (c) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc[6] = '\0';
+		}
+		if ((rc = put(o, s + run, i - run)) || (rc = put_str(o, e)))
+			return rc;
+		run = ++i;
+	}
+	if ((rc = put(o, s + run, i - run)))
+		return rc;
+	return put(o, "\"", 1);
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+/* A decimal 0.d[0]..d[k-1] × 10^n, the (s, k, n) of ECMA-262 Number::toString. */
+struct dec {
+	char d[24];
+	int k, n;
+};
+
+/* strtod of "DDDDe<exp>": no radix character, so the locale cannot interfere. */
+static bool dec_reads_as(const struct dec *r, double want, double *got)
+{
+	char s[48];
+
+	memcpy(s, r->d, (size_t)r->k);
+	snprintf(s + r->k, sizeof s - (size_t)r->k, "e%d", r->n - r->k);
+	*got = strtod(s, NULL);
+	return *got == want;
+}
+
+/* x > 0 correctly rounded to prec significant digits (glibc's printf is exact). */
+static void dec_round(double x, int prec, struct dec *r)
+{
+	char s[48];
+	const char *p;
+
+	snprintf(s, sizeof s, "%.*e", prec - 1, x);
+	r->k = 0;
+	/* skip whatever the locale uses as the radix character */
+	for (p = s; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9' && r->k < (int)sizeof r->d)
+			r->d[r->k++] = *p;
+	r->n = (int)strtol(*p ? p + 1 : p, NULL, 10) + 1;
+}
+
+/* The neighbouring k-digit decimal above (dir > 0) or below x's rounding. */
+static void dec_step(struct dec *r, int dir)
+{
+	int i = r->k - 1;
+
+	if (dir > 0) {
+		while (i >= 0 && r->d[i] == '9')
+			r->d[i--] = '0';
+		if (i >= 0) {
+			r->d[i]++;
+		} else {            /* 99..9 → 10..0, one decade up */
+			r->d[0] = '1';
+			r->n++;
+		}
+	} else {
+		while (i > 0 && r->d[i] == '0')
+			r->d[i--] = '9';
+		r->d[i]--;
+		if (r->d[0] == '0') {   /* 10..0 → 99..9, one decade down */
+			memmove(r->d, r->d + 1, (size_t)r->k - 1);
+			r->d[r->k - 1] = '9';
+			r->n--;
+		}
+	}
+}
+
+/*
+ * Shortest digits that read back as x.  The correctly rounded p-digit decimal
+ * is the closest p-digit candidate, so it wins whenever it reads back; but at a
+ * power of two the rounding interval is lopsided (half as wide below), and the
+ * only p-digit decimal inside it can be the farther neighbour, which ECMAScript
+ * still prefers over p+1 digits.  Hence the second try.
+ */
+static void shortest(double x, struct dec *r)
+{
+	double got;
+
+	for (int prec = 1; prec <= 17; prec++) {
+		dec_round(x, prec, r);
+		if (dec_reads_as(r, x, &got))
+			break;
+		dec_step(r, got > x ? -1 : 1);
+		if (dec_reads_as(r, x, &got))
+			break;
+	}
+	while (r->k > 1 && r->d[r->k - 1] == '0')
+		r->k--;
+}
+
+int jcs_format_double(double d, char *buf, size_t cap)
+{
+	struct dec r;
+	char *p = buf;
+
+	if (!buf || cap < JCS_DOUBLE_BUFSZ || !isfinite(d))
+		return -EINVAL;
+	if (d == 0) {   /* -0 too */
+		memcpy(buf, "0", 2);
+		return 0;
+	}
+	shortest(fabs(d), &r);
+	size_t k = (size_t)r.k;
+	int n = r.n;
+	if (d < 0)
+		*p++ = '-';
+	if (r.k <= n && n <= 21) {
+		memcpy(p, r.d, k);
+		p += k;
+		memset(p, '0', (size_t)n - k);
+		p += (size_t)n - k;
+	} else if (0 < n && n <= 21) {
+		memcpy(p, r.d, (size_t)n);
+		p += n;
+		*p++ = '.';
+		memcpy(p, r.d + n, k - (size_t)n);
+		p += k - (size_t)n;
+	} else if (-6 < n && n <= 0) {
+		*p++ = '0';
+		*p++ = '.';
+		memset(p, '0', (size_t)-n);
+		p += -n;
+		memcpy(p, r.d, k);
+		p += k;
+	} else {
+		int e = n - 1;
+		*p++ = r.d[0];
+		if (k > 1) {
+			*p++ = '.';
+			memcpy(p, r.d + 1, k - 1);
+			p += k - 1;
+		}
+		snprintf(p, cap - (size_t)(p - buf), "e%c%d", e < 0 ? '-' : '+', abs(e));
+		return 0;
+	}
+	*p = '\0';
+	return 0;
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+struct member {
+	const char *key;
+	size_t klen;
+	const uint16_t *u16;
+	size_t n16;
+	const json_t *val;
+};
+
+/* UTF-8 → UTF-16 code units; dst needs len units (never more than bytes). */
+static int to_utf16(const char *key, size_t len, uint16_t *dst, size_t *n16)
+{
+	const unsigned char *s = (const unsigned char *)key;
+	size_t i = 0, n = 0;
+	uint32_t cp;
+
+	while (i < len) {
+		if (utf8_next(s, len, &i, &cp))
+			return -EINVAL;
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			dst[n++] = (uint16_t)(0xD800 | cp >> 10);
+			dst[n++] = (uint16_t)(0xDC00 | (cp & 0x3FF));
+		} else {
+			dst[n++] = (uint16_t)cp;
+		}
+	}
+	*n16 = n;
+	return 0;
+}
+
+/* RFC 8785 §3.2.3: plain code-unit comparison, shorter prefix first. */
+static int member_cmp(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	size_t n = x->n16 < y->n16 ? x->n16 : y->n16;
+
+	for (size_t i = 0; i < n; i++)
+		if (x->u16[i] != y->u16[i])
+			return x->u16[i] < y->u16[i] ? -1 : 1;
+	return (x->n16 > y->n16) - (x->n16 < y->n16);
+}
+
+static int emit(struct out *o, const json_t *v, int depth);
+
+static int emit_object(struct out *o, const json_t *obj, int depth)
+{
+	json_t *v = (json_t *)obj;   /* jansson's iterators take non-const; read only */
+	size_t n = json_object_size(v), total = 0, i = 0, used = 0;
+	struct member *m = NULL;
+	uint16_t *arena = NULL;
+	int rc;
+
+	if (n == 0)
+		return put(o, "{}", 2);
+	if (!(m = calloc(n, sizeof *m)))
+		return -ENOMEM;
+	for (void *it = json_object_iter(v); it && i < n; it = json_object_iter_next(v, it), i++) {
+		m[i].key = json_object_iter_key(it);
+		m[i].klen = json_object_iter_key_len(it);
+		m[i].val = json_object_iter_value(it);
+		total += m[i].klen;
+	}
+	n = i;
+	if (!(arena = malloc((total ? total : 1) * sizeof *arena))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		m[i].u16 = arena + used;
+		if (to_utf16(m[i].key, m[i].klen, arena + used, &m[i].n16)) {
+			rc = fail(o, "object key is not valid UTF-8 (or holds a surrogate)");
+			goto out;
+		}
+		used += m[i].n16;
+	}
+	qsort(m, n, sizeof *m, member_cmp);
+	if ((rc = put(o, "{", 1)))
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((i && (rc = put(o, ",", 1))) ||
+		    (rc = put_string(o, m[i].key, m[i].klen)) ||
+		    (rc = put(o, ":", 1)) ||
+		    (rc = emit(o, m[i].val, depth)))
+			goto out;
+	}
+	rc = put(o, "}", 1);
+out:
+	free(arena);
+	free(m);
+	return rc;
+}
+
+static int emit(struct out *o, const json_t *v, int depth)
+{
+	char num[JCS_DOUBLE_BUFSZ];
+	int rc;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (depth >= JCS_MAX_DEPTH)
+			return fail(o, "nested deeper than JCS_MAX_DEPTH");
+		return emit_object(o, v, depth + 1);
+	case JSON_ARRAY:
+		if (depth >= JCS_MAX_DEPTH)
+			return fail(o, "nested deeper than JCS_MAX_DEPTH");
+		if ((rc = put(o, "[", 1)))
+			return rc;
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if ((i && (rc = put(o, ",", 1))) ||
+			    (rc = emit(o, json_array_get(v, i), depth + 1)))
+				return rc;
+		return put(o, "]", 1);
+	case JSON_STRING:
+		return put_string(o, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER: {
+		json_int_t x = json_integer_value(v);
+		if (x > JCS_MAX_SAFE_INT || x < -JCS_MAX_SAFE_INT)
+			return fail(o, "integer magnitude is 2^53 or more");
+		snprintf(num, sizeof num, "%lld", (long long)x);
+		return put_str(o, num);
+	}
+	case JSON_REAL:
+		if (jcs_format_double(json_real_value(v), num, sizeof num))
+			return fail(o, "number is not finite");
+		return put_str(o, num);
+	case JSON_TRUE:
+		return put(o, "true", 4);
+	case JSON_FALSE:
+		return put(o, "false", 5);
+	case JSON_NULL:
+		return put(o, "null", 4);
+	}
+	return fail(o, "unknown JSON type");
+}
+
+static int run(const json_t *v, char **out, size_t *len, const char **why)
+{
+	struct out o = { 0 };
+	int rc = emit(&o, v, 0);
+
+	if (rc) {
+		free(o.p);
+		*why = o.why;
+		return rc;
+	}
+	*out = o.p;
+	*len = o.len;
+	return 0;
+}
+
+int jcs_serialize(const json_t *v, char **out, size_t *len)
+{
+	const char *why = NULL;
+
+	if (out)
+		*out = NULL;
+	if (!v || !out || !len)
+		return -EINVAL;
+	return run(v, out, len, &why);
+}
+
+int jcs_canonicalize_text(const char *text, size_t len, char **out, size_t *outlen,
+                          char *msg, size_t msgcap)
+{
+	json_error_t err;
+	const char *why = NULL;
+	json_t *v;
+	int rc;
+
+	if (msg && msgcap)
+		msg[0] = '\0';
+	if (out)
+		*out = NULL;
+	if (!text || !out || !outlen)
+		return -EINVAL;
+	if (!(v = json_loadb(text, len, TEXT_FLAGS, &err))) {
+		if (json_error_code(&err) == json_error_out_of_memory)
+			return -ENOMEM;
+		if (msg && msgcap)
+			snprintf(msg, msgcap, "line %d column %d: %s", err.line, err.column, err.text);
+		return -EINVAL;
+	}
+	rc = run(v, out, outlen, &why);
+	if (rc == -EINVAL && msg && msgcap)
+		snprintf(msg, msgcap, "%s", why ? why : "cannot canonicalize");
+	json_decref(v);
+	return rc;
+}

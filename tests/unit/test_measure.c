@@ -1,0 +1,183 @@
+/*
+ * measure_run() against a real harness and the real model meter on the last
+ * online CPU: the per-trial baseline arithmetic, the trial-length rule, the
+ * early-stop bounds, a candidate that changes its answers once measured, and
+ * cancellation from the hook.
+ */
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpuset.h"
+#include "executor.h"
+#include "measure.h"
+#include "meter.h"
+#include "proto.h"
+#include "util.h"
+
+static struct cpuset last_cpu(void)
+{
+	struct cpuset online, one;
+	ck_assert_int_eq(cpuset_online("", &online), 0);
+	cpuset_zero(&one);
+	cpuset_set(&one, cpuset_last(&online));
+	return one;
+}
+
+static struct harness *loaded(const char *code, const struct cpuset *cpu)
+{
+	char path[4096];
+	const char *src = getenv("JT_SRCDIR");
+	snprintf(path, sizeof path, "%s/executor/harness.py", src ? src : ".");
+	struct exec_options o = {
+		.python = "/usr/bin/python3", .harness_path = path, .cpus = *cpu,
+		.memory_limit_mb = 512, .cpu_seconds = 120, .max_processes = 64,
+		.max_file_bytes = 1 << 20, .max_open_files = 64,
+	};
+	struct harness *h = harness_spawn(&o);
+	ck_assert_ptr_nonnull(h);
+	struct proto_error e;
+	json_t *reply = NULL;
+	ck_assert_int_eq(proto_send(h, json_pack("{s:s, s:s, s:s, s:[{s:s, s:[i], s:i}]}", "cmd",
+						 "load", "code", code, "function_name", "solve",
+						 "test_cases", "test_id", "a", "inputs", 3,
+						 "expected_output", 3), &e), 0);
+	ck_assert_int_eq(proto_recv(h, util_mono_ns() + 10000000000ull, 50, NULL, NULL, &reply, &e), 0);
+	ck_assert(json_is_true(json_object_get(reply, "ok")));
+	json_decref(reply);
+	return h;
+}
+
+static struct meter *model(const struct cpuset *cpu)
+{
+	struct meter_options mo = {
+		.kind = "model", .cpus = cpu, .model_idle_package_watts = 10,
+		.model_active_watts_per_cpu = 12, .model_idle_dram_watts = 2,
+		.model_active_dram_watts_per_cpu = 1,
+	};
+	struct meter *m = meter_open(&mo, NULL, 0);
+	ck_assert_ptr_nonnull(m);
+	return m;
+}
+
+static struct measure_params params(void)
+{
+	struct measure_params p = {
+		.max_trials = 4, .min_trials = 2, .warmup_trials = 1, .target_cv_percent = 100,
+		.min_trial_seconds = 0.1, .timeout_seconds = 20, .n_tests = 1,
+		.noise_floor_joules = 0.0001, .meter_poll_ms = 20, .max_passes = 100000000,
+	};
+	p.idle_watts[METER_PACKAGE] = 10;
+	p.idle_watts[METER_DRAM] = 2;
+	return p;
+}
+
+START_TEST(baseline_and_bounds)
+{
+	struct cpuset cpu = last_cpu();
+	struct harness *h = loaded("def solve(n):\n    return sum(range(n * 100)) * 0 + n\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), 0);
+	ck_assert_uint_ge(r->n_trials, 2);              /* min_trials, CV target trivially met */
+	ck_assert_uint_le(r->n_trials, 4);
+	ck_assert_int_eq(r->stop, STOP_CV_TARGET);
+	ck_assert_int_ge(r->passes, 1);
+	for (size_t i = 0; i < r->n_trials; i++) {
+		const struct measure_trial *t = &r->trials[i];
+		double secs = (double)t->wall_ns / 1e9;
+		ck_assert_msg(secs >= p.min_trial_seconds, "trial %zu lasted %.3f s", i, secs);
+		ck_assert_int_eq(t->passes, r->passes);
+		/* net = raw − idle × window, to the micro-joule, never clamped */
+		ck_assert_int_eq(t->net_uj[METER_PACKAGE],
+				 (int64_t)t->raw_uj[METER_PACKAGE] - llround(10 * secs * 1e6));
+		ck_assert_int_eq(t->net_uj[METER_DRAM],
+				 (int64_t)t->raw_uj[METER_DRAM] - llround(2 * secs * 1e6));
+		ck_assert_double_eq_tol(t->net_total_j,
+			(double)(t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]) / 1e6, 1e-9);
+		/* a busy CPU under the model: net package ≈ 12 W × busy ≤ 12 W × window (+1 tick) */
+		ck_assert_int_le(t->net_uj[METER_PACKAGE], llround(12 * (secs + 0.02) * 1e6));
+	}
+	ck_assert_double_eq_tol(r->energy_per_call_j, r->median_total_j / (double)r->passes, 1e-12);
+	ck_assert(r->ci95_low_j <= r->median_total_j + 1e-9 || r->ci_method == STATS_CI_MEAN_T);
+
+	/* max_trials bounds the loop when the CV target cannot be met */
+	p.target_cv_percent = 0.1;
+	p.min_trials = 3;
+	p.max_trials = 3;
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), 0);
+	ck_assert_uint_eq(r->n_trials, 3);
+	free(r);
+	meter_close(m);
+	harness_free(h);
+}
+END_TEST
+
+START_TEST(changed_answers_are_caught)
+{
+	struct cpuset cpu = last_cpu();
+	/* right during the gate-sized first calls, wrong once it has been called a lot */
+	struct harness *h = loaded("calls = [0]\n"
+				   "def solve(n):\n"
+				   "    calls[0] += 1\n"
+				   "    return n if calls[0] < 1000 else n + 1\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
+	ck_assert_str_eq(r->error_type, "inconsistent_output");
+	free(r);
+	meter_close(m);
+	harness_free(h);
+}
+END_TEST
+
+static int cancel_after(void *ctx, const char *stage, double progress)
+{
+	(void)progress;
+	int *calls = ctx;
+	return stage == NULL && ++*calls > 5; /* cancel while the candidate runs */
+}
+
+START_TEST(hook_cancels)
+{
+	struct cpuset cpu = last_cpu();
+	struct harness *h = loaded("import time\ndef solve(n):\n    time.sleep(0.05)\n    return n\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+	int calls = 0;
+
+	p.min_trial_seconds = 2;
+	uint64_t t0 = util_mono_ns();
+	ck_assert_int_eq(measure_run(h, m, &p, cancel_after, NULL, &calls, r), -ECANCELED);
+	ck_assert_str_eq(r->error_type, "cancelled");
+	ck_assert_uint_lt(util_mono_ns() - t0, 2000000000ull);
+	free(r);
+	meter_close(m);
+	harness_free(h);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("measure");
+	TCase *tc = tcase_create("engine");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, baseline_and_bounds);
+	tcase_add_test(tc, changed_answers_are_caught);
+	tcase_add_test(tc, hook_cancels);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
