@@ -51,8 +51,10 @@ CORE_LIB   := $(BUILD)/libjouletrace.a
 SERVER_LIB := $(BUILD)/libjtserver.a
 WORKER_LIB := $(BUILD)/libjtworker.a
 
+# Each tools/NAME.c is a small command, jouletrace-NAME, over the core library.
+TOOLS := $(patsubst tools/%.c,$(BUILD)/jouletrace-%,$(TOOL_SRCS))
 BINS := $(BUILD)/jouletrace-server $(BUILD)/jouletrace-worker \
-        $(BUILD)/jouletrace-calibrate
+        $(BUILD)/jouletrace-calibrate $(TOOLS)
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 all: $(BINS)
@@ -65,6 +67,23 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# --- eBPF (libbpf-bootstrap style): vmlinux.h -> oncpu.bpf.o -> oncpu.skel.h ---
+# Own flags on purpose: the BPF object never gets CFLAGS (sanitizers, -MMD...).
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(BUILD)
+$(BUILD)/vmlinux.h:
+	$(quiet) GEN $@
+	@mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+$(BUILD)/oncpu.bpf.o: bpf/oncpu.bpf.c bpf/oncpu_bpf.h $(BUILD)/vmlinux.h
+	$(quiet) BPF $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+$(BUILD)/oncpu.skel.h: $(BUILD)/oncpu.bpf.o
+	$(quiet) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< name oncpu_bpf > $@.tmp && mv $@.tmp $@
+$(BUILD)/lib/oncpu.o: $(BUILD)/oncpu.skel.h
+
 $(CORE_LIB): $(call obj,$(CORE_SRCS))
 $(SERVER_LIB): $(call obj,$(SERVER_SRCS))
 $(WORKER_LIB): $(call obj,$(WORKER_SRCS))
@@ -76,6 +95,7 @@ $(CORE_LIB) $(SERVER_LIB) $(WORKER_LIB):
 $(BUILD)/jouletrace-server: $(BUILD)/server/main.o $(SERVER_LIB) $(CORE_LIB)
 $(BUILD)/jouletrace-worker: $(BUILD)/worker/main.o $(WORKER_LIB) $(CORE_LIB)
 $(BUILD)/jouletrace-calibrate: $(BUILD)/calib/main.o $(CORE_LIB)
+$(TOOLS): $(BUILD)/jouletrace-%: $(BUILD)/tools/%.o $(CORE_LIB)
 $(BINS):
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -42,6 +42,7 @@ static int check_nonempty(const char *v, char *why, size_t cap);
 static int check_host_id(const char *v, char *why, size_t cap);
 
 static const char *const meter_values[] = { "auto", "powercap", "perf", "model", NULL };
+static const char *const attribution_values[] = { "auto", "bpf", "proc", NULL };
 static const char *const level_values[] = { "debug", "info", "warn", "error", NULL };
 static const char *const format_values[] = { "text", "json", NULL };
 
@@ -66,6 +67,8 @@ static const struct config_def config_table[] = {
 	ENUM(meter, "auto", meter_values, "auto|powercap|perf|model"),
 	STR(powercap_root, "/sys/class/powercap", check_nonempty, "a path"),
 	DBL(noise_floor_joules, "0.001", 0, 1e6),
+	ENUM(attribution_source, "auto", attribution_values, "auto|bpf|proc"),
+	DBL(attribution_foreign_max_percent, "5", 0, 100),
 	/* model meter */
 	DBL(model_idle_package_watts, "10", 0, 1000),
 	DBL(model_active_watts_per_cpu, "12", 0, 1000),
