@@ -251,9 +251,14 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 			return err;
 		if (t->wall_ns < (uint64_t)(p->min_trial_seconds * 1e9) &&
 		    out->resized < MEASURE_MAX_RETRIES && out->passes < p->max_passes) {
-			/* SPEC §3 step 3: a trial lasts at least min_trial_seconds. */
+			/*
+			 * SPEC §3 step 3: a trial lasts at least min_trial_seconds.  The
+			 * trials kept so far used the old pass count, and energy per call
+			 * needs one count for all: they become warm-ups.
+			 */
 			resize(p, out, t);
 			out->resized++;
+			out->n_trials = 0;
 			continue;
 		}
 		if (t->flags & MEASURE_FLAG_CONTAMINATED) {

@@ -79,7 +79,8 @@ struct measure_result {
 	size_t n_trials;
 	struct measure_trial trials[MEASURE_MAX_TRIALS];
 	long retries;             /* trials repeated (contaminated) */
-	long resized;             /* trials discarded for being under min_trial_seconds */
+	long resized;             /* pass-count increases after a trial fell under
+				   * min_trial_seconds (the trials before are discarded) */
 	enum stop_reason stop;    /* why the trial loop ended */
 
 	double median_package_j, median_dram_j, median_total_j;

@@ -3,6 +3,7 @@
  * private, throw-away redis-server (no persistence) in a mkdtemp directory,
  * reachable on a unix socket and optionally on a random loopback TCP port.
  * The server gets PR_SET_PDEATHSIG so a crashed test never leaves it behind.
+ * Also the main(), fixture and reply helpers those suites share.
  * Test support only; not part of any library.
  */
 #ifndef JT_REDIS_TESTSRV_H
@@ -21,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "redis.h"
+#include "testutil.h"
 
 #define TESTSRV_BIN "/usr/bin/redis-server"
 #define TESTSRV_SKIP 77
@@ -148,21 +151,15 @@ static inline void testsrv_stop(struct testsrv *s)
 	unlink(s->sock);
 }
 
+/* Stops the server and removes its directory with whatever it wrote there. */
 static inline void testsrv_cleanup(struct testsrv *s)
 {
-	char p[128];
 	testsrv_stop(s);
-	if (!s->dir[0])
-		return;
-	snprintf(p, sizeof p, "%s/redis.log", s->dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/dump.rdb", s->dir);
-	unlink(p);
-	rmdir(s->dir);
+	testutil_rmtree(s->dir);
 	s->dir[0] = '\0';
 }
 
-/* Empties the database between tests; aborts the test on failure. */
+/* Empties the database between tests: 0 or -errno. */
 static inline int testsrv_flush(const struct testsrv *s)
 {
 	struct redis *r = redis_open(s->url, 2000);
@@ -170,5 +167,65 @@ static inline int testsrv_flush(const struct testsrv *s)
 	redis_close(r);
 	return ret;
 }
+
+/* Empties the server and opens a connection in *a and, unless b is NULL, a
+ * second in *b: the per-test fixture of suites sharing one server.  Fails
+ * the test on error. */
+static inline void testsrv_setup(const struct testsrv *s, struct redis **a, struct redis **b)
+{
+	ck_assert_int_eq(testsrv_flush(s), 0);
+	*a = redis_open(s->url, 2000);
+	ck_assert_ptr_nonnull(*a);
+	if (b) {
+		*b = redis_open(s->url, 2000);
+		ck_assert_ptr_nonnull(*b);
+	}
+}
+
+static inline void testsrv_teardown(struct redis *a, struct redis *b)
+{
+	redis_close(a);
+	redis_close(b);
+}
+
+/* The integer reply of "cmd [a1 [a2]]" (NULL ends the arguments); fails the
+ * test when the command fails or the reply is not an integer. */
+static inline long long testsrv_int(struct redis *r, const char *cmd, const char *a1,
+				    const char *a2)
+{
+	struct redis_reply *rep;
+	ck_assert_int_eq(redis_cmdv(r, &rep, cmd, a1, a2, NULL), 0);
+	ck_assert_int_eq(rep->type, REDIS_T_INT);
+	long long v = rep->integer;
+	redis_reply_free(rep);
+	return v;
+}
+
+/*
+ * The main() of a test_redis_* binary: logs errors only, skips (exit 77)
+ * where redis-server is missing, and with srv non-NULL runs the suite
+ * against one server started here and removed afterwards (srv NULL: the
+ * tests start their own).
+ */
+static inline int testsrv_main(const char *name, struct testsrv *srv, Suite *(*suite_fn)(void))
+{
+	log_init(name, LOG_LVL_ERROR, LOG_FMT_TEXT);
+	if (!testsrv_available()) {
+		printf("SKIP: %s is missing\n", TESTSRV_BIN);
+		return TESTSRV_SKIP;
+	}
+	if (srv && testsrv_start(srv, false)) {
+		fprintf(stderr, "cannot start redis-server\n");
+		testsrv_cleanup(srv);
+		return EXIT_FAILURE;
+	}
+	int ret = testutil_run(suite_fn());
+	if (srv)
+		testsrv_cleanup(srv);
+	return ret;
+}
+
+#define TESTSRV_MAIN(name, srv, suite_fn) \
+	int main(void) { return testsrv_main((name), (srv), (suite_fn)); }
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "testutil.h"
 
 #define TOKEN "t0ken-for-tests"
 
@@ -200,7 +201,7 @@ START_TEST(tokens_and_rate_limit)
 }
 END_TEST
 
-int main(void)
+static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("handlers");
@@ -208,9 +209,7 @@ int main(void)
 	tcase_add_test(tc, routes_without_redis);
 	tcase_add_test(tc, tokens_and_rate_limit);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+TESTUTIL_MAIN(api_suite)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "apierr.h"
+#include "testutil.h"
 
 static json_t *load(const char *s)
 {
@@ -118,22 +119,14 @@ END_TEST
 
 static Suite *apierr_suite(void)
 {
-	Suite *s = suite_create("apierr");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("apierr", &tc);
 	tcase_add_test(tc, plain_error);
 	tcase_add_test(tc, field_errors_listed);
 	tcase_add_test(tc, dropped_errors_are_mentioned);
 	tcase_add_test(tc, invalid_utf8_still_yields_json);
 	tcase_add_test(tc, statuses);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(apierr_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TESTUTIL_MAIN(apierr_suite)

@@ -15,6 +15,7 @@
 #include "cpuset.h"
 #include "meter.h"
 #include "util.h"
+#include "testutil.h"
 
 #define FP_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define FP_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -22,20 +23,10 @@
 
 static char tmp[64];
 
+/* In place: the meters keep their fds. */
 static void put(const char *rel, const char *content)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", tmp, rel);
-	for (char *p = path + strlen(tmp) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	FILE *f = fopen(path, "w");   /* in place: the meters keep their fds */
-	ck_assert_ptr_nonnull(f);
-	fputs(content, f);
-	fclose(f);
+	testutil_write(tmp, rel, content);
 }
 
 static const char *at(const char *rel)
@@ -47,16 +38,12 @@ static const char *at(const char *rel)
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof tmp, "/tmp/jt-test-calib-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	testutil_tmpdir(tmp, sizeof tmp, "calib");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", tmp);
+	testutil_rmtree(tmp);
 }
 
 static struct calib_profile sample_profile(uint64_t measured_ns)
@@ -112,10 +99,9 @@ START_TEST(round_trip)
 	ck_assert_int_eq(q.valid_until_days, 7);
 
 	/* sha256 is of the exact file bytes */
-	char *data;
 	size_t len;
 	char hex[65];
-	ck_assert_int_eq(util_read_file(at("cal.json"), 1 << 20, &data, &len), 0);
+	char *data = testutil_read(at("cal.json"), 1 << 20, &len);
 	util_sha256_hex(data, len, hex);
 	ck_assert_str_eq(q.sha256, hex);
 	ck_assert_str_eq(p.sha256, hex);
@@ -240,8 +226,7 @@ START_TEST(malformed_files)
 
 	/* duplicate key: a valid document plus a second "version" */
 	put_profile("p.json", NULL, NULL);
-	char *data;
-	ck_assert_int_eq(util_read_file(at("p.json"), 1 << 20, &data, NULL), 0);
+	char *data = testutil_read(at("p.json"), 1 << 20, NULL);
 	char dup[4200];
 	snprintf(dup, sizeof dup, "{\"version\": 1, %s", data + 1);
 	free(data);
@@ -460,8 +445,8 @@ END_TEST
 
 static Suite *calib_suite(void)
 {
-	Suite *s = suite_create("calib");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("calib", &tc);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, round_trip);
@@ -472,15 +457,7 @@ static Suite *calib_suite(void)
 	tcase_add_test(tc, run_noisy_refused);
 	tcase_add_test(tc, run_bad_options);
 	tcase_add_test(tc, run_powercap_wraps);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(calib_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(calib_suite)

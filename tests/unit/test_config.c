@@ -4,11 +4,11 @@
 
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "testutil.h"
 
 static char tmpdir[64];
 static char *const noenv[] = { NULL };
@@ -17,19 +17,12 @@ static char *const noenv[] = { NULL };
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/jt_test_config.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
+	testutil_tmpdir(tmpdir, sizeof tmpdir, "config");
 }
 
 static void teardown(void)
 {
-	nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	testutil_rmtree(tmpdir);
 }
 
 /* Writes text to tmpdir/name and returns the path (static buffer per call site). */
@@ -107,7 +100,7 @@ START_TEST(test_shipped_conf_equals_defaults)
 	ck_assert_str_eq(a, b);
 
 	/* Every key is written out in the shipped file, not left implicit. */
-	ck_assert_int_eq(util_read_file(path, 1 << 20, &text, NULL), 0);
+	text = testutil_read(path, 1 << 20, NULL);
 	int keys = 0;
 	for (char *line = strtok(a, "\n"); line; line = strtok(NULL, "\n")) {
 		char want[96];
@@ -530,9 +523,8 @@ END_TEST
 
 static Suite *config_suite(void)
 {
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("core");
-
+	TCase *tc;
+	Suite *s = testutil_suite("config", &tc);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_shipped_conf_equals_defaults);
@@ -552,15 +544,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_file_too_big);
 	tcase_add_test(tc, test_cross_key_check);
 	tcase_add_test(tc, test_dump_round_trip);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(config_suite)

@@ -3,56 +3,30 @@
 
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "testutil.h"
 
 static char root[64];
 
 static void setup(void)
 {
-	snprintf(root, sizeof root, "/tmp/jt_test_cpuset.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
+	testutil_tmpdir(root, sizeof root, "cpuset");
 }
 
 static void teardown(void)
 {
-	nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	testutil_rmtree(root);
 }
 
-static void mkdirs(const char *path)
-{
-	char tmp[512];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	mkdir(tmp, 0755);
-}
-
+/* rel is below the fake root's sys/devices/system/cpu. */
 static void put(const char *rel, const char *text)
 {
-	char path[512], dir[512];
-	snprintf(path, sizeof path, "%s/sys/devices/system/cpu/%s", root, rel);
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = '\0';
-	mkdirs(dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
+	char path[256];
+	snprintf(path, sizeof path, "sys/devices/system/cpu/%s", rel);
+	testutil_write(root, path, text);
 }
 
 /*
@@ -380,9 +354,8 @@ END_TEST
 
 static Suite *cpuset_suite(void)
 {
-	Suite *s = suite_create("cpuset");
-	TCase *tc = tcase_create("core");
-
+	TCase *tc;
+	Suite *s = testutil_suite("cpuset", &tc);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_parse_format_round_trip);
 	tcase_add_test(tc, test_parse_rejects);
@@ -397,15 +370,7 @@ static Suite *cpuset_suite(void)
 	tcase_add_test(tc, test_resolve_overlap_and_one_cpu);
 	tcase_add_test(tc, test_resolve_no_topology);
 	tcase_add_test(tc, test_real_system);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(cpuset_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(cpuset_suite)

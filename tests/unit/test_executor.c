@@ -14,6 +14,7 @@
 
 #include "executor.h"
 #include "util.h"
+#include "testutil.h"
 
 #define PYTHON "/usr/bin/python3"
 #define SEC 1000000000ull
@@ -90,6 +91,25 @@ static void load(struct harness *h, const char *code, const char *tests)
 static void send_cmd(struct harness *h, const char *cmd)
 {
 	send_obj(h, json_pack("{s:s}", "cmd", cmd));
+}
+
+/* "validate" is answered within seconds, with want tests passed. */
+static void validate_passes(struct harness *h, double seconds, json_int_t want)
+{
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, seconds);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), want);
+	json_decref(r);
+}
+
+/* "validate" gets no reply, only the error want; *ex tells how the harness ended. */
+static void validate_fails(struct harness *h, int want, struct harness_exit *ex)
+{
+	send_cmd(h, "validate");
+	int err = 0;
+	ck_assert_ptr_null(recv_obj(h, 10, &err));
+	ck_assert_int_eq(err, want);
+	ck_assert_int_eq(harness_exit_status(h, ex), 0);
 }
 
 static bool pid_alive(pid_t p)
@@ -226,8 +246,7 @@ START_TEST(test_affinity_and_namespace)
 	char path[64], line[256], want[32];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)harness_pid(h));
 	snprintf(want, sizeof want, "%d", cpu);
-	char *status = NULL;
-	ck_assert_int_eq(util_read_file(path, 1 << 16, &status, NULL), 0);
+	char *status = testutil_read(path, 1 << 16, NULL);
 	const char *p = strstr(status, "Cpus_allowed_list:");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq(sscanf(p, "Cpus_allowed_list:\t%255s", line), 1);
@@ -344,10 +363,7 @@ START_TEST(test_setsid_grandchild_killed)
 	o.no_pid_namespace = _i == 1;
 	struct harness *h = spawn(&o);
 	load(h, escape_code, "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":1}]");
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, 10);
-	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 1);
-	json_decref(r);
+	validate_passes(h, 10, 1);
 	pid_t pids[16];
 	size_t n = read_pids(harness_tmpdir(h), pids, 16);
 	ck_assert_uint_eq(n, 2);
@@ -382,10 +398,7 @@ START_TEST(test_memory_limit)
 	ck_assert_str_eq(json_string_value(json_object_get(bomb, "error")), "MemoryError");
 	json_decref(r);
 	/* the harness survived and still answers */
-	send_cmd(h, "validate");
-	r = must_recv(h, 20);
-	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 1);
-	json_decref(r);
+	validate_passes(h, 20, 1);
 	harness_free(h);
 }
 END_TEST
@@ -404,10 +417,7 @@ START_TEST(test_output_flood)
 		"    sys.stderr.write('END\\n')\n"
 		"    return 7\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":7}]");
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, 30);
-	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 1);
-	json_decref(r);
+	validate_passes(h, 30, 1);
 	/* stderr is flushed after the reply: the close collects the rest */
 	ck_assert_int_eq(harness_close(h, util_mono_ns() + 5 * SEC), 0);
 	size_t olen, elen;
@@ -432,12 +442,8 @@ START_TEST(test_exit_mid_protocol)
 		"    sys.stderr.write('bye\\n'); sys.stderr.flush()\n"
 		"    os._exit(3)\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
-	int err = 0;
-	ck_assert_ptr_null(recv_obj(h, 10, &err));
-	ck_assert_int_eq(err, -EPIPE);
 	struct harness_exit ex;
-	ck_assert_int_eq(harness_exit_status(h, &ex), 0);
+	validate_fails(h, -EPIPE, &ex);
 	ck_assert(ex.exited);
 	ck_assert_int_eq(ex.code, 3);
 	ck_assert(!ex.killed_by_us);
@@ -515,12 +521,8 @@ START_TEST(test_oversized_line)
 	struct harness *h = spawn(&o);
 	load(h, "import os\ndef solve():\n    os.write(4, b'x' * 10000)\n    return 0\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
-	int err = 0;
-	ck_assert_ptr_null(recv_obj(h, 10, &err));
-	ck_assert_int_eq(err, -EMSGSIZE);
 	struct harness_exit ex;
-	ck_assert_int_eq(harness_exit_status(h, &ex), 0);
+	validate_fails(h, -EMSGSIZE, &ex);
 	ck_assert(ex.killed_by_us);
 	/* a command over the cap is refused locally */
 	char big[5000];
@@ -538,12 +540,8 @@ START_TEST(test_cpu_limit)
 	struct harness *h = spawn(&o);
 	load(h, "def solve():\n    while True: pass\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
-	int err = 0;
-	ck_assert_ptr_null(recv_obj(h, 10, &err));
-	ck_assert_int_eq(err, -EPIPE);
 	struct harness_exit ex;
-	ck_assert_int_eq(harness_exit_status(h, &ex), 0);
+	validate_fails(h, -EPIPE, &ex);
 	ck_assert(ex.cpu_limit);
 	ck_assert(!ex.killed_by_us);
 	ck_assert_uint_ge(ex.user_ns + ex.sys_ns, 900000000ull);
@@ -630,8 +628,8 @@ END_TEST
 
 static Suite *executor_suite(void)
 {
-	Suite *s = suite_create("executor");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("executor", &tc);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_affinity_and_namespace);
@@ -646,15 +644,7 @@ static Suite *executor_suite(void)
 	tcase_add_loop_test(tc, test_cpu_limit, 0, 2);
 	tcase_add_test(tc, test_spawn_errors);
 	tcase_add_test(tc, test_threads);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(executor_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(executor_suite)

@@ -1,45 +1,29 @@
 /* test_hostid.c — identity collection from a fake root, and the fingerprint bytes. */
 #include <check.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "hostid.h"
 #include "util.h"
+#include "testutil.h"
 
 static char tmp[64];
 
 static void put(const char *rel, const char *content)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", tmp, rel);
-	for (char *p = path + strlen(tmp) + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(content, f);
-	fclose(f);
+	testutil_write(tmp, rel, content);
 }
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof tmp, "/tmp/jt-test-hostid-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	testutil_tmpdir(tmp, sizeof tmp, "hostid");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", tmp);
+	testutil_rmtree(tmp);
 }
 
 START_TEST(fake_root_fingerprint)
@@ -133,21 +117,13 @@ END_TEST
 
 static Suite *hostid_suite(void)
 {
-	Suite *s = suite_create("hostid");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("hostid", &tc);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, fake_root_fingerprint);
 	tcase_add_test(tc, missing_files_give_empty_fields);
 	tcase_add_test(tc, real_system);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(hostid_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(hostid_suite)

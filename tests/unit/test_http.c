@@ -17,6 +17,7 @@
 
 #include "http.h"
 #include "util.h"
+#include "testutil.h"
 
 #define CAP 4096u
 
@@ -653,8 +654,8 @@ END_TEST
 
 static Suite *http_suite(void)
 {
-	Suite *s = suite_create("http");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("http", &tc);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, get_echo);
 	tcase_add_test(tc, request_id_from_client);
@@ -670,15 +671,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, stop_is_prompt_and_graceful);
 	tcase_add_test(tc, listen_errors);
 	tcase_add_test(tc, ipv6_loopback);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(http_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TESTUTIL_MAIN(http_suite)

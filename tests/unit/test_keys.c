@@ -1,10 +1,10 @@
 /* Key names and id validation: the only place user input meets key names. */
 #include <check.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "keys.h"
+#include "testutil.h"
 
 #define ID "0f8fad5b-d9cb-469f-a165-70867728950e"
 
@@ -122,19 +122,16 @@ START_TEST(too_small)
 }
 END_TEST
 
-int main(void)
+static Suite *keys_suite(void)
 {
-	Suite *s = suite_create("keys");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("keys", &tc);
 	tcase_add_test(tc, task_ids);
 	tcase_add_test(tc, other_ids);
 	tcase_add_test(tc, formats);
 	tcase_add_test(tc, rejects);
 	tcase_add_test(tc, too_small);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+TESTUTIL_MAIN(keys_suite)

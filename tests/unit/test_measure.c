@@ -18,6 +18,7 @@
 #include "meter.h"
 #include "proto.h"
 #include "util.h"
+#include "testutil.h"
 
 static struct cpuset last_cpu(void)
 {
@@ -166,18 +167,15 @@ START_TEST(hook_cancels)
 }
 END_TEST
 
-int main(void)
+static Suite *measure_suite(void)
 {
-	Suite *s = suite_create("measure");
-	TCase *tc = tcase_create("engine");
+	TCase *tc;
+	Suite *s = testutil_suite("measure", &tc);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, baseline_and_bounds);
 	tcase_add_test(tc, changed_answers_are_caught);
 	tcase_add_test(tc, hook_cancels);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+TESTUTIL_MAIN(measure_suite)

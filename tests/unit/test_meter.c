@@ -19,34 +19,14 @@
 
 #include "cpuset.h"
 #include "meter.h"
+#include "testutil.h"
 
 static char tmp[64];  /* short, so derived paths provably fit PATH_MAX */
-
-static void mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, 0755);
-			*p = '/';
-		}
-	mkdir(buf, 0755);
-}
 
 /* Rewrites in place (same inode), as the kernel's counters behave for an open fd. */
 static void put(const char *rel, const char *content)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", tmp, rel);
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = '\0';
-	mkdirs(dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(content, f);
-	fclose(f);
+	testutil_write(tmp, rel, content);
 }
 
 static void putu(const char *rel, unsigned long long v)
@@ -92,17 +72,13 @@ static void build_tree(void)
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof tmp, "/tmp/jt-test-meter-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	chmod(tmp, 0755);
+	testutil_tmpdir(tmp, sizeof tmp, "meter");
+	chmod(tmp, 0755);   /* the uid-65534 child must reach the tree */
 }
 
 static void teardown(void)
 {
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", tmp);
+	testutil_rmtree(tmp);
 }
 
 static struct meter_options pc_opts(int socket)
@@ -113,13 +89,39 @@ static struct meter_options pc_opts(int socket)
 	return o;
 }
 
+/* package-0's counter in the tree build_tree() makes. */
+static const char *pkg0_energy(void)
+{
+	static char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/pc/intel-rapl:1/energy_uj", tmp);
+	return p;
+}
+
+/* Opens the fake powercap tree for socket; fails the test with the reason otherwise. */
+static struct meter *pc_open(int socket, char *why, size_t cap)
+{
+	struct meter_options o = pc_opts(socket);
+	struct meter *m = meter_open(&o, why, cap);
+	ck_assert_msg(m, "open failed: %s", why);
+	return m;
+}
+
+/* Opening the fake powercap tree for socket fails with err, for a reason
+ * (left in why) that contains cause. */
+static void pc_open_fails(int socket, int err, const char *cause, char *why, size_t cap)
+{
+	struct meter_options o = pc_opts(socket);
+	errno = 0;
+	ck_assert_ptr_null(meter_open(&o, why, cap));
+	ck_assert_int_eq(errno, err);
+	ck_assert_msg(strstr(why, cause), "%s", why);
+}
+
 START_TEST(powercap_by_name_and_wraps)
 {
 	build_tree();
-	struct meter_options o = pc_opts(0);
 	char why[512];
-	struct meter *m = meter_open(&o, why, sizeof why);
-	ck_assert_msg(m, "open failed: %s", why);
+	struct meter *m = pc_open(0, why, sizeof why);
 	ck_assert_str_eq(meter_backend(m), "powercap");
 	ck_assert(!meter_estimated(m));
 	ck_assert_uint_eq(meter_domains(m), METER_BIT(METER_PACKAGE) | METER_BIT(METER_DRAM) |
@@ -161,10 +163,8 @@ END_TEST
 START_TEST(powercap_other_socket)
 {
 	build_tree();
-	struct meter_options o = pc_opts(1);
 	char why[512];
-	struct meter *m = meter_open(&o, why, sizeof why);
-	ck_assert_msg(m, "%s", why);
+	struct meter *m = pc_open(1, why, sizeof why);
 	ck_assert_uint_eq(meter_domains(m), METER_BIT(METER_PACKAGE) | METER_BIT(METER_PSYS));
 	putu("pc/intel-rapl:0/energy_uj", 1777);
 	struct meter_reading r;
@@ -177,63 +177,44 @@ END_TEST
 START_TEST(powercap_no_package_zone)
 {
 	build_tree();
-	struct meter_options o = pc_opts(3);
 	char why[512];
-	errno = 0;
-	ck_assert_ptr_null(meter_open(&o, why, sizeof why));
-	ck_assert_int_eq(errno, ENODEV);
-	ck_assert_msg(strstr(why, "powercap: no zone named package-3"), "%s", why);
+	pc_open_fails(3, ENODEV, "powercap: no zone named package-3", why, sizeof why);
 	ck_assert_msg(strstr(why, "package-1") && strstr(why, "psys"), "%s", why);
 }
 END_TEST
 
 START_TEST(powercap_missing_root)
 {
-	struct meter_options o = pc_opts(0);   /* tmp/pc was never created */
-	char why[512];
-	ck_assert_ptr_null(meter_open(&o, why, sizeof why));
-	ck_assert_int_eq(errno, ENOENT);
-	ck_assert_msg(strstr(why, "/pc: No such file or directory"), "%s", why);
+	char why[512];   /* tmp/pc was never created */
+	pc_open_fails(0, ENOENT, "/pc: No such file or directory", why, sizeof why);
 }
 END_TEST
 
 START_TEST(powercap_energy_is_directory)
 {
 	build_tree();
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/pc/intel-rapl:1/energy_uj", tmp);
-	ck_assert_int_eq(unlink(p), 0);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
-	struct meter_options o = pc_opts(0);
+	ck_assert_int_eq(unlink(pkg0_energy()), 0);
+	ck_assert_int_eq(mkdir(pkg0_energy(), 0755), 0);
 	char why[512];
-	ck_assert_ptr_null(meter_open(&o, why, sizeof why));
-	ck_assert_int_eq(errno, EISDIR);
-	ck_assert_msg(strstr(why, "intel-rapl:1/energy_uj: Is a directory"), "%s", why);
+	pc_open_fails(0, EISDIR, "intel-rapl:1/energy_uj: Is a directory", why, sizeof why);
 }
 END_TEST
 
 START_TEST(powercap_energy_missing)
 {
 	build_tree();
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/pc/intel-rapl:1/energy_uj", tmp);
-	ck_assert_int_eq(unlink(p), 0);
-	struct meter_options o = pc_opts(0);
+	ck_assert_int_eq(unlink(pkg0_energy()), 0);
 	char why[512];
-	ck_assert_ptr_null(meter_open(&o, why, sizeof why));
-	ck_assert_int_eq(errno, ENOENT);
-	ck_assert_msg(strstr(why, "energy_uj: No such file"), "%s", why);
+	pc_open_fails(0, ENOENT, "energy_uj: No such file", why, sizeof why);
 }
 END_TEST
 
 START_TEST(powercap_permission_denied)
 {
 	build_tree();
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/pc/intel-rapl:1/energy_uj", tmp);
-	ck_assert_int_eq(chmod(p, 0400), 0);
+	ck_assert_int_eq(chmod(pkg0_energy(), 0400), 0);
 	if (geteuid() != 0)
-		ck_assert_int_eq(chmod(p, 0), 0);
+		ck_assert_int_eq(chmod(pkg0_energy(), 0), 0);
 	/* Root ignores modes: open as uid 65534 in a child so teardown keeps root. */
 	int fds[2];
 	ck_assert_int_eq(pipe(fds), 0);
@@ -451,8 +432,8 @@ END_TEST
 
 static Suite *meter_suite(void)
 {
-	Suite *s = suite_create("meter");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("meter", &tc);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, powercap_by_name_and_wraps);
 	tcase_add_test(tc, powercap_other_socket);
@@ -469,15 +450,7 @@ static Suite *meter_suite(void)
 	tcase_add_test(tc, auto_falls_back);
 	tcase_add_test(tc, kind_errors);
 	tcase_add_test(tc, perf_explains_itself);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(meter_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(meter_suite)

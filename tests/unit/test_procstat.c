@@ -1,42 +1,30 @@
 /* test_procstat.c — /proc/stat busy/total sums over CPU sets, from fake files. */
 #include <check.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cpuset.h"
 #include "procstat.h"
+#include "testutil.h"
 
 static char tmp[64];
 
+/* Rewritten in place: procstat keeps its fd open across reads. */
 static void put_stat(const char *content)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/proc", tmp);
-	mkdir(path, 0755);
-	snprintf(path, sizeof path, "%s/proc/stat", tmp);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(content, f);
-	fclose(f);
+	testutil_write(tmp, "proc/stat", content);
 }
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof tmp, "/tmp/jt-test-procstat-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	testutil_tmpdir(tmp, sizeof tmp, "procstat");
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", tmp);
+	testutil_rmtree(tmp);
 }
 
 START_TEST(sums)
@@ -115,21 +103,13 @@ END_TEST
 
 static Suite *procstat_suite(void)
 {
-	Suite *s = suite_create("procstat");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("procstat", &tc);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, sums);
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, large_file);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(procstat_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(procstat_suite)

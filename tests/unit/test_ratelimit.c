@@ -1,8 +1,8 @@
 /* Token buckets: burst, refill, per-client isolation, retry hint. */
 #include <check.h>
-#include <stdlib.h>
 
 #include "ratelimit.h"
+#include "testutil.h"
 
 #define S 1000000000ull
 
@@ -43,17 +43,14 @@ START_TEST(bad_parameters)
 }
 END_TEST
 
-int main(void)
+static Suite *ratelimit_suite(void)
 {
-	Suite *s = suite_create("ratelimit");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("ratelimit", &tc);
 	tcase_add_test(tc, burst_then_refill);
 	tcase_add_test(tc, clients_are_separate);
 	tcase_add_test(tc, bad_parameters);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+TESTUTIL_MAIN(ratelimit_suite)

@@ -321,15 +321,10 @@ START_TEST(pool_two_threads)
 }
 END_TEST
 
-int main(void)
+static Suite *redis_conn_suite(void)
 {
-	log_init("test_redis_conn", LOG_LVL_ERROR, LOG_FMT_TEXT);
-	if (!testsrv_available()) {
-		printf("SKIP: %s is missing\n", TESTSRV_BIN);
-		return TESTSRV_SKIP;
-	}
-	Suite *s = suite_create("redis_conn");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("redis_conn", &tc);
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, down_at_open_then_up);
@@ -340,10 +335,7 @@ int main(void)
 	tcase_add_test(tc, tcp_db_and_auth);
 	tcase_add_test(tc, url_parsing);
 	tcase_add_test(tc, pool_two_threads);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+TESTSRV_MAIN("test_redis_conn", NULL, redis_conn_suite)

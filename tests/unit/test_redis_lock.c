@@ -15,27 +15,17 @@ static struct redis *ra, *rb;   /* two workers, two connections */
 
 static void setup(void)
 {
-	ck_assert_int_eq(testsrv_flush(&srv), 0);
-	ra = redis_open(srv.url, 2000);
-	rb = redis_open(srv.url, 2000);
-	ck_assert_ptr_nonnull(ra);
-	ck_assert_ptr_nonnull(rb);
+	testsrv_setup(&srv, &ra, &rb);
 }
 
 static void teardown(void)
 {
-	redis_close(ra);
-	redis_close(rb);
+	testsrv_teardown(ra, rb);
 }
 
 static long long pttl(struct redis *r, const char *key)
 {
-	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r, &rep, "PTTL", key, NULL), 0);
-	ck_assert_int_eq(rep->type, REDIS_T_INT);
-	long long v = rep->integer;
-	redis_reply_free(rep);
-	return v;
+	return testsrv_int(r, "PTTL", key, NULL);
 }
 
 START_TEST(only_one_holder)
@@ -140,31 +130,17 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
-int main(void)
+static Suite *redis_lock_suite(void)
 {
-	log_init("test_redis_lock", LOG_LVL_ERROR, LOG_FMT_TEXT);
-	if (!testsrv_available()) {
-		printf("SKIP: %s is missing\n", TESTSRV_BIN);
-		return TESTSRV_SKIP;
-	}
-	if (testsrv_start(&srv, false)) {
-		fprintf(stderr, "cannot start redis-server\n");
-		testsrv_cleanup(&srv);
-		return EXIT_FAILURE;
-	}
-	Suite *s = suite_create("redis_lock");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("redis_lock", &tc);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, only_one_holder);
 	tcase_add_test(tc, wrong_token_cannot_release_or_renew);
 	tcase_add_test(tc, renew_extends_ttl);
 	tcase_add_test(tc, expired_lock_moves_on_with_higher_fence);
 	tcase_add_test(tc, bad_arguments);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	testsrv_cleanup(&srv);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+TESTSRV_MAIN("test_redis_lock", &srv, redis_lock_suite)

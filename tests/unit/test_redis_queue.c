@@ -16,17 +16,12 @@ static struct redis *r1, *r2;
 
 static void setup(void)
 {
-	ck_assert_int_eq(testsrv_flush(&srv), 0);
-	r1 = redis_open(srv.url, 2000);
-	r2 = redis_open(srv.url, 2000);
-	ck_assert_ptr_nonnull(r1);
-	ck_assert_ptr_nonnull(r2);
+	testsrv_setup(&srv, &r1, &r2);
 }
 
 static void teardown(void)
 {
-	redis_close(r1);
-	redis_close(r2);
+	testsrv_teardown(r1, r2);
 }
 
 static void push(const char *kind, const char *job)
@@ -47,20 +42,12 @@ static void expect_reserve(struct redis *r, const char *kind, const char *w, con
 
 static long long llen(const char *key)
 {
-	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r1, &rep, "LLEN", key, NULL), 0);
-	long long n = rep->integer;
-	redis_reply_free(rep);
-	return n;
+	return testsrv_int(r1, "LLEN", key, NULL);
 }
 
 static bool in_set(const char *set, const char *member)
 {
-	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r1, &rep, "SISMEMBER", set, member, NULL), 0);
-	bool b = rep->integer == 1;
-	redis_reply_free(rep);
-	return b;
+	return testsrv_int(r1, "SISMEMBER", set, member) == 1;
 }
 
 /* Worker death without waiting for the TTL, for the bulk test. */
@@ -183,9 +170,7 @@ START_TEST(dead_worker_job_goes_to_front)
 	ck_assert_str_eq(rep->elem[0].str, "1");
 	redis_reply_free(rep);
 	ck_assert_int_eq(queue_ack(r2, "measure", "w2", "a", 1), 0);
-	ck_assert_int_eq(redis_cmdv(r1, &rep, "HLEN", "jt:attempts:measure", NULL), 0);
-	ck_assert_int_eq(rep->integer, 0);
-	redis_reply_free(rep);
+	ck_assert_int_eq(testsrv_int(r1, "HLEN", "jt:attempts:measure", NULL), 0);
 }
 END_TEST
 
@@ -324,9 +309,7 @@ START_TEST(nothing_lost_or_duplicated)
 	ck_assert_int_eq(redis_cmdv(r1, &rep, "KEYS", "jt:proc:*", NULL), 0);
 	ck_assert_uint_eq(rep->n, 0);
 	redis_reply_free(rep);
-	ck_assert_int_eq(redis_cmdv(r1, &rep, "HLEN", "jt:attempts:measure", NULL), 0);
-	ck_assert_int_eq(rep->integer, 0);
-	redis_reply_free(rep);
+	ck_assert_int_eq(testsrv_int(r1, "HLEN", "jt:attempts:measure", NULL), 0);
 }
 END_TEST
 
@@ -393,11 +376,9 @@ START_TEST(validation_replies)
 	char *p = NULL;
 	size_t n = 0;
 	ck_assert_int_eq(queue_reply_push(r1, "req-1", "{\"ok\":true}", 11, 60), 0);
-	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r1, &rep, "TTL", "jt:vreply:req-1", NULL), 0);
-	ck_assert_int_gt(rep->integer, 0);
-	ck_assert_int_le(rep->integer, 60);
-	redis_reply_free(rep);
+	long long ttl = testsrv_int(r1, "TTL", "jt:vreply:req-1", NULL);
+	ck_assert_int_gt(ttl, 0);
+	ck_assert_int_le(ttl, 60);
 	ck_assert_int_eq(queue_reply_wait(r2, "req-1", 1000, &p, &n), 0);
 	ck_assert_str_eq(p, "{\"ok\":true}");
 	ck_assert_uint_eq(n, 11);
@@ -408,20 +389,10 @@ START_TEST(validation_replies)
 }
 END_TEST
 
-int main(void)
+static Suite *redis_queue_suite(void)
 {
-	log_init("test_redis_queue", LOG_LVL_ERROR, LOG_FMT_TEXT);
-	if (!testsrv_available()) {
-		printf("SKIP: %s is missing\n", TESTSRV_BIN);
-		return TESTSRV_SKIP;
-	}
-	if (testsrv_start(&srv, false)) {
-		fprintf(stderr, "cannot start redis-server\n");
-		testsrv_cleanup(&srv);
-		return EXIT_FAILURE;
-	}
-	Suite *s = suite_create("redis_queue");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("redis_queue", &tc);
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, push_reserve_ack);
@@ -435,11 +406,7 @@ int main(void)
 	tcase_add_test(tc, dead_worker_leaves_registry_after_all_kinds);
 	tcase_add_test(tc, heartbeats_and_live_workers);
 	tcase_add_test(tc, validation_replies);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	testsrv_cleanup(&srv);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+TESTSRV_MAIN("test_redis_queue", &srv, redis_queue_suite)

@@ -23,14 +23,12 @@ static struct redis *r;
 
 static void setup(void)
 {
-	ck_assert_int_eq(testsrv_flush(&srv), 0);
-	r = redis_open(srv.url, 2000);
-	ck_assert_ptr_nonnull(r);
+	testsrv_setup(&srv, &r, NULL);
 }
 
 static void teardown(void)
 {
-	redis_close(r);
+	testsrv_teardown(r, NULL);
 }
 
 static void create(const char *cand, const char *prob, const char *idem, char id[37], bool *existing)
@@ -74,12 +72,8 @@ static void counts_are(long long q, long long run, long long done, long long fai
 static long long ttl_of(const char *id)
 {
 	char key[KEYS_MAX];
-	struct redis_reply *rep;
 	ck_assert_int_eq(keys_task(key, sizeof key, id), 0);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "TTL", key, NULL), 0);
-	long long t = rep->integer;
-	redis_reply_free(rep);
-	return t;
+	return testsrv_int(r, "TTL", key, NULL);
 }
 
 static long long qlen(void)
@@ -336,10 +330,7 @@ START_TEST(unknown_ids)
 	ck_assert_int_eq(tasks_fail_lost(r, UNKNOWN, NULL, TTL), -ENOENT);
 	ck_assert_int_eq(tasks_request(r, UNKNOWN, &s, NULL), -ENOENT);
 	/* none of those created a stray record */
-	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r, &rep, "DBSIZE", NULL), 0);
-	ck_assert_int_eq(rep->integer, 0);
-	redis_reply_free(rep);
+	ck_assert_int_eq(testsrv_int(r, "DBSIZE", NULL, NULL), 0);
 }
 END_TEST
 
@@ -450,20 +441,10 @@ START_TEST(counters_stay_consistent)
 }
 END_TEST
 
-int main(void)
+static Suite *redis_tasks_suite(void)
 {
-	log_init("test_redis_tasks", LOG_LVL_ERROR, LOG_FMT_TEXT);
-	if (!testsrv_available()) {
-		printf("SKIP: %s is missing\n", TESTSRV_BIN);
-		return TESTSRV_SKIP;
-	}
-	if (testsrv_start(&srv, false)) {
-		fprintf(stderr, "cannot start redis-server\n");
-		testsrv_cleanup(&srv);
-		return EXIT_FAILURE;
-	}
-	Suite *s = suite_create("redis_tasks");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("redis_tasks", &tc);
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, full_lifecycle);
@@ -477,11 +458,7 @@ int main(void)
 	tcase_add_test(tc, redelivery_after_worker_death);
 	tcase_add_test(tc, worker_lost_too_often);
 	tcase_add_test(tc, counters_stay_consistent);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	testsrv_cleanup(&srv);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+TESTSRV_MAIN("test_redis_tasks", &srv, redis_tasks_suite)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "request.h"
+#include "testutil.h"
 
 #define BASE_CODE "def solve(x):\n    return x\n"
 
@@ -713,8 +714,8 @@ END_TEST
 
 static Suite *request_suite(void)
 {
-	Suite *s = suite_create("request");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("request", &tc);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, defaults_filled);
 	tcase_add_test(tc, all_fields_set);
@@ -741,15 +742,7 @@ static Suite *request_suite(void)
 	tcase_add_test(tc, null_errs_and_msg);
 	tcase_add_test(tc, validate_kind_same_schema);
 	tcase_add_test(tc, json_round_trip);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(request_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TESTUTIL_MAIN(request_suite)

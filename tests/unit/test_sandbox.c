@@ -12,6 +12,7 @@
 
 #include "sandbox.h"
 #include "util.h"
+#include "testutil.h"
 
 #define SEC 1000000000ull
 
@@ -26,8 +27,7 @@ static char *env_default[] = { (char *)"PATH=/usr/bin:/bin", (char *)"FOO=bar", 
 /* Starts /bin/sh -c script in a fresh temp dir; returns 0 or -errno. */
 static int start(struct run *r, const char *script, struct sandbox_spec *tmpl)
 {
-	snprintf(r->dir, sizeof r->dir, "/tmp/jt-sbx-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(r->dir));
+	testutil_tmpdir(r->dir, sizeof r->dir, "sbx");
 	int out[2], devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	char *argv[] = { (char *)"sh", (char *)"-c", (char *)script, NULL };
@@ -68,9 +68,7 @@ static void finish(struct run *r)
 	sandbox_kill(&r->p);
 	sandbox_reap(&r->p);
 	close(r->out_r);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", r->dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(testutil_rmtree(r->dir), 0);
 }
 
 static bool pid_alive(pid_t p)
@@ -219,8 +217,8 @@ END_TEST
 
 static Suite *sandbox_suite(void)
 {
-	Suite *s = suite_create("sandbox");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("sandbox", &tc);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_env_fds_exit_code);
 	tcase_add_test(tc, test_affinity_and_limits);
@@ -228,15 +226,7 @@ static Suite *sandbox_suite(void)
 	tcase_add_test(tc, test_pidfd_and_exit);
 	tcase_add_loop_test(tc, test_kill_orphaned_setsid, 0, 2);
 	tcase_add_loop_test(tc, test_cpu_limit, 0, 2);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(sandbox_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(sandbox_suite)

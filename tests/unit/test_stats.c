@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "stats.h"
+#include "testutil.h"
 
 START_TEST(median_mean)
 {
@@ -159,23 +160,15 @@ END_TEST
 
 static Suite *stats_suite(void)
 {
-	Suite *s = suite_create("stats");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = testutil_suite("stats", &tc);
 	tcase_add_test(tc, median_mean);
 	tcase_add_test(tc, stddev_cv);
 	tcase_add_test(tc, ci_small_n_uses_t);
 	tcase_add_test(tc, ci_order_statistics);
 	tcase_add_test(tc, t_quantiles);
 	tcase_add_test(tc, early_stop);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(stats_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+TESTUTIL_MAIN(stats_suite)
