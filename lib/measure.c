@@ -22,6 +22,7 @@ struct run {
 	struct measure_result *out;
 	struct proto_error e;
 	int meter_err;
+	unsigned seq;
 };
 
 /* Copies the protocol error into the result and passes err through. */
@@ -110,7 +111,7 @@ static void net_figures(const struct measure_params *p, struct measure_trial *t)
 }
 
 /* One go/done window; the trial's outputs are checked after the window closes. */
-static int one_trial(struct run *r, measure_window_fn on_window, struct measure_trial *t)
+static int one_trial(struct run *r, measure_edge_fn on_edge, struct measure_trial *t)
 {
 	struct meter_reading before, after;
 	json_t *msg = NULL;
@@ -131,6 +132,10 @@ static int one_trial(struct run *r, measure_window_fn on_window, struct measure_
 
 	if ((err = meter_read(r->m, &before)))
 		return fail(r, err, "internal", "meter read failed");
+	if (on_edge) {
+		t->seq = ++r->seq;
+		on_edge(r->ctx, 0, t);
+	}
 	if ((err = harness_go(r->h)))
 		return fail(r, err, "runtime_error", "the candidate process ended early");
 	err = recv_json(r, dl, &msg);
@@ -151,8 +156,8 @@ static int one_trial(struct run *r, measure_window_fn on_window, struct measure_
 		t->wraps[d] = after.wraps[d] - before.wraps[d];
 	}
 	net_figures(r->p, t);
-	if (on_window)
-		on_window(r->ctx, &before, &after, t);
+	if (on_edge)
+		on_edge(r->ctx, 1, t);
 	json_decref(msg);
 
 	if ((err = recv_json(r, dl, &msg)))
@@ -219,7 +224,7 @@ static void resize(const struct measure_params *p, struct measure_result *out,
 }
 
 int measure_run(struct harness *h, struct meter *m, const struct measure_params *p,
-		measure_hook_fn hook, measure_window_fn on_window, void *ctx,
+		measure_hook_fn hook, measure_edge_fn on_edge, void *ctx,
 		struct measure_result *out)
 {
 	struct run r = { .h = h, .m = m, .p = p, .hook = hook, .ctx = ctx, .out = out };
@@ -247,7 +252,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		hook(ctx, "measuring", 0.1);
 	while (out->n_trials < (size_t)max) {
 		struct measure_trial *t = &out->trials[out->n_trials];
-		if ((err = one_trial(&r, on_window, t)))
+		if ((err = one_trial(&r, on_edge, t)))
 			return err;
 		if (t->wall_ns < (uint64_t)(p->min_trial_seconds * 1e9) &&
 		    out->resized < MEASURE_MAX_RETRIES && out->passes < p->max_passes) {
@@ -263,6 +268,8 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		}
 		if (t->flags & MEASURE_FLAG_CONTAMINATED) {
 			/* Foreign work inside the window: the figure is not the candidate's. */
+			if (out->n_rejected < MEASURE_MAX_RETRIES)
+				out->rejected[out->n_rejected++] = *t;
 			if (++out->retries > MEASURE_MAX_RETRIES)
 				return fail(&r, -EAGAIN, "internal",
 					    "the measurement CPU kept being used by other tasks");
@@ -283,55 +290,67 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 	return 0;
 }
 
+/* JSON has no NaN or infinity: an undefined figure (CV of one trial) is null. */
+static json_t *num(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
 json_t *measure_metrics_json(const struct measure_result *r, bool estimated)
 {
-	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:[f,f], s:s, s:b, s:b, s:s, s:I, s:I, s:f}",
-		"median_package_energy_joules", r->median_package_j,
-		"median_ram_energy_joules", r->median_dram_j,
-		"median_total_energy_joules", r->median_total_j,
-		"median_execution_time_seconds", r->median_seconds,
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:[o,o], s:s, s:b, s:b, s:s, s:I, s:I, s:o}",
+		"median_package_energy_joules", num(r->median_package_j),
+		"median_ram_energy_joules", num(r->median_dram_j),
+		"median_total_energy_joules", num(r->median_total_j),
+		"median_execution_time_seconds", num(r->median_seconds),
 		/* one "test case" execution is one call: the same figure as energy_per_call */
-		"energy_per_test_case_joules", r->energy_per_call_j,
-		"power_consumption_watts", r->power_watts,
+		"energy_per_test_case_joules", num(r->energy_per_call_j),
+		"power_consumption_watts", num(r->power_watts),
 		/* calls per joule: higher is better, comparable across problems of one size */
-		"energy_efficiency_score", r->energy_per_call_j > 0 ? 1.0 / r->energy_per_call_j : 0.0,
-		"energy_per_call_joules", r->energy_per_call_j,
+		"energy_efficiency_score", num(r->energy_per_call_j > 0 ? 1.0 / r->energy_per_call_j : 0.0),
+		"energy_per_call_joules", num(r->energy_per_call_j),
 		"passes_per_trial", (json_int_t)r->passes,
 		"trials", (json_int_t)r->n_trials,
-		"cv_percent", r->cv_percent,
-		"ci95_total_energy_joules", r->ci95_low_j, r->ci95_high_j,
+		"cv_percent", num(r->cv_percent),
+		"ci95_total_energy_joules", num(r->ci95_low_j), num(r->ci95_high_j),
 		"ci95_method", stats_ci_method_name(r->ci_method),
 		"estimated", estimated,
 		"below_noise_floor", r->below_noise,
 		"stop_reason", stats_stop_reason_name(r->stop),
 		"retried_trials", (json_int_t)r->retries,
 		"resized_trials", (json_int_t)r->resized,
-		"pass_seconds", r->pass_seconds);
+		"pass_seconds", num(r->pass_seconds));
 }
 
+static json_t *trial_json(const struct measure_trial *t, bool kept)
+{
+	json_t *raw = json_object(), *net = json_object(), *wr = json_object(), *flags = json_array();
+	for (int d = 0; d < METER_NDOMAINS; d++) {
+		if (!(t->present & (1u << d)))
+			continue;
+		const char *name = meter_domain_name((enum meter_domain)d);
+		json_object_set_new(raw, name, json_integer((json_int_t)t->raw_uj[d]));
+		json_object_set_new(net, name, json_integer((json_int_t)t->net_uj[d]));
+		json_object_set_new(wr, name, json_integer((json_int_t)t->wraps[d]));
+	}
+	if (t->flags & MEASURE_FLAG_BELOW_NOISE)
+		json_array_append_new(flags, json_string("below_noise_floor"));
+	if (t->flags & MEASURE_FLAG_CONTAMINATED)
+		json_array_append_new(flags, json_string("contaminated"));
+	return json_pack("{s:i, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+		"seq", (int)t->seq, "kept", kept,
+		"wall_ns", (json_int_t)t->wall_ns, "harness_ns", (json_int_t)t->harness_ns,
+		"passes", (json_int_t)t->passes, "raw_uj", raw, "net_uj", net,
+		"wraps", wr, "flags", flags, "foreign_cpu_percent", num(t->foreign_percent));
+}
+
+/* Kept trials first (in order), then the rejected (contaminated) ones. */
 json_t *measure_trials_json(const struct measure_result *r)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < r->n_trials; i++) {
-		const struct measure_trial *t = &r->trials[i];
-		json_t *raw = json_object(), *net = json_object(), *wr = json_object();
-		for (int d = 0; d < METER_NDOMAINS; d++) {
-			if (!(t->present & (1u << d)))
-				continue;
-			const char *name = meter_domain_name((enum meter_domain)d);
-			json_object_set_new(raw, name, json_integer((json_int_t)t->raw_uj[d]));
-			json_object_set_new(net, name, json_integer((json_int_t)t->net_uj[d]));
-			json_object_set_new(wr, name, json_integer((json_int_t)t->wraps[d]));
-		}
-		json_t *flags = json_array();
-		if (t->flags & MEASURE_FLAG_BELOW_NOISE)
-			json_array_append_new(flags, json_string("below_noise_floor"));
-		if (t->flags & MEASURE_FLAG_CONTAMINATED)
-			json_array_append_new(flags, json_string("contaminated"));
-		json_array_append_new(arr, json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
-			"wall_ns", (json_int_t)t->wall_ns, "harness_ns", (json_int_t)t->harness_ns,
-			"passes", (json_int_t)t->passes, "raw_uj", raw, "net_uj", net,
-			"wraps", wr, "flags", flags));
-	}
+	for (size_t i = 0; arr && i < r->n_trials; i++)
+		json_array_append_new(arr, trial_json(&r->trials[i], true));
+	for (size_t i = 0; arr && i < r->n_rejected; i++)
+		json_array_append_new(arr, trial_json(&r->rejected[i], false));
 	return arr;
 }

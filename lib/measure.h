@@ -56,6 +56,8 @@ struct measure_trial {
 	uint32_t wraps[METER_NDOMAINS];
 	double net_total_j;       /* package + dram net */
 	unsigned flags;           /* enum measure_trial_flag */
+	unsigned seq;             /* 1, 2, … over every measured window of a run */
+	double foreign_percent;   /* set by the observer, if any */
 };
 
 /*
@@ -65,12 +67,14 @@ struct measure_trial {
  */
 typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
 /*
- * Optional per-trial observer, called with the two edge readings of a window
- * right after the second one (attribution hooks in here).  It may set flags.
+ * Optional observer of every measured trial's window (attribution hooks in
+ * here): called with edge 0 right after the opening meter reading and edge 1
+ * right after the closing one, once t holds the raw and net figures.  At edge
+ * 1 it may set MEASURE_FLAG_CONTAMINATED, and the trial is then run again.
+ * t->seq identifies the trial across calls; trials that are discarded later
+ * (resizing) are simply absent from the result.
  */
-typedef void (*measure_window_fn)(void *ctx, const struct meter_reading *before,
-				  const struct meter_reading *after,
-				  struct measure_trial *trial);
+typedef void (*measure_edge_fn)(void *ctx, int edge, struct measure_trial *t);
 
 struct measure_result {
 	long passes;
@@ -79,6 +83,8 @@ struct measure_result {
 	size_t n_trials;
 	struct measure_trial trials[MEASURE_MAX_TRIALS];
 	long retries;             /* trials repeated (contaminated) */
+	struct measure_trial rejected[MEASURE_MAX_RETRIES]; /* the contaminated ones */
+	size_t n_rejected;
 	long resized;             /* pass-count increases after a trial fell under
 				   * min_trial_seconds (the trials before are discarded) */
 	enum stop_reason stop;    /* why the trial loop ended */
@@ -104,7 +110,7 @@ struct measure_result {
  * protocol or candidate error).  The harness is left alive on success.
  */
 int measure_run(struct harness *h, struct meter *m, const struct measure_params *p,
-		measure_hook_fn hook, measure_window_fn on_window, void *ctx,
+		measure_hook_fn hook, measure_edge_fn on_edge, void *ctx,
 		struct measure_result *out);
 
 /*

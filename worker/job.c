@@ -6,10 +6,12 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "attrib.h"
 #include "config.h"
 #include "executor.h"
 #include "log.h"
 #include "measure.h"
+#include "procstat.h"
 #include "proto.h"
 #include "util.h"
 
@@ -189,14 +191,116 @@ int job_validate(const struct job_env *env, const struct measure_request *req,
 	return 0;
 }
 
+/*
+ * Per-measurement state seen by the engine's hook and edge callbacks: the
+ * job's hooks, and attribution (an on-CPU snapshot at each window edge, one
+ * attrib_window per measured trial, indexed by the trial's seq).
+ */
+struct window_ctx {
+	const struct job_hooks *hk;
+	const struct job_env *env;
+	pid_t root;
+	struct cpuset cpu;
+	struct procstat *ps;            /* busy time, for the /proc source only */
+	uint64_t busy_before;
+	struct oncpu_snapshot before;
+	struct attrib_window *wins;     /* [seq] */
+	size_t nwins;
+	int err;
+};
+
 static int measure_hook(void *arg, const char *stage, double progress)
 {
-	const struct job_hooks *hk = arg;
+	struct window_ctx *w = arg;
+	const struct job_hooks *hk = w->hk;
 	if (stage && hk->stage)
 		hk->stage(hk->ctx, stage, progress);
 	if (hk->lock_lost && hk->lock_lost(hk->ctx))
 		return 1;
 	return hk->cancelled ? hk->cancelled(hk->ctx) : 0;
+}
+
+static uint64_t busy_ns(struct window_ctx *w)
+{
+	struct procstat_sample s;
+	if (!w->ps || procstat_read(w->ps, &w->cpu, &s) != 0)
+		return 0;
+	return s.busy * (1000000000ull / (uint64_t)procstat_hz());
+}
+
+static void on_edge(void *arg, int edge, struct measure_trial *t)
+{
+	struct window_ctx *w = arg;
+	struct oncpu_snapshot after = { 0 }, diff = { 0 };
+	struct attrib_window win;
+
+	if (!w->env->oncpu || w->err)
+		return;
+	if (edge == 0) {
+		oncpu_snapshot_free(&w->before);
+		w->busy_before = busy_ns(w);
+		w->err = oncpu_snapshot(w->env->oncpu, &w->before);
+		return;
+	}
+	uint64_t busy_after = busy_ns(w);
+	if ((w->err = oncpu_snapshot(w->env->oncpu, &after)) ||
+	    (w->err = oncpu_diff(&w->before, &after, &diff)))
+		goto out;
+	struct attrib_params p = {
+		.candidate_root = w->root, .service_tgid = w->env->service_pid,
+		.dynamic_uj = t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM],
+		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) -
+			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
+		.busy_ns = w->ps ? busy_after - w->busy_before : 0,
+		.foreign_max_percent = w->env->cfg->attribution_foreign_max_percent,
+	};
+	if ((w->err = attrib_split(&diff, &p, &win)))
+		goto out;
+	t->foreign_percent = win.foreign_percent;
+	if (win.contaminated)
+		t->flags |= MEASURE_FLAG_CONTAMINATED;
+	if (t->seq >= w->nwins) {
+		size_t n = t->seq + 16;
+		struct attrib_window *nw = realloc(w->wins, n * sizeof *nw);
+		if (!nw) {
+			attrib_window_free(&win);
+			w->err = -ENOMEM;
+			goto out;
+		}
+		memset(nw + w->nwins, 0, (n - w->nwins) * sizeof *nw);
+		w->wins = nw;
+		w->nwins = n;
+	}
+	attrib_window_free(&w->wins[t->seq]);
+	w->wins[t->seq] = win;
+out:
+	oncpu_snapshot_free(&after);
+	oncpu_snapshot_free(&diff);
+}
+
+/* The kept trials' windows summed: what the result and the seal report. */
+static int attribution_total(struct window_ctx *w, const struct measure_result *mr,
+			     struct attrib_window *total)
+{
+	memset(total, 0, sizeof *total);
+	for (size_t i = 0; i < mr->n_trials; i++) {
+		unsigned seq = mr->trials[i].seq;
+		if (seq >= w->nwins)
+			return -ENOENT;
+		int err = attrib_add(total, &w->wins[seq]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void window_ctx_free(struct window_ctx *w)
+{
+	for (size_t i = 0; i < w->nwins; i++)
+		attrib_window_free(&w->wins[i]);
+	free(w->wins);
+	oncpu_snapshot_free(&w->before);
+	procstat_close(w->ps);
 }
 
 static json_t *environment_json(const struct job_env *env, const struct measure_request *req,
@@ -227,6 +331,9 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	struct proto_error e = { 0 };
 	json_t *validation = NULL;
 	struct cpuset one;
+	struct window_ctx wc = { .hk = hk, .env = env };
+	struct attrib_window total = { 0 };
+	json_t *attribution = NULL;
 	long long fence = 0;
 	bool locked = false;
 	int cpu, err;
@@ -273,7 +380,17 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		err = -ENOMEM;
 		goto out;
 	}
-	err = measure_run(h, env->meter, &p, measure_hook, NULL, (void *)hk, mr);
+	wc.root = harness_pid(h);
+	wc.cpu = one;
+	if (env->oncpu) {
+		/* Forget threads that are gone, before this job's first snapshot. */
+		oncpu_gc(env->oncpu);
+		if (oncpu_source(env->oncpu) == ONCPU_PROC) {
+			oncpu_track(env->oncpu, wc.root);
+			wc.ps = procstat_open("");
+		}
+	}
+	err = measure_run(h, env->meter, &p, measure_hook, env->oncpu ? on_edge : NULL, &wc, mr);
 	if (hk->lock_lost && hk->lock_lost(hk->ctx)) {
 		snprintf(out->error_type, sizeof out->error_type, "internal");
 		snprintf(out->error_message, sizeof out->error_message,
@@ -289,9 +406,19 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		err = 0;
 		goto out;
 	}
+	if (env->oncpu) {
+		if (wc.err || (err = attribution_total(&wc, mr, &total))) {
+			snprintf(out->error_type, sizeof out->error_type, "internal");
+			snprintf(out->error_message, sizeof out->error_message,
+				 "attribution failed: %s", strerror(-(wc.err ? wc.err : err)));
+			err = 0;
+			goto out;
+		}
+		attribution = attrib_result_json(&total, oncpu_source_name(oncpu_source(env->oncpu)), 64);
+	}
 	out->ok = true;
-	out->result = json_pack("{s:O, s:o, s:o, s:o, s:{s:I, s:s, s:s?}}",
-		"validation", validation,
+	out->result = json_pack("{s:O, s:o?, s:o, s:o, s:o, s:{s:I, s:s, s:s?}}",
+		"validation", validation, "attribution", attribution,
 		"energy_metrics", measure_metrics_json(mr, meter_estimated(env->meter)),
 		"trials", measure_trials_json(mr),
 		"measurement_environment", environment_json(env, req, cpu,
@@ -299,10 +426,19 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		"measurement_lock", "fencing_token", (json_int_t)fence,
 		"calibration_sha256", env->calib->sha256,
 		"calibration_measured_at", env->calib->measured_at);
+	if (!out->result) {
+		/* never report "completed" with an empty body */
+		out->ok = false;
+		snprintf(out->error_type, sizeof out->error_type, "internal");
+		snprintf(out->error_message, sizeof out->error_message,
+			 "the result could not be encoded as JSON");
+	}
 out:
 	harness_free(h);
 	if (locked)
 		hk->lock_release(hk->ctx);
+	window_ctx_free(&wc);
+	attrib_window_free(&total);
 	if (!out->ok && err != -ECANCELED && !out->result)
 		out->result = json_pack("{s:O?}", "validation", validation);
 	json_decref(validation);

@@ -12,11 +12,13 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "calib.h"
 #include "cpuset.h"
 #include "hostid.h"
 #include "meter.h"
+#include "oncpu.h"
 #include "request.h"
 
 struct jt_config;
@@ -27,6 +29,8 @@ struct job_env {
 	struct meter *meter;              /* used only by job_measure */
 	const struct calib_profile *calib;
 	const struct hostid *host;
+	struct oncpu *oncpu;              /* per-process on-CPU time; NULL = no attribution */
+	pid_t service_pid;                /* this worker: role "harness" in attribution */
 };
 
 struct job_hooks {

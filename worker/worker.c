@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "log.h"
 #include "meter.h"
+#include "oncpu.h"
 #include "queue.h"
 #include "redis.h"
 #include "request.h"
@@ -39,6 +40,8 @@ struct worker {
 	struct hostid host;
 	struct meter *meter;
 	char meter_why[512];
+	struct oncpu *oncpu;       /* measurement thread only */
+	char oncpu_why[256];
 	char host_id[128];
 	char id[192];
 	uint64_t started_ns;
@@ -194,7 +197,8 @@ static void run_task(struct worker *w, const char *id)
 		.lock_lost = hook_lock_lost,
 	};
 	struct job_env env = { .cfg = w->cfg, .layout = &w->layout, .meter = w->meter,
-			       .calib = &calib, .host = &w->host };
+			       .calib = &calib, .host = &w->host, .oncpu = w->oncpu,
+			       .service_pid = getpid() };
 	struct job_outcome out = { 0 };
 	char why[512], *reqjson = NULL;
 	int err;
@@ -353,9 +357,10 @@ static char *heartbeat_info(struct worker *w)
 	snprintf(task, sizeof task, "%s", w->task);
 	pthread_mutex_unlock(&w->mu);
 	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:s, s:s, s:s?, s:I, s:I}",
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s?, s:I, s:I}",
 		"worker_id", w->id, "host_id", w->host_id, "pid", (int)getpid(),
 		"meter", meter_backend(w->meter), "meter_why", w->meter_why,
+		"attribution_source", oncpu_source_name(oncpu_source(w->oncpu)),
 		"estimated", meter_estimated(w->meter),
 		"measurement_cpus", cpus, "host_fingerprint", w->host.fingerprint,
 		"task", task[0] ? task : NULL,
@@ -506,6 +511,19 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 		snprintf(why, whylen, "no energy meter: %s", w->meter_why);
 		goto fail;
 	}
+	/* Per-process attribution: eBPF where it loads, else /proc (labelled). */
+	bool allow_bpf = strcmp(cfg->attribution_source, "proc") != 0;
+	w->oncpu = oncpu_open(&w->layout.measurement, allow_bpf, w->oncpu_why, sizeof w->oncpu_why);
+	if (!w->oncpu) {
+		err = -errno;
+		snprintf(why, whylen, "attribution: %s", w->oncpu_why);
+		goto fail;
+	}
+	if (strcmp(cfg->attribution_source, "bpf") == 0 && oncpu_source(w->oncpu) != ONCPU_BPF) {
+		err = -ENOTSUP;
+		snprintf(why, whylen, "attribution_source = bpf, but: %s", w->oncpu_why);
+		goto fail;
+	}
 	w->r_main = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
 	w->r_val = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
 	w->r_keep = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
@@ -528,9 +546,10 @@ int worker_run(struct worker *w)
 
 	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
 	cpuset_format(&w->layout.infra, infra, sizeof infra);
-	log_info("worker %s: meter %s (%s); measurement CPUs %s, infra %s%s", w->id,
-		 meter_backend(w->meter), w->meter_why, cpus, infra,
-		 w->layout.shared_package ? " (shared package)" : "");
+	log_info("worker %s: meter %s (%s); measurement CPUs %s, infra %s%s; attribution %s (%s)",
+		 w->id, meter_backend(w->meter), w->meter_why, cpus, infra,
+		 w->layout.shared_package ? " (shared package)" : "",
+		 oncpu_source_name(oncpu_source(w->oncpu)), w->oncpu_why);
 	if (pthread_create(&keeper, NULL, keeper_thread, w))
 		return -EAGAIN;
 	if (pthread_create(&val, NULL, validate_thread, w)) {
@@ -554,6 +573,7 @@ void worker_free(struct worker *w)
 	redis_close(w->r_val);
 	redis_close(w->r_keep);
 	meter_close(w->meter);
+	oncpu_close(w->oncpu);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

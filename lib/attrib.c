@@ -1,0 +1,260 @@
+/* attrib.c — see attrib.h. */
+#include "attrib.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oncpu.h"
+
+static const char *const role_names[] = { "candidate", "harness", "foreign" };
+
+const char *attrib_role_name(enum attrib_role r)
+{
+	return (unsigned)r < 3 ? role_names[r] : "?";
+}
+
+/* Threads → processes.  Linear search: a window sees few processes. */
+static int group(const struct oncpu_snapshot *d, struct attrib_proc **out, size_t *n)
+{
+	struct attrib_proc *g = calloc(d->n ? d->n : 1, sizeof *g);
+	size_t k = 0;
+
+	if (!g)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct oncpu_entry *e = &d->e[i];
+		if (e->tgid <= 0 || e->oncpu_ns == 0)
+			continue; /* idle (swapper) is the baseline's, not a process's */
+		size_t j = 0;
+		while (j < k && g[j].pid != e->tgid)
+			j++;
+		if (j == k) {
+			g[k].pid = e->tgid;
+			g[k].ppid = e->ppid;
+			memcpy(g[k].comm, e->comm, sizeof g[k].comm);
+			k++;
+		} else if (e->pid == e->tgid) {
+			/* the main thread names the process */
+			g[j].ppid = e->ppid;
+			memcpy(g[j].comm, e->comm, sizeof g[j].comm);
+		}
+		g[j].comm[sizeof g[j].comm - 1] = '\0';
+		g[j].cpu_ns += e->oncpu_ns;
+	}
+	*out = g;
+	*n = k;
+	return 0;
+}
+
+/* The candidate tree: the root and, to a fixpoint, every process whose parent is in it. */
+static void assign_roles(struct attrib_proc *g, size_t n, const struct attrib_params *p)
+{
+	for (size_t i = 0; i < n; i++)
+		g[i].role = g[i].pid == p->candidate_root ? ATTRIB_CANDIDATE
+			  : g[i].pid == p->service_tgid   ? ATTRIB_HARNESS
+							  : ATTRIB_FOREIGN;
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (size_t i = 0; i < n; i++) {
+			if (g[i].role == ATTRIB_CANDIDATE)
+				continue;
+			for (size_t j = 0; j < n; j++)
+				if (g[j].role == ATTRIB_CANDIDATE && g[i].ppid == g[j].pid) {
+					g[i].role = ATTRIB_CANDIDATE;
+					changed = true;
+					break;
+				}
+		}
+	}
+}
+
+static int by_role_then_time(const void *a, const void *b)
+{
+	const struct attrib_proc *x = a, *y = b;
+	if (x->role != y->role)
+		return (int)x->role - (int)y->role;
+	if (x->cpu_ns != y->cpu_ns)
+		return x->cpu_ns < y->cpu_ns ? 1 : -1;
+	return x->pid - y->pid;
+}
+
+struct rem {
+	uint64_t r;
+	size_t i;
+};
+
+static int by_remainder(const void *a, const void *b)
+{
+	const struct rem *x = a, *y = b;
+	if (x->r != y->r)
+		return x->r < y->r ? 1 : -1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * Largest remainder: shares floor(|E|·ns_i/busy), then one µJ more for the
+ * largest remainders until the attributed total floor(|E|·Σns/busy) is reached
+ * (fewer than n of them).  Returns the unattributed rest, or INT64_MIN on ENOMEM.
+ */
+static int64_t split(struct attrib_proc *g, size_t n, int64_t energy, uint64_t busy, uint64_t seen)
+{
+	unsigned __int128 mag = (unsigned __int128)(energy < 0 ? -(__int128)energy : energy);
+	struct rem *rem = calloc(n ? n : 1, sizeof *rem);
+	int64_t sign = energy < 0 ? -1 : 1, assigned = 0;
+
+	if (!rem)
+		return INT64_MIN;
+	int64_t target = (int64_t)(mag * seen / busy);
+	for (size_t i = 0; i < n; i++) {
+		unsigned __int128 num = mag * g[i].cpu_ns;
+		g[i].energy_uj = (int64_t)(num / busy);
+		rem[i].r = (uint64_t)(num % busy);
+		rem[i].i = i;
+		assigned += g[i].energy_uj;
+	}
+	qsort(rem, n, sizeof *rem, by_remainder);
+	for (int64_t k = 0; k < target - assigned && (size_t)k < n; k++)
+		g[rem[k].i].energy_uj++;
+	for (size_t i = 0; i < n; i++)
+		g[i].energy_uj *= sign;
+	free(rem);
+	return sign * (int64_t)(mag - (unsigned __int128)target);
+}
+
+int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *p,
+		 struct attrib_window *out)
+{
+	uint64_t seen = 0;
+	int err;
+
+	memset(out, 0, sizeof *out);
+	if ((err = group(diff, &out->procs, &out->n)))
+		return err;
+	assign_roles(out->procs, out->n, p);
+	for (size_t i = 0; i < out->n; i++) {
+		seen += out->procs[i].cpu_ns;
+		out->role_ns[out->procs[i].role] += out->procs[i].cpu_ns;
+	}
+	out->dynamic_uj = p->dynamic_uj;
+	out->idle_uj = p->idle_uj;
+	out->busy_ns = p->busy_ns > seen ? p->busy_ns : seen;
+	if (out->busy_ns == 0) {
+		out->unattributed_uj = p->dynamic_uj;
+	} else {
+		out->unattributed_uj = split(out->procs, out->n, p->dynamic_uj, out->busy_ns, seen);
+		if (out->unattributed_uj == INT64_MIN) {
+			attrib_window_free(out);
+			return -ENOMEM;
+		}
+		out->foreign_percent = 100.0 * (double)out->role_ns[ATTRIB_FOREIGN] /
+				       (double)out->busy_ns;
+	}
+	out->contaminated = out->foreign_percent > p->foreign_max_percent;
+	qsort(out->procs, out->n, sizeof *out->procs, by_role_then_time);
+	return 0;
+}
+
+void attrib_window_free(struct attrib_window *w)
+{
+	free(w->procs);
+	w->procs = NULL;
+	w->n = 0;
+}
+
+int attrib_add(struct attrib_window *t, const struct attrib_window *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const struct attrib_proc *p = &w->procs[i];
+		size_t j = 0;
+		while (j < t->n && !(t->procs[j].pid == p->pid && t->procs[j].role == p->role))
+			j++;
+		if (j == t->n) {
+			struct attrib_proc *np = realloc(t->procs, (t->n + 1) * sizeof *np);
+			if (!np)
+				return -ENOMEM;
+			t->procs = np;
+			t->procs[t->n++] = *p;
+		} else {
+			t->procs[j].cpu_ns += p->cpu_ns;
+			t->procs[j].energy_uj += p->energy_uj;
+		}
+	}
+	t->dynamic_uj += w->dynamic_uj;
+	t->idle_uj += w->idle_uj;
+	t->unattributed_uj += w->unattributed_uj;
+	t->busy_ns += w->busy_ns;
+	for (int r = 0; r < 3; r++)
+		t->role_ns[r] += w->role_ns[r];
+	t->foreign_percent = t->busy_ns ? 100.0 * (double)t->role_ns[ATTRIB_FOREIGN] /
+						  (double)t->busy_ns
+					: 0;
+	t->contaminated = t->contaminated || w->contaminated;
+	qsort(t->procs, t->n, sizeof *t->procs, by_role_then_time);
+	return 0;
+}
+
+/* Rows to show: the first max_rows, then one folded row per role for the rest. */
+static json_t *rows_json(const struct attrib_window *w, size_t max_rows, bool seal)
+{
+	json_t *arr = json_array();
+	struct attrib_proc fold[3];
+	size_t folded[3] = { 0 };
+
+	memset(fold, 0, sizeof fold);
+	for (size_t i = 0; arr && i < w->n; i++) {
+		const struct attrib_proc *p = &w->procs[i];
+		if (i >= max_rows) {
+			fold[p->role].role = p->role;
+			fold[p->role].cpu_ns += p->cpu_ns;
+			fold[p->role].energy_uj += p->energy_uj;
+			folded[p->role]++;
+			continue;
+		}
+		json_array_append_new(arr, seal
+			? json_pack("{s:i, s:s, s:s, s:I, s:I}", "pid", p->pid, "comm", p->comm,
+				    "role", attrib_role_name(p->role), "cpu_ns", (json_int_t)p->cpu_ns,
+				    "energy_uj", (json_int_t)p->energy_uj)
+			: json_pack("{s:i, s:s, s:s, s:f, s:f}", "pid", p->pid, "comm", p->comm,
+				    "role", attrib_role_name(p->role), "cpu_seconds",
+				    (double)p->cpu_ns / 1e9, "energy_joules", (double)p->energy_uj / 1e6));
+	}
+	for (int r = 0; arr && r < 3; r++) {
+		if (!folded[r])
+			continue;
+		char name[32];
+		snprintf(name, sizeof name, "(%zu more)", folded[r]);
+		json_array_append_new(arr, seal
+			? json_pack("{s:i, s:s, s:s, s:I, s:I}", "pid", 0, "comm", name, "role",
+				    role_names[r], "cpu_ns", (json_int_t)fold[r].cpu_ns, "energy_uj",
+				    (json_int_t)fold[r].energy_uj)
+			: json_pack("{s:i, s:s, s:s, s:f, s:f}", "pid", 0, "comm", name, "role",
+				    role_names[r], "cpu_seconds", (double)fold[r].cpu_ns / 1e9,
+				    "energy_joules", (double)fold[r].energy_uj / 1e6));
+	}
+	return arr;
+}
+
+json_t *attrib_result_json(const struct attrib_window *w, const char *source, size_t max_rows)
+{
+	return json_pack("{s:s, s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+		"attribution_source", source,
+		"processes", rows_json(w, max_rows, false),
+		"dynamic_energy_joules", (double)w->dynamic_uj / 1e6,
+		"idle_energy_joules", (double)w->idle_uj / 1e6,
+		"unattributed_energy_joules", (double)w->unattributed_uj / 1e6,
+		"candidate_cpu_seconds", (double)w->role_ns[ATTRIB_CANDIDATE] / 1e9,
+		"harness_cpu_seconds", (double)w->role_ns[ATTRIB_HARNESS] / 1e9,
+		"foreign_cpu_seconds", (double)w->role_ns[ATTRIB_FOREIGN] / 1e9,
+		"foreign_cpu_percent", w->foreign_percent);
+}
+
+json_t *attrib_seal_json(const struct attrib_window *w, const char *source, size_t max_rows)
+{
+	return json_pack("{s:s, s:I, s:I, s:o, s:I}",
+		"attribution_source", source,
+		"dynamic_uj", (json_int_t)w->dynamic_uj, "idle_uj", (json_int_t)w->idle_uj,
+		"processes", rows_json(w, max_rows, true),
+		"unattributed_uj", (json_int_t)w->unattributed_uj);
+}

@@ -1,0 +1,85 @@
+/*
+ * attrib.h — who used the energy of a measurement window (SPEC §3 step 9).
+ *
+ * A window's dynamic energy (net of the idle baseline) is split between the
+ * processes that ran on the measurement CPUs in proportion to their on-CPU
+ * time.  Threads are grouped by process (tgid).  Roles: "candidate" = the
+ * harness's process tree (the harness runs the candidate's code in-process,
+ * and everything it forks, however short-lived or re-parented, descends from
+ * it), "harness" = the measuring service's own process, "foreign" =
+ * everything else (other programs, kernel threads).
+ *
+ * Integers conserve exactly: Σ energy_uj + unattributed_uj = dynamic_uj, by
+ * largest-remainder rounding.  Energy is unattributed when nothing was seen on
+ * the CPUs, or (the /proc source, which sees only the candidate tree) for the
+ * busy time nobody tracked.  Idle energy is never split among processes.
+ *
+ * Thread safety: none needed; values only.  Errors: 0, -ENOMEM, -EINVAL.
+ */
+#ifndef JT_ATTRIB_H
+#define JT_ATTRIB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct oncpu_snapshot;
+
+enum attrib_role { ATTRIB_CANDIDATE, ATTRIB_HARNESS, ATTRIB_FOREIGN };
+
+struct attrib_proc {
+	int32_t pid;              /* tgid; 0 for an aggregate row */
+	int32_t ppid;
+	char comm[16];
+	enum attrib_role role;
+	uint64_t cpu_ns;
+	int64_t energy_uj;
+};
+
+struct attrib_window {
+	struct attrib_proc *procs; /* sorted: candidate, harness, foreign; then cpu_ns desc */
+	size_t n;
+	int64_t dynamic_uj;        /* what was split (net package + dram) */
+	int64_t idle_uj;           /* baseline, kept apart */
+	int64_t unattributed_uj;
+	uint64_t busy_ns;          /* the denominator of the shares */
+	uint64_t role_ns[3];       /* per enum attrib_role */
+	double foreign_percent;    /* foreign share of busy time */
+	bool contaminated;
+};
+
+struct attrib_params {
+	pid_t candidate_root;      /* host pid of the harness process */
+	pid_t service_tgid;        /* the worker's own pid (role harness) */
+	int64_t dynamic_uj;
+	int64_t idle_uj;
+	/*
+	 * Busy time of the measurement CPUs over the window from an independent
+	 * source (0 = the sum of what the snapshot saw).  The /proc source passes
+	 * it so untracked time stays unattributed instead of inflating shares.
+	 */
+	uint64_t busy_ns;
+	double foreign_max_percent; /* contaminated above this */
+};
+
+/* Splits one window; out->procs is malloc'd (attrib_window_free). */
+int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *p,
+		 struct attrib_window *out);
+void attrib_window_free(struct attrib_window *w);
+
+/* Sums windows (same pid → one row); the result still conserves exactly. */
+int attrib_add(struct attrib_window *total, const struct attrib_window *w);
+
+const char *attrib_role_name(enum attrib_role r);
+
+/*
+ * The result's "attribution" object (joules, seconds) and the seal's (integer
+ * µJ and ns).  At most max_rows processes are listed; the rest of each role is
+ * folded into one row with pid 0 and comm "(N more)", so sums still hold.
+ */
+json_t *attrib_result_json(const struct attrib_window *w, const char *source, size_t max_rows);
+json_t *attrib_seal_json(const struct attrib_window *w, const char *source, size_t max_rows);
+
+#endif
