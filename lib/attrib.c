@@ -148,9 +148,11 @@ int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *
 			attrib_window_free(out);
 			return -ENOMEM;
 		}
-		out->foreign_percent = 100.0 * (double)out->role_ns[ATTRIB_FOREIGN] /
-				       (double)out->busy_ns;
 	}
+	out->capacity_ns = p->capacity_ns;
+	uint64_t base = p->capacity_ns ? p->capacity_ns : out->busy_ns;
+	if (base)
+		out->foreign_percent = 100.0 * (double)out->role_ns[ATTRIB_FOREIGN] / (double)base;
 	out->contaminated = out->foreign_percent > p->foreign_max_percent;
 	qsort(out->procs, out->n, sizeof *out->procs, by_role_then_time);
 	return 0;
@@ -187,9 +189,9 @@ int attrib_add(struct attrib_window *t, const struct attrib_window *w)
 	t->busy_ns += w->busy_ns;
 	for (int r = 0; r < 3; r++)
 		t->role_ns[r] += w->role_ns[r];
-	t->foreign_percent = t->busy_ns ? 100.0 * (double)t->role_ns[ATTRIB_FOREIGN] /
-						  (double)t->busy_ns
-					: 0;
+	t->capacity_ns += w->capacity_ns;
+	uint64_t base = t->capacity_ns ? t->capacity_ns : t->busy_ns;
+	t->foreign_percent = base ? 100.0 * (double)t->role_ns[ATTRIB_FOREIGN] / (double)base : 0;
 	t->contaminated = t->contaminated || w->contaminated;
 	qsort(t->procs, t->n, sizeof *t->procs, by_role_then_time);
 	return 0;

@@ -46,7 +46,8 @@ struct attrib_window {
 	int64_t unattributed_uj;
 	uint64_t busy_ns;          /* the denominator of the shares */
 	uint64_t role_ns[3];       /* per enum attrib_role */
-	double foreign_percent;    /* foreign share of busy time */
+	double foreign_percent;    /* foreign share of the CPUs' capacity in the window */
+	uint64_t capacity_ns;      /* window × measured CPUs (0: unknown, busy_ns used) */
 	bool contaminated;
 };
 
@@ -62,6 +63,12 @@ struct attrib_params {
 	 */
 	uint64_t busy_ns;
 	double foreign_max_percent; /* contaminated above this */
+	/*
+	 * Window length × number of measured CPUs.  Contamination is judged
+	 * against it, not against busy time: a kworker's millisecond beside a
+	 * candidate that sleeps is not a disturbed measurement.  0 = busy time.
+	 */
+	uint64_t capacity_ns;
 };
 
 /* Splits one window; out->procs is malloc'd (attrib_window_free). */

@@ -63,8 +63,8 @@ struct jt_config {
 	double calibration_max_busy_percent; /* 10.0, 0..100: refuse when CPUs busier */
 	double noise_floor_joules;         /* 0.001, 0..1e6: trials below are flagged */
 	char *attribution_source;          /* auto|bpf|proc: per-process on-CPU time source */
-	double attribution_foreign_max_percent; /* 5, 0..100: foreign on-CPU share that
-					   * marks a trial contaminated (retried) */
+	double attribution_foreign_max_percent; /* 5, 0..100: foreign share of the CPUs'
+					   * time that marks a trial contaminated (retried) */
 
 	/* logging */
 	char *log_level;           /* debug|info|warn|error */

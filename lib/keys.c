@@ -166,3 +166,27 @@ int keys_count(char *buf, size_t cap, const char *status)
 		return -EINVAL;
 	return fmt(buf, cap, KEYS_PREFIX "count:%s", status);
 }
+
+bool keys_seal_key_id_valid(const char *key_id)
+{
+	if (!key_id)
+		return false;
+	for (int i = 0; i < KEYS_SEAL_KEY_ID_LEN; i++)
+		if (!is_hex(key_id[i]))
+			return false;
+	return key_id[KEYS_SEAL_KEY_ID_LEN] == '\0';
+}
+
+int keys_seal_head(char *buf, size_t cap, const char *key_id)
+{
+	if (!keys_seal_key_id_valid(key_id))
+		return -EINVAL;
+	return fmt(buf, cap, KEYS_PREFIX "seal:head:%s", key_id);
+}
+
+int keys_seal_log(char *buf, size_t cap, const char *key_id)
+{
+	if (!keys_seal_key_id_valid(key_id))
+		return -EINVAL;
+	return fmt(buf, cap, KEYS_PREFIX "seal:log:%s", key_id);
+}

@@ -17,6 +17,10 @@
  *   jt:vreply:{request_id}       list    reply of one synchronous validation
  *   jt:count:{status}            string  task counters; queued/running are
  *                                        gauges, the final states are totals
+ *   jt:keys                      hash    seal key_id → {"key_id","public_key",
+ *                                        "created_at"} JSON (sealchain.h)
+ *   jt:seal:head:{key_id}        hash    sequence, sha256 (of the last payload)
+ *   jt:seal:log:{key_id}         zset    score = sequence, member = seal JSON
  *
  * Builders write into caller buffers: 0, -ENAMETOOLONG when the key does not
  * fit in cap, -EINVAL when an id fails validation (so user input never shapes a
@@ -36,6 +40,8 @@
 #define KEYS_TASK_PREFIX   "jt:task:"
 #define KEYS_HB_PREFIX     "jt:hb:"
 #define KEYS_WORKERS       "jt:workers"
+#define KEYS_SEAL_KEYS     "jt:keys"
+#define KEYS_SEAL_KEY_ID_LEN 16   /* hex digits, seal.h */
 
 #define KEYS_KIND_MEASURE  "measure"
 #define KEYS_KIND_VALIDATE "validate"
@@ -65,5 +71,9 @@ int keys_fence(char *buf, size_t cap, const char *host_id);
 int keys_idem(char *buf, size_t cap, const char *key_sha256);
 int keys_vreply(char *buf, size_t cap, const char *request_id);
 int keys_count(char *buf, size_t cap, const char *status);
+/* Seal key ids: exactly 16 lower-case hex digits. */
+bool keys_seal_key_id_valid(const char *key_id);
+int keys_seal_head(char *buf, size_t cap, const char *key_id);
+int keys_seal_log(char *buf, size_t cap, const char *key_id);
 
 #endif

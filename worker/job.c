@@ -11,6 +11,7 @@
 #include "executor.h"
 #include "log.h"
 #include "measure.h"
+#include "payload.h"
 #include "procstat.h"
 #include "proto.h"
 #include "util.h"
@@ -253,6 +254,7 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
 		.busy_ns = w->ps ? busy_after - w->busy_before : 0,
 		.foreign_max_percent = w->env->cfg->attribution_foreign_max_percent,
+		.capacity_ns = t->wall_ns * (uint64_t)cpuset_count(&w->cpu),
 	};
 	if ((w->err = attrib_split(&diff, &p, &win)))
 		goto out;
@@ -426,8 +428,16 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		"measurement_lock", "fencing_token", (json_int_t)fence,
 		"calibration_sha256", env->calib->sha256,
 		"calibration_measured_at", env->calib->measured_at);
-	if (!out->result) {
-		/* never report "completed" with an empty body */
+	struct payload_input pin = {
+		.task_id = env->task_id ? env->task_id : "", .req = req, .mr = mr,
+		.attribution = env->oncpu ? &total : NULL,
+		.attribution_source = env->oncpu ? oncpu_source_name(oncpu_source(env->oncpu)) : NULL,
+		.host = env->host, .calib = env->calib, .meter = env->meter, .layout = env->layout,
+		.cpu = cpu, .fence = fence, .issued_realtime_ns = util_realtime_ns(),
+	};
+	out->seal_payload = payload_build(&pin);
+	if (!out->result || !out->seal_payload) {
+		/* never report "completed" with an empty body or without its seal */
 		out->ok = false;
 		snprintf(out->error_type, sizeof out->error_type, "internal");
 		snprintf(out->error_message, sizeof out->error_message,
@@ -449,5 +459,7 @@ out:
 void job_outcome_free(struct job_outcome *out)
 {
 	json_decref(out->result);
+	json_decref(out->seal_payload);
 	out->result = NULL;
+	out->seal_payload = NULL;
 }

@@ -30,6 +30,7 @@ struct job_env {
 	const struct calib_profile *calib;
 	const struct hostid *host;
 	struct oncpu *oncpu;              /* per-process on-CPU time; NULL = no attribution */
+	const char *task_id;              /* named in the seal payload */
 	pid_t service_pid;                /* this worker: role "harness" in attribution */
 };
 
@@ -48,6 +49,7 @@ struct job_hooks {
 struct job_outcome {
 	bool ok;                 /* completed (or, for validate, ran to a verdict) */
 	json_t *result;          /* fields merged into the task's GET body; owned */
+	json_t *seal_payload;    /* job_measure success: SPEC §5 payload to sign; owned */
 	char error_type[32];
 	char error_message[512];
 };

@@ -23,6 +23,8 @@
 #include "queue.h"
 #include "redis.h"
 #include "request.h"
+#include "seal.h"
+#include "sealchain.h"
 #include "tasks.h"
 #include "util.h"
 #include "workers.h"
@@ -41,6 +43,7 @@ struct worker {
 	struct meter *meter;
 	char meter_why[512];
 	struct oncpu *oncpu;       /* measurement thread only */
+	struct seal_key key;       /* the seal signing key (secret: never logged) */
 	char oncpu_why[256];
 	char host_id[128];
 	char id[192];
@@ -186,6 +189,29 @@ static void fail_task(struct worker *w, const char *id, const char *type, const 
 	finish_task(w, id, &o);
 }
 
+/*
+ * Signs the payload into the chain (Redis) and puts the seal in the result.
+ * Retried while Redis is down, like the result itself: a measurement is
+ * never stored without its seal.
+ */
+static int seal_result(struct worker *w, const char *id, struct job_outcome *o)
+{
+	json_t *seal = NULL;
+	int err;
+
+	for (long delay = 100;; delay = delay < 5000 ? delay * 2 : 5000) {
+		err = sealchain_sign_append(w->r_main, &w->key, o->seal_payload, &seal);
+		if (err == 0)
+			break;
+		log_warn("sealing task %s: %s; retrying", id, strerror(-err));
+		if (stopping(w) || err == -EINVAL || err == -EBADMSG)
+			return err == -EINVAL || err == -EBADMSG ? err : -ECANCELED;
+		sleep_ms(delay);
+	}
+	json_object_set_new(o->result, "seal", seal);
+	return 0;
+}
+
 static void run_task(struct worker *w, const char *id)
 {
 	struct measure_request req;
@@ -198,7 +224,7 @@ static void run_task(struct worker *w, const char *id)
 	};
 	struct job_env env = { .cfg = w->cfg, .layout = &w->layout, .meter = w->meter,
 			       .calib = &calib, .host = &w->host, .oncpu = w->oncpu,
-			       .service_pid = getpid() };
+			       .service_pid = getpid(), .task_id = id };
 	struct job_outcome out = { 0 };
 	char why[512], *reqjson = NULL;
 	int err;
@@ -231,6 +257,12 @@ static void run_task(struct worker *w, const char *id)
 		goto out;
 	}
 	err = job_measure(&env, &req, &hooks, &out);
+	if (err == 0 && out.ok && (err = seal_result(w, id, &out)) != 0) {
+		job_outcome_free(&out);
+		if (err != -ECANCELED)
+			fail_task(w, id, "internal", "the result could not be sealed");
+		err = -ECANCELED; /* already stored (or stopping) */
+	}
 	if (err == -ECANCELED) {
 		log_info("task %s cancelled", id);
 	} else if (err) {
@@ -524,6 +556,15 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 		snprintf(why, whylen, "attribution_source = bpf, but: %s", w->oncpu_why);
 		goto fail;
 	}
+	/* The signing key: generated on first start, refused if others can read it. */
+	bool created = false;
+	char kwhy[256] = "";
+	if ((err = seal_key_load_or_create(cfg->key_file, &w->key, &created, kwhy, sizeof kwhy))) {
+		snprintf(why, whylen, "seal key %s: %s", cfg->key_file, kwhy);
+		goto fail;
+	}
+	log_info("seal key %s %s (key_id %s)", cfg->key_file, created ? "created" : "loaded",
+		 w->key.key_id);
 	w->r_main = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
 	w->r_val = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
 	w->r_keep = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
@@ -557,6 +598,11 @@ int worker_run(struct worker *w)
 		pthread_join(keeper, NULL);
 		return -EAGAIN;
 	}
+	/* Publish the public key (GET /api/v1/keys); retried until Redis answers. */
+	char now[UTIL_RFC3339_LEN];
+	util_rfc3339(util_realtime_ns(), now);
+	while (!stopping(w) && sealchain_register_key(w->r_main, &w->key, now) != 0)
+		sleep_ms(500);
 	serve_queue(w, w->r_main, "measure", run_measure_job);
 	pthread_join(val, NULL);
 	pthread_join(keeper, NULL);
@@ -574,6 +620,7 @@ void worker_free(struct worker *w)
 	redis_close(w->r_keep);
 	meter_close(w->meter);
 	oncpu_close(w->oncpu);
+	seal_key_wipe(&w->key);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

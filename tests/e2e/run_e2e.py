@@ -4,12 +4,15 @@
 usage: run_e2e.py --meter model|powercap [unittest args]
 """
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import socket
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import uuid
@@ -308,6 +311,116 @@ class T025Attribution(unittest.TestCase):
         for x in t["trials"]:
             if x["kept"]:
                 self.assertLessEqual(x["foreign_cpu_percent"], 5)
+
+
+def verify_tool(seal, pubkey_text):
+    d = tempfile.mkdtemp(prefix="jt-e2e-verify-")
+    try:
+        with open(os.path.join(d, "seal.json"), "w") as f:
+            json.dump(seal, f)
+        with open(os.path.join(d, "keys.json"), "w") as f:
+            f.write(pubkey_text)
+        return subprocess.run([os.path.join(BUILD, "jouletrace-verify"), "--pubkey",
+                               os.path.join(d, "keys.json"), os.path.join(d, "seal.json")],
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def jcs(value):
+    r = subprocess.run([os.path.join(BUILD, "jouletrace-verify"), "--canonicalize"],
+                       input=json.dumps(value).encode(), capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+class T06Seals(unittest.TestCase):
+    def test_seal_verifies_offline_and_online_and_tamper_fails(self):
+        r = S.post("/api/v1/measure", body())
+        t = S.wait_task(r.json["task_id"])
+        self.assertEqual(t["status"], "completed", t)
+        seal = t["seal"]
+        p = seal["payload"]
+        self.assertEqual((p["seal_version"], p["issuer"], p["task_id"]), (1, "jouletrace", t["task_id"]))
+        self.assertEqual(seal["signature"]["alg"], "Ed25519")
+        for k in ("sequence", "prev_seal_sha256", "issued_at", "host", "submission_sha256",
+                  "meter", "calibration", "measurement", "attribution"):
+            self.assertIn(k, p)
+        self.assertEqual(p["meter"]["backend"], METER)
+        self.assertEqual(p["measurement"]["cpu"], 1)
+        self.assertGreaterEqual(p["measurement"]["lock_fencing_token"], 1)
+        # the submission hash is the JCS of the four submitted fields
+        sub = {k: body()[k] for k in ("candidate_code", "function_name", "test_cases")}
+        sub["language"] = "python"
+        self.assertEqual(p["submission_sha256"], hashlib.sha256(jcs(sub)).hexdigest())
+        keys = S.get("/api/v1/keys")
+        self.assertEqual(keys.status, 200)
+        self.assertIn(seal["signature"]["key_id"], [k["key_id"] for k in keys.json])
+        ok = verify_tool(seal, keys.raw.decode())
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertTrue(ok.stdout.startswith("valid"), ok.stdout)
+        v = S.post("/api/v1/seals/verify", seal)
+        self.assertEqual((v.status, v.json["valid"]), (200, True), v.raw)
+        bad = json.loads(json.dumps(seal))
+        bad["payload"]["measurement"]["median_total_uj"] += 1
+        self.assertEqual(verify_tool(bad, keys.raw.decode()).returncode, 1)
+        v = S.post("/api/v1/seals/verify", bad)
+        self.assertEqual((v.status, v.json["valid"]), (200, False), v.raw)
+        self.assertTrue(v.json["reason"])
+
+    def test_failed_task_has_no_seal(self):
+        r = S.post("/api/v1/measure", body(code="def solve(n):\n    return None\n"))
+        t = S.wait_task(r.json["task_id"])
+        self.assertEqual(t["status"], "failed")
+        self.assertNotIn("seal", t)
+
+    def test_seal_log_query_errors(self):
+        self.assertEqual(S.get("/api/v1/seals?after=-1").status, 422)
+        self.assertEqual(S.get("/api/v1/seals?limit=0").status, 422)
+        self.assertEqual(S.get("/api/v1/seals?key_id=XYZ").status, 422)
+        r = S.post("/api/v1/seals/verify", raw=b'{"payload": {}, "payload": {}}')
+        self.assertEqual(r.status, 400)
+
+
+class T99SealLog(unittest.TestCase):
+    """Runs last: every seal this suite produced, as the log holds them."""
+
+    def test_chain_and_conservation_on_every_seal(self):
+        seals, after = [], 0
+        while True:
+            r = S.get("/api/v1/seals?after=%d&limit=100" % after)
+            self.assertEqual(r.status, 200, r.raw)
+            seals += r.json["seals"]
+            if not r.json["seals"]:
+                break
+            after = r.json["next_after"]
+        self.assertGreater(len(seals), 3)
+        keys = S.get("/api/v1/keys").raw.decode()
+        prev = None
+        for i, seal in enumerate(seals):
+            p = seal["payload"]
+            self.assertEqual(p["sequence"], i + 1)
+            self.assertEqual(p["prev_seal_sha256"], prev)
+            prev = hashlib.sha256(jcs(p)).hexdigest()
+            a = p["attribution"]
+            self.assertEqual(sum(x["energy_uj"] for x in a["processes"]) + a["unattributed_uj"],
+                             a["dynamic_uj"], p["task_id"])
+            self.assertTrue(all(abs(v) < 2 ** 53 for v in ints(p)))
+        ok = verify_tool(seals[-1], keys)
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+
+
+def ints(v):
+    if isinstance(v, bool):
+        return
+    if isinstance(v, int):
+        yield v
+    elif isinstance(v, dict):
+        for x in v.values():
+            yield from ints(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from ints(x)
 
 
 class T03Cancel(unittest.TestCase):

@@ -69,6 +69,15 @@ START_TEST(roles_and_shares)
 	ck_assert(w.contaminated);
 	attrib_window_free(&w);
 
+	/* judged against the CPU's capacity in the window, foreign 150 ms of 2 s is 7.5 % */
+	p.capacity_ns = 2000000000;
+	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);
+	ck_assert_double_eq_tol(w.foreign_percent, 7.5, 1e-9);
+	ck_assert(!w.contaminated);
+	ck_assert_int_eq(sum_energy(&w), 1000003); /* shares still by busy time */
+	attrib_window_free(&w);
+	p.capacity_ns = 0;
+
 	/* negative net energy (below the baseline) is split too, never clamped */
 	p.dynamic_uj = -777;
 	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);

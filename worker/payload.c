@@ -1,0 +1,120 @@
+/* payload.c — see payload.h. */
+#include "payload.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jcs.h"
+#include "util.h"
+
+int payload_submission_sha256(const struct measure_request *req, char hex[65])
+{
+	json_t *sub = json_pack("{s:s, s:s, s:s, s:O}", "candidate_code", req->candidate_code,
+				"function_name", req->function_name, "language", req->language,
+				"test_cases", req->test_cases);
+	char *text = sub ? json_dumps(sub, JSON_COMPACT) : NULL, *canon = NULL;
+	size_t len = 0;
+	char msg[128];
+	int err = text ? jcs_canonicalize_text(text, strlen(text), &canon, &len, msg, sizeof msg)
+		       : -ENOMEM;
+
+	if (!err)
+		util_sha256_hex(canon, len, hex);
+	free(canon);
+	free(text);
+	json_decref(sub);
+	return err;
+}
+
+static json_t *host_json(const struct hostid *h)
+{
+	return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s}",
+		"fingerprint", h->fingerprint, "machine_id", h->machine_id,
+		"product_uuid", h->product_uuid[0] ? h->product_uuid : NULL,
+		"cpu_model", h->cpu_model, "microcode", h->microcode, "kernel", h->kernel,
+		"hostname", h->hostname);
+}
+
+static json_t *domains_json(unsigned present, const uint64_t *u, const int64_t *s,
+			    const uint32_t *w)
+{
+	json_t *o = json_object();
+	for (int d = 0; o && d < METER_NDOMAINS; d++) {
+		if (!(present & (1u << d)))
+			continue;
+		json_int_t v = u ? (json_int_t)u[d] : s ? (json_int_t)s[d] : (json_int_t)w[d];
+		json_object_set_new(o, meter_domain_name((enum meter_domain)d), json_integer(v));
+	}
+	return o;
+}
+
+static json_t *trials_json(const struct measure_result *mr)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < mr->n_trials; i++) {
+		const struct measure_trial *t = &mr->trials[i];
+		json_t *flags = json_array();
+		if (t->flags & MEASURE_FLAG_BELOW_NOISE)
+			json_array_append_new(flags, json_string("below_noise_floor"));
+		json_array_append_new(arr, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}",
+			"wall_ns", (json_int_t)t->wall_ns, "passes", (json_int_t)t->passes,
+			"raw_uj", domains_json(t->present, t->raw_uj, NULL, NULL),
+			"net_uj", domains_json(t->present, NULL, t->net_uj, NULL),
+			"wraps", domains_json(t->present, NULL, NULL, t->wraps),
+			"flags", flags));
+	}
+	return arr;
+}
+
+static json_int_t uj(double joules)
+{
+	return (json_int_t)llround(joules * 1e6);
+}
+
+json_t *payload_build(const struct payload_input *in)
+{
+	const struct measure_result *mr = in->mr;
+	char sub[65], issued[UTIL_RFC3339_LEN], cpus[256];
+	json_t *domains = json_array();
+
+	if (payload_submission_sha256(in->req, sub))
+		return NULL;
+	util_rfc3339(in->issued_realtime_ns, issued);
+	cpuset_format(&in->layout->measurement, cpus, sizeof cpus);
+	for (int d = 0; domains && d < METER_NDOMAINS; d++)
+		if (meter_domains(in->meter) & (1u << d))
+			json_array_append_new(domains, json_string(meter_domain_name((enum meter_domain)d)));
+
+	double calls = (double)mr->passes * (double)in->req->n_tests;
+	json_t *p = json_pack(
+		"{s:i, s:s, s:s, s:s, s:o, s:s, s:{s:s, s:b, s:o},"
+		" s:{s:s, s:o, s:o, s:s},"
+		" s:{s:i, s:s, s:i, s:b, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:s}}",
+		"seal_version", 1, "issuer", "jouletrace", "task_id", in->task_id,
+		"issued_at", issued, "host", host_json(in->host), "submission_sha256", sub,
+		"meter", "backend", meter_backend(in->meter), "estimated", meter_estimated(in->meter),
+		"domains", domains,
+		"calibration", "sha256", in->calib->sha256,
+		"idle_package_watts", json_real(in->calib->idle_package_watts),
+		"idle_dram_watts", json_real(in->calib->idle_dram_watts),
+		"measured_at", in->calib->measured_at,
+		"measurement", "cpu", in->cpu, "measurement_cpus", cpus, "socket", in->layout->socket,
+		"shared_package", in->layout->shared_package,
+		"lock_fencing_token", (json_int_t)in->fence,
+		"passes", (json_int_t)mr->passes, "test_cases", (json_int_t)in->req->n_tests,
+		"trials", trials_json(mr),
+		"median_package_uj", uj(mr->median_package_j),
+		"median_dram_uj", uj(mr->median_dram_j),
+		"median_total_uj", uj(mr->median_total_j),
+		"median_wall_ns", (json_int_t)llround(mr->median_seconds * 1e9),
+		/* JSON has no NaN: one trial has no CV */
+		"cv_percent", isfinite(mr->cv_percent) ? json_real(mr->cv_percent) : json_null(),
+		"energy_per_call_uj", json_real(calls > 0 ? mr->median_total_j * 1e6 / calls : 0),
+		"stop_reason", stats_stop_reason_name(mr->stop));
+	if (p && in->attribution)
+		json_object_set_new(p, "attribution",
+				    attrib_seal_json(in->attribution, in->attribution_source, 256));
+	return p;
+}
