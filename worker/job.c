@@ -428,14 +428,17 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		"measurement_lock", "fencing_token", (json_int_t)fence,
 		"calibration_sha256", env->calib->sha256,
 		"calibration_measured_at", env->calib->measured_at);
+	char sub[65] = "";
+	payload_submission_sha256(req, sub);
 	struct payload_input pin = {
-		.task_id = env->task_id ? env->task_id : "", .req = req, .mr = mr,
+		.task_id = env->task_id ? env->task_id : "", .submission_sha256 = sub,
+		.calls_per_pass = req->n_tests, .mr = mr,
 		.attribution = env->oncpu ? &total : NULL,
 		.attribution_source = env->oncpu ? oncpu_source_name(oncpu_source(env->oncpu)) : NULL,
 		.host = env->host, .calib = env->calib, .meter = env->meter, .layout = env->layout,
 		.cpu = cpu, .fence = fence, .issued_realtime_ns = util_realtime_ns(),
 	};
-	out->seal_payload = payload_build(&pin);
+	out->seal_payload = sub[0] ? payload_build(&pin) : NULL;
 	if (!out->result || !out->seal_payload) {
 		/* never report "completed" with an empty body or without its seal */
 		out->ok = false;

@@ -382,6 +382,36 @@ class T06Seals(unittest.TestCase):
         self.assertEqual(r.status, 400)
 
 
+class T07RunTool(unittest.TestCase):
+    def run_tool(self, *args):
+        return subprocess.run([os.path.join(BUILD, "jouletrace-run"), "--config", S.config] + list(args),
+                              capture_output=True, text=True, timeout=120, cwd=S.tmp)
+
+    def test_run_measures_a_command_and_seals_it(self):
+        seal_path = os.path.join(S.tmp, "run.seal.json")
+        r = self.run_tool("--seal", seal_path, "--", "/usr/bin/python3", "-c",
+                          "import os\nsum(range(3 * 10**6))\nos._exit(3)")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)   # the command's own status
+        self.assertIn("package  energy", r.stdout)
+        self.assertIn("candidate", r.stdout)
+        with open(seal_path) as f:
+            seal = json.load(f)
+        p = seal["payload"]
+        self.assertTrue(p["task_id"].startswith("run-"))
+        self.assertEqual(p["measurement"]["cpu"], 1)
+        a = p["attribution"]
+        self.assertEqual(sum(x["energy_uj"] for x in a["processes"]) + a["unattributed_uj"], a["dynamic_uj"])
+        self.assertTrue(any(x["role"] == "candidate" and x["cpu_ns"] > 10**7 for x in a["processes"]))
+        ok = verify_tool(seal, S.get("/api/v1/keys").raw.decode())
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+
+    def test_run_exit_codes(self):
+        self.assertEqual(self.run_tool("--no-seal", "--", "/nonexistent/cmd").returncode, 127)
+        self.assertEqual(self.run_tool("--no-seal", "--", "/bin/false").returncode, 1)
+        self.assertEqual(self.run_tool("--no-seal", "--cpu", "0", "--", "/bin/true").returncode, 125)
+        self.assertEqual(self.run_tool("--no-seal").returncode, 125)
+
+
 class T99SealLog(unittest.TestCase):
     """Runs last: every seal this suite produced, as the log holds them."""
 

@@ -5,6 +5,7 @@
  * `sequence` and `prev_seal_sha256` are added by the signer (lib/sealchain)
  * under its commit, so that two workers sharing a key can never reuse a number.
  * Every integer is below 2^53; energies are integer µJ, times integer ns.
+ * Shared by the worker and jouletrace-run.
  */
 #ifndef JT_PAYLOAD_H
 #define JT_PAYLOAD_H
@@ -20,8 +21,9 @@
 #include "request.h"
 
 struct payload_input {
-	const char *task_id;
-	const struct measure_request *req;
+	const char *task_id;              /* a task id, or "run-<uuid>" for jouletrace-run */
+	const char *submission_sha256;    /* what was measured (payload_submission_sha256) */
+	size_t calls_per_pass;            /* test cases per pass (1 for a command) */
 	const struct measure_result *mr;
 	const struct attrib_window *attribution; /* NULL when no on-CPU source */
 	const char *attribution_source;

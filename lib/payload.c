@@ -76,24 +76,22 @@ static json_int_t uj(double joules)
 json_t *payload_build(const struct payload_input *in)
 {
 	const struct measure_result *mr = in->mr;
-	char sub[65], issued[UTIL_RFC3339_LEN], cpus[256];
+	char issued[UTIL_RFC3339_LEN], cpus[256];
 	json_t *domains = json_array();
 
-	if (payload_submission_sha256(in->req, sub))
-		return NULL;
 	util_rfc3339(in->issued_realtime_ns, issued);
 	cpuset_format(&in->layout->measurement, cpus, sizeof cpus);
 	for (int d = 0; domains && d < METER_NDOMAINS; d++)
 		if (meter_domains(in->meter) & (1u << d))
 			json_array_append_new(domains, json_string(meter_domain_name((enum meter_domain)d)));
 
-	double calls = (double)mr->passes * (double)in->req->n_tests;
+	double calls = (double)mr->passes * (double)in->calls_per_pass;
 	json_t *p = json_pack(
 		"{s:i, s:s, s:s, s:s, s:o, s:s, s:{s:s, s:b, s:o},"
 		" s:{s:s, s:o, s:o, s:s},"
 		" s:{s:i, s:s, s:i, s:b, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:s}}",
 		"seal_version", 1, "issuer", "jouletrace", "task_id", in->task_id,
-		"issued_at", issued, "host", host_json(in->host), "submission_sha256", sub,
+		"issued_at", issued, "host", host_json(in->host), "submission_sha256", in->submission_sha256,
 		"meter", "backend", meter_backend(in->meter), "estimated", meter_estimated(in->meter),
 		"domains", domains,
 		"calibration", "sha256", in->calib->sha256,
@@ -103,7 +101,7 @@ json_t *payload_build(const struct payload_input *in)
 		"measurement", "cpu", in->cpu, "measurement_cpus", cpus, "socket", in->layout->socket,
 		"shared_package", in->layout->shared_package,
 		"lock_fencing_token", (json_int_t)in->fence,
-		"passes", (json_int_t)mr->passes, "test_cases", (json_int_t)in->req->n_tests,
+		"passes", (json_int_t)mr->passes, "test_cases", (json_int_t)in->calls_per_pass,
 		"trials", trials_json(mr),
 		"median_package_uj", uj(mr->median_package_j),
 		"median_dram_uj", uj(mr->median_dram_j),

@@ -1,0 +1,422 @@
+/*
+ * jouletrace-run — measure one local command like `perf stat`, with the
+ * service's meter, calibration and attribution, and write a signed seal.
+ *
+ *   jouletrace-run [--config FILE] [--cpu N] [--timeout S] [--seal FILE | --no-seal] -- COMMAND [ARG...]
+ *
+ * The command runs pinned to a measurement CPU; the energy window spans its
+ * whole life (exec to exit, like perf stat), read every 20 ms so no counter
+ * wrap is missed.  Exit status: the command's own, or 125 when jouletrace-run
+ * itself failed (126/127 when the command could not be executed).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attrib.h"
+#include "calib.h"
+#include "config.h"
+#include "cpuset.h"
+#include "hostid.h"
+#include "jcs.h"
+#include "log.h"
+#include "measure.h"
+#include "meter.h"
+#include "oncpu.h"
+#include "payload.h"
+#include "redis.h"
+#include "seal.h"
+#include "sealchain.h"
+#include "util.h"
+
+#define EXIT_OURS 125
+#define POLL_MS 20
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct run {
+	struct jt_config cfg;
+	const char *seal_path;
+	bool no_seal;
+	int cpu;
+	double timeout_s;
+	char **argv;
+
+	struct cpu_layout layout;
+	struct meter *meter;
+	struct oncpu *oncpu;
+	struct hostid host;
+	struct calib_profile calib;
+	bool calibrated;
+	char calib_why[512];
+
+	struct measure_result mr;
+	struct attrib_window attr;
+	int status;              /* waitpid status */
+	pid_t child;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: jouletrace-run [--config FILE] [--cpu N] [--timeout S]\n"
+	      "                      [--seal FILE | --no-seal] -- COMMAND [ARG...]\n"
+	      "  Runs COMMAND pinned to a measurement CPU, measures its energy with the\n"
+	      "  configured meter (net of the calibrated idle power), splits it between\n"
+	      "  processes by on-CPU time, prints a summary, and writes a signed seal\n"
+	      "  (default ./jouletrace-run.seal.json; the sequence chain lives in Redis).\n"
+	      "exit: the command's status; 125 jouletrace-run failed; 126/127 not executable\n",
+	      f);
+}
+
+/* Forks the command pinned to the CPU; a CLOEXEC pipe carries an exec failure back. */
+static int spawn(struct run *r)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	r->child = fork();
+	if (r->child < 0) {
+		int e = errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return -e;
+	}
+	if (r->child == 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(r->cpu, &set);
+		int e = 0;
+		if (sched_setaffinity(0, sizeof set, &set) < 0 || setpgid(0, 0) < 0)
+			e = errno;
+		else
+			execvp(r->argv[0], r->argv);
+		e = e ? e : errno;
+		ssize_t w = write(pfd[1], &e, sizeof e);
+		(void)w;
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	close(pfd[1]);
+	int e = 0;
+	ssize_t n = read(pfd[0], &e, sizeof e);
+	close(pfd[0]);
+	if (n == (ssize_t)sizeof e) {
+		fprintf(stderr, "jouletrace-run: %s: %s\n", r->argv[0], strerror(e));
+		waitpid(r->child, &r->status, 0);
+		return -e;
+	}
+	return 0;
+}
+
+static int measure(struct run *r)
+{
+	struct meter_reading before, after, scratch;
+	struct oncpu_snapshot a = { 0 }, b = { 0 }, d = { 0 };
+	struct measure_trial *t = &r->mr.trials[0];
+	int err;
+
+	if ((err = meter_read(r->meter, &before)) || (err = oncpu_snapshot(r->oncpu, &a)))
+		goto out;
+	if ((err = spawn(r)))
+		goto out;
+	if (oncpu_source(r->oncpu) == ONCPU_PROC)
+		oncpu_track(r->oncpu, r->child);
+	uint64_t deadline = r->timeout_s > 0 ? before.t_ns + (uint64_t)(r->timeout_s * 1e9) : 0;
+	for (;;) {
+		pid_t w = waitpid(r->child, &r->status, WNOHANG);
+		if (w == r->child)
+			break;
+		if (w < 0 && errno != EINTR) {
+			err = -errno;
+			goto out;
+		}
+		meter_read(r->meter, &scratch); /* never let a counter wrap twice unseen */
+		if (stop_flag || (deadline && util_mono_ns() > deadline)) {
+			fprintf(stderr, "jouletrace-run: %s; killing the command\n",
+				stop_flag ? "interrupted" : "timeout");
+			kill(-r->child, SIGKILL);
+			kill(r->child, SIGKILL);
+		}
+		struct timespec ts = { 0, POLL_MS * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if ((err = meter_read(r->meter, &after)) || (err = oncpu_snapshot(r->oncpu, &b)) ||
+	    (err = oncpu_diff(&a, &b, &d)))
+		goto out;
+
+	/* one window, one "pass": the figures of SPEC §3 with n = 1 */
+	t->seq = 1;
+	t->passes = 1;
+	t->wall_ns = after.t_ns - before.t_ns;
+	t->present = before.present & after.present;
+	double secs = (double)t->wall_ns / 1e9;
+	for (int dom = 0; dom < METER_NDOMAINS; dom++) {
+		t->raw_uj[dom] = after.uj[dom] - before.uj[dom];
+		t->wraps[dom] = after.wraps[dom] - before.wraps[dom];
+		double idle = dom == METER_PACKAGE ? r->calib.idle_package_watts
+			    : dom == METER_DRAM    ? r->calib.idle_dram_watts
+						   : 0;
+		t->net_uj[dom] = (int64_t)t->raw_uj[dom] - llround(idle * secs * 1e6);
+	}
+	t->net_total_j = (double)(t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]) / 1e6;
+	r->mr.n_trials = 1;
+	r->mr.passes = 1;
+	r->mr.median_package_j = (double)t->net_uj[METER_PACKAGE] / 1e6;
+	r->mr.median_dram_j = (double)t->net_uj[METER_DRAM] / 1e6;
+	r->mr.median_total_j = t->net_total_j;
+	r->mr.median_seconds = secs;
+	r->mr.cv_percent = NAN;
+	r->mr.energy_per_call_j = t->net_total_j;
+	r->mr.stop = STOP_MAX_TRIALS;
+
+	struct attrib_params p = {
+		.candidate_root = r->child, .service_tgid = getpid(),
+		.dynamic_uj = t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM],
+		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) -
+			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
+		.foreign_max_percent = r->cfg.attribution_foreign_max_percent,
+		.capacity_ns = t->wall_ns,
+	};
+	err = attrib_split(&d, &p, &r->attr);
+	t->foreign_percent = r->attr.foreign_percent;
+out:
+	oncpu_snapshot_free(&a);
+	oncpu_snapshot_free(&b);
+	oncpu_snapshot_free(&d);
+	return err;
+}
+
+static void summary(const struct run *r)
+{
+	const struct measure_trial *t = &r->mr.trials[0];
+	printf("\n jouletrace-run: %s", r->argv[0]);
+	for (char **a = r->argv + 1; *a; a++)
+		printf(" %s", *a);
+	printf("\n\n");
+	if (WIFEXITED(r->status))
+		printf("  exit status        %d\n", WEXITSTATUS(r->status));
+	else
+		printf("  killed by signal   %d\n", WTERMSIG(r->status));
+	printf("  CPU                %d (%s%s)\n", r->cpu, meter_backend(r->meter),
+	       meter_estimated(r->meter) ? ", estimated" : "");
+	printf("  wall time          %.6f s\n", (double)t->wall_ns / 1e9);
+	for (int d = 0; d < METER_NDOMAINS; d++)
+		if (t->present & (1u << d))
+			printf("  %-8s energy    %12.6f J raw  %12.6f J net  (%u wraps)\n",
+			       meter_domain_name((enum meter_domain)d), (double)t->raw_uj[d] / 1e6,
+			       (double)t->net_uj[d] / 1e6, t->wraps[d]);
+	if (!r->calibrated)
+		printf("  note               no valid calibration (%s): net = raw\n", r->calib_why);
+	printf("  attribution        %s, foreign %.2f %% of the CPU\n",
+	       oncpu_source_name(oncpu_source(r->oncpu)), r->attr.foreign_percent);
+	for (size_t i = 0; i < r->attr.n && i < 10; i++) {
+		const struct attrib_proc *p = &r->attr.procs[i];
+		printf("    %7d %-16s %-9s %10.6f s %12.6f J\n", p->pid, p->comm,
+		       attrib_role_name(p->role), (double)p->cpu_ns / 1e9, (double)p->energy_uj / 1e6);
+	}
+	if (r->attr.n > 10)
+		printf("    … %zu more processes\n", r->attr.n - 10);
+	printf("    unattributed %37.6f J\n", (double)r->attr.unattributed_uj / 1e6);
+}
+
+/* The subject of the seal: the command line, as JCS of {"command": [...]}. */
+static int command_sha256(char **argv, char hex[65])
+{
+	json_t *arr = json_array();
+	for (char **a = argv; arr && *a; a++)
+		json_array_append_new(arr, json_string(*a));
+	json_t *subj = json_pack("{s:o}", "command", arr);
+	char *canon = NULL;
+	size_t len = 0;
+	int err = subj ? jcs_serialize(subj, &canon, &len) : -ENOMEM;
+	if (!err)
+		util_sha256_hex(canon, len, hex);
+	free(canon);
+	json_decref(subj);
+	return err;
+}
+
+static int write_seal(struct run *r)
+{
+	struct seal_key key;
+	struct redis *rd = NULL;
+	json_t *payload = NULL, *seal = NULL;
+	char why[256] = "", sub[65], id[41] = "run-", now[UTIL_RFC3339_LEN];
+	bool created = false;
+	char *text = NULL;
+	int err;
+
+	memset(&key, 0, sizeof key);
+	if ((err = seal_key_load_or_create(r->cfg.key_file, &key, &created, why, sizeof why))) {
+		fprintf(stderr, "jouletrace-run: seal key %s: %s\n", r->cfg.key_file, why);
+		goto out;
+	}
+	util_uuid4(id + 4);
+	if ((err = command_sha256(r->argv, sub)))
+		goto out;
+	struct payload_input in = {
+		.task_id = id, .submission_sha256 = sub, .calls_per_pass = 1, .mr = &r->mr,
+		.attribution = &r->attr,
+		.attribution_source = oncpu_source_name(oncpu_source(r->oncpu)),
+		.host = &r->host, .calib = &r->calib, .meter = r->meter, .layout = &r->layout,
+		.cpu = r->cpu, .fence = 0, .issued_realtime_ns = util_realtime_ns(),
+	};
+	if (!(payload = payload_build(&in))) {
+		err = -EINVAL;
+		goto out;
+	}
+	/* the same per-key chain as the service's seals */
+	rd = redis_open(r->cfg.redis_url, (int)r->cfg.redis_timeout_ms);
+	util_rfc3339(util_realtime_ns(), now);
+	if (!rd || (err = sealchain_register_key(rd, &key, now)) ||
+	    (err = sealchain_sign_append(rd, &key, payload, &seal))) {
+		err = err ? err : -errno;
+		fprintf(stderr, "jouletrace-run: cannot seal: the sequence chain lives in Redis at %s (%s); "
+			"pass --no-seal to measure without a seal\n", r->cfg.redis_url, strerror(-err));
+		goto out;
+	}
+	text = json_dumps(seal, JSON_COMPACT);
+	if (!text || (err = util_write_file_atomic(r->seal_path, text, strlen(text), 0644))) {
+		err = err ? err : -ENOMEM;
+		fprintf(stderr, "jouletrace-run: writing %s: %s\n", r->seal_path, strerror(-err));
+		goto out;
+	}
+	printf("\n  seal               %s (key %s, sequence %lld)\n", r->seal_path, key.key_id,
+	       (long long)json_integer_value(json_object_get(json_object_get(seal, "payload"),
+							      "sequence")));
+out:
+	free(text);
+	json_decref(seal);
+	json_decref(payload);
+	redis_close(rd);
+	seal_key_wipe(&key);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "cpu", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' }, { "seal", required_argument, NULL, 's' },
+		{ "no-seal", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct run r; /* large (trials); zeroed; one per process */
+	struct config_error cerr;
+	const char *config = NULL;
+	long long cpu = -1;
+	int c, err, rc = EXIT_OURS;
+
+	r.seal_path = "jouletrace-run.seal.json";
+	while ((c = getopt_long(argc, argv, "+c:p:t:s:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 's': r.seal_path = optarg; break;
+		case 'n': r.no_seal = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'p':
+			if (util_parse_i64(optarg, &cpu) || cpu < 0 || cpu >= CPUSET_MAX) {
+				fprintf(stderr, "jouletrace-run: --cpu '%s' is not a CPU number\n", optarg);
+				return EXIT_OURS;
+			}
+			break;
+		case 't':
+			if (util_parse_double(optarg, &r.timeout_s) || r.timeout_s <= 0) {
+				fprintf(stderr, "jouletrace-run: --timeout '%s' is not a positive number\n", optarg);
+				return EXIT_OURS;
+			}
+			break;
+		default: usage(stderr); return EXIT_OURS;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_OURS;
+	}
+	r.argv = argv + optind;
+	if (config_load(&r.cfg, config, config != NULL, NULL, &cerr)) {
+		fprintf(stderr, "jouletrace-run: %s\n", cerr.msg);
+		return EXIT_OURS;
+	}
+	enum log_level lvl = LOG_LVL_WARN;
+	log_init("jouletrace-run", lvl, LOG_FMT_TEXT);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	char why[600] = "", cpus[256];
+	if ((err = cpuset_resolve("", r.cfg.measurement_cpus, r.cfg.infra_cpus, &r.layout))) {
+		fprintf(stderr, "jouletrace-run: CPU layout: %s\n", r.layout.why);
+		goto out;
+	}
+	r.cpu = cpu >= 0 ? (int)cpu : cpuset_first(&r.layout.measurement);
+	if (!cpuset_isset(&r.layout.measurement, r.cpu)) {
+		cpuset_format(&r.layout.measurement, cpus, sizeof cpus);
+		fprintf(stderr, "jouletrace-run: --cpu %d is not a measurement CPU (%s)\n", r.cpu, cpus);
+		goto out;
+	}
+	/* this process stays off the measured CPU */
+	cpu_set_t infra;
+	cpuset_to_cpu_set(&r.layout.infra, &infra);
+	sched_setaffinity(0, sizeof infra, &infra);
+	struct meter_options mo = {
+		.kind = r.cfg.meter, .powercap_root = r.cfg.powercap_root, .socket = r.layout.socket,
+		.cpus = &r.layout.measurement,
+		.model_idle_package_watts = r.cfg.model_idle_package_watts,
+		.model_active_watts_per_cpu = r.cfg.model_active_watts_per_cpu,
+		.model_idle_dram_watts = r.cfg.model_idle_dram_watts,
+		.model_active_dram_watts_per_cpu = r.cfg.model_active_dram_watts_per_cpu,
+	};
+	if (!(r.meter = meter_open(&mo, why, sizeof why))) {
+		fprintf(stderr, "jouletrace-run: no energy meter: %s\n", why);
+		goto out;
+	}
+	struct cpuset one;
+	cpuset_zero(&one);
+	cpuset_set(&one, r.cpu);
+	if (!(r.oncpu = oncpu_open(&one, strcmp(r.cfg.attribution_source, "proc") != 0, why, sizeof why))) {
+		fprintf(stderr, "jouletrace-run: attribution: %s\n", why);
+		goto out;
+	}
+	hostid_collect("", &r.host);
+	cpuset_format(&r.layout.measurement, cpus, sizeof cpus);
+	r.calibrated = calib_load_checked(r.cfg.calibration_file, r.host.fingerprint,
+					  meter_backend(r.meter), cpus, util_realtime_ns(), &r.calib,
+					  r.calib_why, sizeof r.calib_why) == 0;
+	if (!r.calibrated)
+		memset(&r.calib, 0, sizeof r.calib);
+
+	if ((err = measure(&r))) {
+		if (err != -ENOENT && err != -EACCES)
+			fprintf(stderr, "jouletrace-run: measuring failed: %s\n", strerror(-err));
+		rc = err == -ENOENT ? 127 : err == -EACCES ? 126 : EXIT_OURS;
+		goto out;
+	}
+	summary(&r);
+	if (!r.no_seal && write_seal(&r)) {
+		rc = EXIT_OURS;
+		goto out;
+	}
+	rc = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
+out:
+	attrib_window_free(&r.attr);
+	oncpu_close(r.oncpu);
+	meter_close(r.meter);
+	config_free(&r.cfg);
+	return rc;
+}
