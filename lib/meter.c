@@ -115,3 +115,11 @@ void meter_close(struct meter *m)
 	if (m)
 		m->ops->close(m);
 }
+
+void meter_say(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, cap, fmt, ap);
+	va_end(ap);
+}

@@ -44,15 +44,6 @@ struct pc_state {
 	size_t ntried;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void say(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, cap, fmt, ap);
-	va_end(ap);
-}
-
 /* "intel-rapl:3" → prefix "intel-rapl", index 3, sub -1; "intel-rapl:3:1" → sub 1. */
 static bool parse_zone_dir(const char *d, int *index, int *sub)
 {
@@ -145,7 +136,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 	int ret;
 
 	if (s->n >= PC_MAX_ZONES) {
-		say(why, whylen, "more than %d RAPL zones", PC_MAX_ZONES);
+		meter_say(why, whylen, "more than %d RAPL zones", PC_MAX_ZONES);
 		return -E2BIG;
 	}
 	z = &s->z[s->n];
@@ -158,7 +149,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 	if (ret == 0 && z->max_range == 0)
 		ret = -EIO;
 	if (ret) {
-		say(why, whylen, "%s: %s (needed to correct counter wraps)", path,
+		meter_say(why, whylen, "%s: %s (needed to correct counter wraps)", path,
 		    ret == -EIO ? "not a positive number" : strerror(-ret));
 		return ret;
 	}
@@ -166,7 +157,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 	z->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (z->fd < 0) {
 		ret = -errno;
-		say(why, whylen, "%s: %s%s", path, strerror(-ret),
+		meter_say(why, whylen, "%s: %s%s", path, strerror(-ret),
 		    ret == -EACCES || ret == -EPERM
 		    ? " (root only since Linux 5.10, CVE-2020-8694; run as root, "
 		      "or use meter=perf with CAP_PERFMON)" : "");
@@ -175,7 +166,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 	/* An initial read both validates the file and sets the baseline. */
 	ret = read_u64_fd(z->fd, &z->last);
 	if (ret) {
-		say(why, whylen, "%s: %s", path, ret == -EIO ? "not a number" : strerror(-ret));
+		meter_say(why, whylen, "%s: %s", path, ret == -EIO ? "not a number" : strerror(-ret));
 		close(z->fd);
 		return ret;
 	}
@@ -304,7 +295,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 	struct dirent *e;
 
 	if (o->socket < 0) {
-		say(why, whylen, "invalid socket %d", o->socket);
+		meter_say(why, whylen, "invalid socket %d", o->socket);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -313,13 +304,13 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 	m = calloc(1, sizeof *m);
 	if (!s || !m) {
 		ret = -ENOMEM;
-		say(why, whylen, "out of memory");
+		meter_say(why, whylen, "out of memory");
 		goto out;
 	}
 	d = opendir(root);
 	if (!d) {
 		ret = -errno;
-		say(why, whylen, "%s: %s (no RAPL powercap driver)", root, strerror(-ret));
+		meter_say(why, whylen, "%s: %s (no RAPL powercap driver)", root, strerror(-ret));
 		goto out;
 	}
 	while ((e = readdir(d))) {
@@ -339,7 +330,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 		if (is_pkg) {
 			ret = zone_add(s, zpath, e->d_name, METER_PACKAGE, zwhy, sizeof zwhy);
 			if (ret) {
-				say(why, whylen, "%s", zwhy);
+				meter_say(why, whylen, "%s", zwhy);
 				goto out;
 			}
 			npkg++;
@@ -347,7 +338,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 			if (!ret)
 				ret = add_subzones(s, root, e->d_name, idx, notes, sizeof notes);
 			if (ret) {
-				say(why, whylen, "more than %d RAPL zones", PC_MAX_ZONES);
+				meter_say(why, whylen, "more than %d RAPL zones", PC_MAX_ZONES);
 				goto out;
 			}
 		} else if (strcmp(name, "psys") == 0) {
@@ -360,7 +351,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 	}
 	if (npkg == 0) {
 		ret = -ENODEV;
-		say(why, whylen, "no zone named %s under %s (found: %s)", pkgname, root,
+		meter_say(why, whylen, "no zone named %s under %s (found: %s)", pkgname, root,
 		    *found ? found : "no intel-rapl/amd-rapl zones");
 		goto out;
 	}
@@ -377,7 +368,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 				snprintf(doms + dl, sizeof doms - dl, "%s%s", dl ? "+" : "",
 					 meter_domain_name((enum meter_domain)dd));
 			}
-		say(why, whylen, "%s under %s, domains %s%s", pkgname, root, doms, notes);
+		meter_say(why, whylen, "%s under %s, domains %s%s", pkgname, root, doms, notes);
 	}
 out:
 	if (d)
