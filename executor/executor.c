@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "rootfs.h"
 #include "util.h"
 
 #define DEFAULT_OUTPUT_BYTES   (1u << 20)
@@ -25,6 +27,10 @@
 #define READ_CHUNK             65536
 #define EXIT_GRACE_NS          1000000000ull  /* reply fd closed: wait this long for exit */
 #define NOPIDFD_POLL_NS        50000000ull    /* exit check period without a pidfd */
+#define DEFAULT_TMPFS_MB       64
+#define TMPFS_INODES           4096
+#define CGROUP_SLACK_MB        32    /* interpreter and kernel overhead above the limits */
+#define MIN_PIDS               8
 
 enum { EV_WRITABLE = 1, EV_EXITED = 2 };
 
@@ -40,13 +46,14 @@ struct capbuf {
 struct harness {
 	struct sandbox_proc proc;
 	int cmd_fd, rep_fd, out_fd, err_fd;
-	char *tmpdir;
+	char *tmpdir;            /* host dir: the cwd, or the staging point of the new root */
+	char workdir[64];        /* /proc/<pid>/root/tmp with the mount namespace */
 	struct capbuf out, err;
 	char *rbuf;              /* reply bytes not yet returned */
 	size_t rlen, ralloc, rscan;
 	size_t max_msg;
 	int send_timeout_ms;
-	bool rep_eof, killed_by_us;
+	bool rep_eof, killed_by_us, oom;
 };
 
 /* ---- captured output ------------------------------------------------------- */
@@ -310,15 +317,50 @@ static void remove_tree(const char *dir)
 		log_warn("executor: cannot clean %s: %s", dir, strerror(errno));
 }
 
+/* Sandbox uid/gid by name; a reason in why when it cannot be used. */
+static bool sandbox_user(const char *name, uid_t *uid, gid_t *gid, char *why, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (!name[0]) {
+		snprintf(why, cap, "no sandbox user configured (sandbox_user is empty)");
+		return false;
+	}
+	int e = getpwnam_r(name, &pw, buf, sizeof buf, &res);
+	if (e || !res) {
+		snprintf(why, cap, "user '%.64s' %s (scripts/setup.sh creates it)", name,
+			 e ? strerror(e) : "does not exist");
+		return false;
+	}
+	if (pw.pw_uid == 0 || pw.pw_gid == 0) {
+		snprintf(why, cap, "user '%.64s' is root or in group root", name);
+		return false;
+	}
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	return true;
+}
+
 struct harness *harness_spawn(const struct exec_options *o)
 {
 	struct harness *h = NULL;
+	struct rootfs *rootfs = NULL;
+	struct sandbox_report local_report;
 	char *exe = NULL, *script = NULL;
 	int devnull = -1, cmd[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int e = 0;
+	char user_why[192] = "", root_why[192] = "", why[192];
+	unsigned mandatory = 0;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
 
-	if (!o || !o->python || !o->harness_path) {
+	if (!o || !o->python || !o->harness_path || o->sandbox_tmpfs_mb < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (sandbox_controls_parse(o->sandbox_mandatory, &mandatory, why, sizeof why) != 0) {
+		log_error("executor: sandbox_mandatory: %s", why);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -333,7 +375,7 @@ struct harness *harness_spawn(const struct exec_options *o)
 	capbuf_init(&h->out, cap, false);
 	capbuf_init(&h->err, cap, true);
 
-	/* The child changes into its temp dir before exec: make paths absolute. */
+	/* The child changes directory before exec: make paths absolute. */
 	if (!(exe = realpath(o->python, NULL)) || !(script = realpath(o->harness_path, NULL))) {
 		e = -errno;
 		goto out;
@@ -359,6 +401,27 @@ struct harness *harness_spawn(const struct exec_options *o)
 	shutdown(cmd[0], SHUT_RD);
 	shutdown(rep[0], SHUT_WR);
 
+	unsigned want = SANDBOX_ALL & ~o->sandbox_disable;
+	bool have_user = (want & SANDBOX_BIT(SANDBOX_UID)) &&
+			 sandbox_user(o->sandbox_user ? o->sandbox_user : EXEC_SANDBOX_USER,
+				      &uid, &gid, user_why, sizeof user_why);
+	if (!have_user) {
+		uid = getuid();
+		gid = getgid();
+	}
+	/* Without the mount namespace this directory is the working directory of a
+	 * child that no longer runs as us. */
+	if (have_user && chown(h->tmpdir, uid, gid) != 0)
+		log_debug("executor: chown %s: %s", h->tmpdir, strerror(errno));
+	long tmpfs_mb = o->sandbox_tmpfs_mb ? o->sandbox_tmpfs_mb : DEFAULT_TMPFS_MB;
+	if (want & SANDBOX_BIT(SANDBOX_MOUNTNS)) {
+		struct rootfs_options ro = {
+			.staging = h->tmpdir, .harness = script, .exe = exe, .tmp_mb = tmpfs_mb,
+			.tmp_inodes = TMPFS_INODES, .owner_uid = uid, .owner_gid = gid,
+		};
+		rootfs = rootfs_plan(&ro, root_why, sizeof root_why);
+	}
+
 	char msgarg[32], env_tmp[PATH_MAX + 8], env_home[PATH_MAX + 8];
 	snprintf(msgarg, sizeof msgarg, "%zu", h->max_msg);
 	snprintf(env_tmp, sizeof env_tmp, "TMPDIR=%s", h->tmpdir);
@@ -368,17 +431,44 @@ struct harness *harness_spawn(const struct exec_options *o)
 	char *envp[] = { (char *)"PATH=/usr/bin:/bin", (char *)"LANG=C.UTF-8",
 			 (char *)"PYTHONDONTWRITEBYTECODE=1", (char *)"PYTHONHASHSEED=0",
 			 env_tmp, env_home, NULL };
+	/* argv[0] names a file that exists inside the view: Python finds its
+	 * standard library from it. */
+	char *jail_argv[] = { exe, (char *)"-S", (char *)"-s", (char *)"-B",
+			      (char *)ROOTFS_HARNESS, (char *)"--max-message-bytes", msgarg, NULL };
+	char *jail_envp[] = { (char *)"PATH=/usr/bin:/bin", (char *)"LANG=C.UTF-8",
+			      (char *)"PYTHONDONTWRITEBYTECODE=1", (char *)"PYTHONHASHSEED=0",
+			      (char *)"TMPDIR=" ROOTFS_WORKDIR, (char *)"HOME=" ROOTFS_WORKDIR, NULL };
+	long pids = o->max_processes / 2 > MIN_PIDS ? o->max_processes / 2 : MIN_PIDS;
 	struct sandbox_spec spec = {
 		.exe = exe, .argv = argv, .envp = envp, .cwd = h->tmpdir,
+		.jail_argv = jail_argv, .jail_envp = jail_envp, .jail_cwd = ROOTFS_WORKDIR,
 		.fds = { devnull, out[1], err[1], cmd[1], rep[1] }, .nfds = 5,
 		.cpus = o->cpus,
 		.limits = { .memory_limit_mb = o->memory_limit_mb, .cpu_seconds = o->cpu_seconds,
 			    .max_processes = o->max_processes, .max_file_bytes = o->max_file_bytes,
 			    .max_open_files = o->max_open_files },
-		.no_pid_namespace = o->no_pid_namespace,
+		.want = want, .mandatory = mandatory, .uid = uid, .gid = gid,
+		.rootfs = rootfs, .tmpfs_mb = tmpfs_mb,
+		.cgroup_memory_bytes = o->memory_limit_mb > 0 ?
+			(long long)(o->memory_limit_mb + 2 * tmpfs_mb + CGROUP_SLACK_MB) << 20 : 0,
+		.cgroup_pids_max = o->max_processes > 0 ? pids : 0,
+		.report = o->report ? o->report : &local_report,
 	};
-	if ((e = sandbox_spawn(&spec, &h->proc)) != 0)
+	if (!have_user)
+		spec.unavailable[SANDBOX_UID] = user_why;
+	if ((want & SANDBOX_BIT(SANDBOX_MOUNTNS)) && !rootfs)
+		spec.unavailable[SANDBOX_MOUNTNS] = root_why;
+	if ((e = sandbox_spawn(&spec, &h->proc)) != 0) {
+		if (e == -ENOTSUP) {
+			sandbox_report_missing(spec.report, mandatory, why, sizeof why);
+			log_error("executor: refusing to run the candidate: mandatory sandbox "
+				  "controls missing: %s", why);
+		}
 		goto out;
+	}
+	if (h->proc.report.applied & SANDBOX_BIT(SANDBOX_MOUNTNS))
+		snprintf(h->workdir, sizeof h->workdir, "/proc/%d/root" ROOTFS_WORKDIR,
+			 (int)h->proc.pid);
 	h->cmd_fd = cmd[0];
 	h->rep_fd = rep[0];
 	h->out_fd = out[0];
@@ -387,11 +477,13 @@ struct harness *harness_spawn(const struct exec_options *o)
 	int fds[4] = { h->cmd_fd, h->rep_fd, h->out_fd, h->err_fd };
 	for (int i = 0; i < 4; i++)
 		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-	log_debug("executor: harness pid %d (%s) in %s", (int)h->proc.pid,
-		  sandbox_kill_mode_name(h->proc.mode), h->tmpdir);
+	sandbox_report_missing(&h->proc.report, SANDBOX_ALL, why, sizeof why);
+	log_debug("executor: harness pid %d (%s) in %s; not applied: %s", (int)h->proc.pid,
+		  sandbox_kill_mode_name(h->proc.mode), h->tmpdir, why[0] ? why : "none");
 out:
 	free(exe);
 	free(script);
+	rootfs_free(rootfs);
 	int all[] = { devnull, cmd[0], cmd[1], rep[0], rep[1], out[0], out[1], err[0], err[1] };
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (all[i] >= 0)
@@ -454,6 +546,24 @@ int harness_send(struct harness *h, const char *line, size_t len)
 	return 0;
 }
 
+/*
+ * An OOM kill anywhere in the sandbox's memory cgroup ends the run: a child
+ * killed under the candidate would otherwise surface as a wrong answer or a
+ * hang.  The tree is killed on the kernel's behalf (killed_by_us stays false).
+ */
+static bool oom_struck(struct harness *h)
+{
+	if (h->proc.reaped || sandbox_oom_kills(&h->proc) <= 0)
+		return false;
+	log_info("executor: harness %d: the memory cgroup limit was hit; killing the sandbox",
+		 (int)h->proc.pid);
+	h->oom = true;
+	sandbox_kill(&h->proc);
+	sandbox_reap(&h->proc);
+	drain_pending(h);
+	return true;
+}
+
 int harness_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 		 int (*poll_cb)(void *), void *cb_ctx, char **line)
 {
@@ -480,7 +590,12 @@ int harness_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 			now = util_mono_ns();
 			next_cb = now + period;
 		}
+		if (oom_struck(h))
+			return -EPIPE;
 		uint64_t until = poll_cb && next_cb < deadline_ns ? next_cb : deadline_ns;
+		/* The OOM counter cannot be polled: look at it every period. */
+		if (h->proc.report.applied & SANDBOX_BIT(SANDBOX_CGROUP_MEMORY) && until - now > period)
+			until = now + period;
 		int ev = pump(h, until == UINT64_MAX ? UINT64_MAX : until - now, false, true);
 		if (ev == -EMSGSIZE) {
 			log_warn("executor: harness %d sent a line over %zu bytes; killed",
@@ -553,7 +668,12 @@ const char *harness_kill_mode_name(enum sandbox_kill_mode m)
 
 const char *harness_tmpdir(const struct harness *h)
 {
-	return h->tmpdir;
+	return h->workdir[0] ? h->workdir : h->tmpdir;
+}
+
+const struct sandbox_report *harness_sandbox(const struct harness *h)
+{
+	return &h->proc.report;
 }
 
 void harness_kill(struct harness *h)
@@ -578,7 +698,9 @@ int harness_exit_status(struct harness *h, struct harness_exit *out)
 	out->code = st.code;
 	out->signal = st.signal;
 	out->killed_by_us = h->killed_by_us;
-	out->cpu_limit = st.cpu_limit && !h->killed_by_us;
+	out->cpu_limit = st.cpu_limit && !h->killed_by_us && !h->oom;
+	out->seccomp_kill = st.seccomp_kill;
+	out->oom_kill = h->oom || st.oom_kills > 0;
 	out->user_ns = st.user_ns;
 	out->sys_ns = st.sys_ns;
 	out->max_rss_kb = st.max_rss_kb;

@@ -1,7 +1,10 @@
 /*
- * executor.h — runs executor/harness.py in a pinned, limited child and carries
- * the line protocol (protocol in harness.py's docstring; JSON handling is in
- * proto.h).
+ * executor.h — runs executor/harness.py in the sandbox (sandbox.h, SPEC §9)
+ * and carries the line protocol (protocol in harness.py's docstring; JSON
+ * handling is in proto.h).  The correctness gate, /validate and the trials
+ * all start their harness here, with the same sandbox: a candidate cannot
+ * tell a measured run from a checked one by its surroundings (only the CPU
+ * it is pinned to differs).
  *
  * The child:
  *   python -S -s -B <harness> --max-message-bytes N
@@ -14,10 +17,19 @@
  *   is built from scratch (PATH=/usr/bin:/bin, LANG=C.UTF-8,
  *   PYTHONDONTWRITEBYTECODE=1, PYTHONHASHSEED=0, HOME=TMPDIR=<private dir>), so
  *   -E would protect nothing; harness.py drops its own directory from sys.path.
- *   The child (sandbox.h) gets CPU affinity, rlimits, its own fresh private
- *   working directory (created here, removed by harness_free), stdin
- *   /dev/null, stdout/stderr into capped buffers, commands on fd 3, replies on
- *   fd 4, and no other fd.
+ *
+ * The sandbox: every control of sandbox.h is attempted unless disabled; the
+ * ones named in sandbox_mandatory must apply or harness_spawn fails with
+ * ENOTSUP (the report says which and why).  With the mount namespace the
+ * harness sees the rootfs.h view: itself at ROOTFS_HARNESS, a private tmpfs
+ * /tmp (sandbox_tmpfs_mb) as working directory, HOME and TMPDIR, and nothing
+ * of the service.  Without it, a fresh private directory under tmp_parent is
+ * the working directory.  Other limits: CPU affinity, rlimits, a memory
+ * cgroup of memory_limit_mb + 2 × sandbox_tmpfs_mb + 32 MiB (tmpfs pages are
+ * charged to it) and a pids cgroup of max(8, max_processes / 2) tasks (so one
+ * sandbox cannot use up the uid's whole RLIMIT_NPROC and starve a concurrent
+ * one).  stdin is /dev/null, stdout/stderr go into capped buffers, commands
+ * arrive on fd 3, replies leave on fd 4, no other fd is inherited.
  *
  * The protocol channels are socketpairs used one way each (fd 3 read-only, fd 4
  * write-only, like pipes): send(MSG_NOSIGNAL) turns a dead harness into -EPIPE
@@ -25,9 +37,12 @@
  *
  * Killing: see sandbox.h.  The harness is init of its own PID namespace when
  * the kernel allows it (the whole tree dies with it, setsid() escapees
- * included); otherwise its process group plus a /proc descendant sweep.
- * harness_kill_mode() says which is in force.  A harness that exits on its own
- * is handled the same way: whatever it left behind is killed before reaping.
+ * included); otherwise its process group plus a /proc descendant sweep; the
+ * cgroup catches the rest in both cases.  harness_kill_mode() says which is in
+ * force.  A harness that exits on its own is handled the same way: whatever
+ * it left behind is killed before reaping.  A memory-cgroup OOM kill anywhere
+ * in the tree ends the harness at once (harness_recv reports -EPIPE; the exit
+ * status says SIGKILL, oom_kill, not killed_by_us).
  *
  * Errors: 0 or -errno; harness_spawn returns NULL with errno set.
  * Ownership: a struct harness owns its child, fds, buffers and private temp
@@ -64,16 +79,26 @@ struct exec_options {
 	size_t max_message_bytes;  /* cap on one protocol line; 0 = 64 MiB */
 	const char *tmp_parent;    /* private temp dir goes here; NULL = "/tmp" */
 	int send_timeout_ms;       /* harness_send gives up after this; 0 = 10000 */
-	bool no_pid_namespace;     /* force SANDBOX_KILL_PGROUP (tests, policy) */
+
+	/* Sandbox (sandbox.h): every control is attempted unless disabled. */
+	const char *sandbox_user;  /* NULL = EXEC_SANDBOX_USER; "" = keep the caller's uid */
+	const char *sandbox_mandatory; /* comma list of controls; NULL or "" = none */
+	long sandbox_tmpfs_mb;     /* size of /tmp and of /dev/shm, each; 0 = 64 */
+	unsigned sandbox_disable;  /* SANDBOX_BIT()s not to attempt (tests, policy) */
+	struct sandbox_report *report; /* optional: what was applied, also when spawn fails */
 };
+
+#define EXEC_SANDBOX_USER "jouletrace-sbx"
 
 struct harness;
 
 /*
  * Creates the private temp dir, starts the harness and returns once exec has
  * succeeded.  NULL + errno (ENOENT for a missing python, harness or tmp_parent,
- * EINVAL for bad limits, the exec or setup errno otherwise).  RLIMIT_CORE is
- * always 0.
+ * EINVAL for bad limits or an unknown control name in sandbox_mandatory,
+ * ENOTSUP when a mandatory control could not be applied — o->report says
+ * which and why —, EAGAIN when the sandbox uid is over its process limit,
+ * the exec or setup errno otherwise).  RLIMIT_CORE is always 0.
  */
 struct harness *harness_spawn(const struct exec_options *o);
 
@@ -115,7 +140,12 @@ pid_t harness_pid(const struct harness *h);
 /* Which tree-kill mechanism is in force, and its name for reports. */
 enum sandbox_kill_mode harness_kill_mode(const struct harness *h);
 const char *harness_kill_mode_name(enum sandbox_kill_mode m); /* "pid_namespace"|"process_group" */
-const char *harness_tmpdir(const struct harness *h);          /* the child's cwd */
+/* The child's working directory as the caller can reach it: the private
+ * directory, or /proc/<pid>/root/tmp inside the mount namespace (valid while
+ * the harness runs). */
+const char *harness_tmpdir(const struct harness *h);
+/* What the sandbox applied (sandbox_report_json() makes it a JSON object). */
+const struct sandbox_report *harness_sandbox(const struct harness *h);
 
 /* Kills the whole tree (SIGCONT + SIGKILL), reaps; idempotent. */
 void harness_kill(struct harness *h);
@@ -126,6 +156,8 @@ struct harness_exit {
 	int signal;         /* terminating signal, 0 if exited */
 	bool killed_by_us;  /* harness_kill (or a protocol failure) ended it */
 	bool cpu_limit;     /* SIGXCPU, or a SIGKILL not ours with CPU time at the limit */
+	bool seccomp_kill;  /* SIGSYS: a forbidden system call (error_type sandbox_violation) */
+	bool oom_kill;      /* the memory cgroup's OOM killer struck in the tree */
 	uint64_t user_ns, sys_ns;   /* CPU time of the harness and its reaped children */
 	long max_rss_kb;
 };

@@ -41,6 +41,12 @@ static int died(struct harness *h, int err, struct proto_error *e)
 	const char *tail = harness_stderr(h, &len);
 
 	harness_exit_status(h, &ex);
+	if (ex.seccomp_kill)
+		return proto_fail(e, err, "sandbox_violation",
+				  "the candidate made a forbidden system call (killed by the sandbox's "
+				  "seccomp filter)");
+	if (ex.oom_kill)
+		return proto_fail(e, err, "memory_limit", "the sandbox's memory limit was exceeded");
 	if (ex.signal == SIGXCPU)
 		return proto_fail(e, err, "timeout", "CPU time limit reached");
 	if (ex.signal == SIGKILL && !ex.killed_by_us)

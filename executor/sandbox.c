@@ -4,33 +4,196 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "log.h"
+#include "rootfs.h"
+#include "syscall_filter.h"
 #include "util.h"
 
 #define CHILD_STACK_BYTES (256 * 1024)
 #define SWEEP_MAX         4096   /* processes one sweep can hold */
 #define SWEEP_ROUNDS      64
 #define NLIMITS           6
+#define HIGHEST_CAP       63     /* PR_CAPBSET_DROP says EINVAL past the kernel's last */
+#define SANDBOX_HOSTNAME  "sandbox"
+#define CG_BITS (SANDBOX_BIT(SANDBOX_CGROUP_MEMORY) | SANDBOX_BIT(SANDBOX_CGROUP_PIDS))
+
+static const char *const control_names[SANDBOX_NCONTROLS] = {
+	[SANDBOX_UID] = "uid", [SANDBOX_PIDNS] = "pidns", [SANDBOX_MOUNTNS] = "mountns",
+	[SANDBOX_NETNS] = "netns", [SANDBOX_IPCNS] = "ipcns", [SANDBOX_UTSNS] = "utsns",
+	[SANDBOX_CAPS] = "caps", [SANDBOX_NO_NEW_PRIVS] = "no_new_privs",
+	[SANDBOX_SECCOMP] = "seccomp", [SANDBOX_RLIMITS] = "rlimits",
+	[SANDBOX_CGROUP_MEMORY] = "cgroup_memory", [SANDBOX_CGROUP_PIDS] = "cgroup_pids",
+};
+
+/* Namespaces clone() refused are given up in this order (least useful first). */
+static const struct { int control; int flag; } ns_order[] = {
+	{ SANDBOX_NETNS, CLONE_NEWNET }, { SANDBOX_IPCNS, CLONE_NEWIPC },
+	{ SANDBOX_UTSNS, CLONE_NEWUTS }, { SANDBOX_MOUNTNS, CLONE_NEWNS },
+	{ SANDBOX_PIDNS, CLONE_NEWPID },
+};
+#define N_NS (sizeof ns_order / sizeof ns_order[0])
+
+/* A setup step that failed in the child, sent to the parent through a pipe.
+ * step points into memory the parent shares (static strings, the plan). */
+struct child_fail {
+	int err;
+	int control;            /* enum sandbox_control, or -1: not a control */
+	const char *step;
+};
 
 /* Prepared before clone(): afterwards only async-signal-safe calls are
  * allowed, because the parent is multi-threaded. */
 struct child_args {
 	const struct sandbox_spec *spec;
-	int err_fd;             /* carries a setup/exec errno back to the parent */
+	int err_fd;             /* carries a struct child_fail back to the parent */
+	unsigned want;          /* controls of this attempt */
+	const struct cgroup *cg;
+	int cg_control;         /* blamed when entering the cgroup fails */
+	const struct syscall_filter *filter;
 	bool set_cpus;
 	cpu_set_t cpus;
 	struct { int res; struct rlimit rl; bool set; } lim[NLIMITS];
 };
+
+/* ---- names and reports ------------------------------------------------------ */
+
+const char *sandbox_control_name(int c)
+{
+	return c >= 0 && c < SANDBOX_NCONTROLS ? control_names[c] : NULL;
+}
+
+int sandbox_controls_parse(const char *list, unsigned *mask, char *why, size_t cap)
+{
+	*mask = 0;
+	for (const char *p = list ? list : ""; *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		size_t n = strcspn(p, ", \t");
+		if (n == 0)
+			break;
+		int c;
+		for (c = 0; c < SANDBOX_NCONTROLS; c++)
+			if (strlen(control_names[c]) == n && strncmp(p, control_names[c], n) == 0)
+				break;
+		if (c < SANDBOX_NCONTROLS)
+			*mask |= SANDBOX_BIT(c);
+		else if (n == 3 && strncmp(p, "all", 3) == 0)
+			*mask = SANDBOX_ALL;
+		else if (!(n == 4 && strncmp(p, "none", 4) == 0)) {
+			snprintf(why, cap, "unknown sandbox control '%.*s' (known: uid, pidns, "
+				 "mountns, netns, ipcns, utsns, caps, no_new_privs, seccomp, rlimits, "
+				 "cgroup_memory, cgroup_pids, all, none)", (int)(n > 32 ? 32 : n), p);
+			return -EINVAL;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+int sandbox_report_missing(const struct sandbox_report *r, unsigned mask, char *buf, size_t cap)
+{
+	size_t len = 0;
+	int n = 0;
+	/* A refused spawn applied nothing; what it lacked is what it could not want. */
+	unsigned have = r->refused ? r->wanted : r->applied;
+	if (cap)
+		buf[0] = '\0';
+	for (int c = 0; c < SANDBOX_NCONTROLS; c++) {
+		if (!(mask & SANDBOX_BIT(c)) || (have & SANDBOX_BIT(c)))
+			continue;
+		n++;
+		if (len < cap) {
+			int k = snprintf(buf + len, cap - len, "%s%s: %s", len ? "; " : "",
+					 control_names[c], r->why[c][0] ? r->why[c] : "not applied");
+			len = k < 0 ? cap : len + (size_t)k;
+		}
+	}
+	return n;
+}
+
+json_t *sandbox_report_json(const struct sandbox_report *r)
+{
+	json_t *on = json_array(), *off = json_array(), *why = json_object(), *must = json_array();
+	for (int c = 0; on && off && why && must && c < SANDBOX_NCONTROLS; c++) {
+		json_t *name = json_string(control_names[c]);
+		if (r->applied & SANDBOX_BIT(c)) {
+			json_array_append(on, name);
+		} else {
+			json_array_append(off, name);
+			json_object_set_new(why, control_names[c],
+					    json_string(r->why[c][0] ? r->why[c] : "not applied"));
+		}
+		if (r->mandatory & SANDBOX_BIT(c))
+			json_array_append(must, name);
+		json_decref(name);
+	}
+	const struct sandbox_limits *l = &r->limits;
+	bool mem = r->applied & SANDBOX_BIT(SANDBOX_CGROUP_MEMORY);
+	bool pids = r->applied & SANDBOX_BIT(SANDBOX_CGROUP_PIDS);
+	bool jail = r->applied & SANDBOX_BIT(SANDBOX_MOUNTNS);
+	return json_pack("{s:s, s:I, s:I, s:o*, s:o*, s:o*, s:o*, s:{s:I, s:I, s:I, s:I, s:I, s:i,"
+			 " s:o, s:o, s:o}}",
+		"kill_mode", sandbox_kill_mode_name(r->kill_mode),
+		"uid", (json_int_t)r->uid, "gid", (json_int_t)r->gid,
+		"enforced", on, "not_enforced", off, "reasons", why, "mandatory", must,
+		"limits", "address_space_mb", (json_int_t)l->memory_limit_mb,
+		"cpu_seconds", (json_int_t)l->cpu_seconds,
+		"processes_per_uid", (json_int_t)l->max_processes,
+		"file_bytes", (json_int_t)l->max_file_bytes,
+		"open_files", (json_int_t)l->max_open_files, "core_bytes", 0,
+		"cgroup_memory_bytes", mem ? json_integer(r->cgroup_memory_bytes) : json_null(),
+		"cgroup_pids_max", pids ? json_integer(r->cgroup_pids_max) : json_null(),
+		"tmpfs_mb", jail ? json_integer(r->tmpfs_mb) : json_null());
+}
+
+static void drop(struct sandbox_report *r, int c, const char *why)
+{
+	r->wanted &= ~SANDBOX_BIT(c);
+	snprintf(r->why[c], sizeof r->why[c], "%s", why);
+}
+
+static bool mandatory_missing(const struct sandbox_report *r)
+{
+	return (r->mandatory & ~r->wanted) != 0;
+}
+
+static void report_init(const struct sandbox_spec *s, struct sandbox_report *r)
+{
+	memset(r, 0, sizeof *r);
+	r->mandatory = s->mandatory & SANDBOX_ALL;
+	r->limits = s->limits;
+	r->cgroup_memory_bytes = s->cgroup_memory_bytes;
+	r->cgroup_pids_max = s->cgroup_pids_max;
+	r->tmpfs_mb = s->tmpfs_mb;
+	for (int c = 0; c < SANDBOX_NCONTROLS; c++) {
+		if (!(s->want & SANDBOX_BIT(c)))
+			snprintf(r->why[c], sizeof r->why[c], "not requested");
+		else if (s->unavailable[c])
+			snprintf(r->why[c], sizeof r->why[c], "%s", s->unavailable[c]);
+		else
+			r->wanted |= SANDBOX_BIT(c);
+	}
+	if ((r->wanted & SANDBOX_BIT(SANDBOX_MOUNTNS)) && !s->rootfs)
+		drop(r, SANDBOX_MOUNTNS, "no root filesystem plan");
+	if ((r->wanted & SANDBOX_BIT(SANDBOX_CGROUP_MEMORY)) && s->cgroup_memory_bytes <= 0)
+		drop(r, SANDBOX_CGROUP_MEMORY, "no memory limit given");
+	if ((r->wanted & SANDBOX_BIT(SANDBOX_CGROUP_PIDS)) && s->cgroup_pids_max <= 0)
+		drop(r, SANDBOX_CGROUP_PIDS, "no task limit given");
+}
 
 /* ---- child side ------------------------------------------------------------ */
 
@@ -48,14 +211,54 @@ static void close_from(int lo, int skip)
 			close(fd);
 }
 
+/* Best effort: a loopback that is down isolates just as well. */
+static void loopback_up(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+}
+
+/* Empties the bounding and ambient sets.  Without CAP_SETPCAP (a worker that
+ * is not root) there is nothing to drop: exec under no_new_privs grants none. */
+static int drop_caps(void)
+{
+	for (int c = 0; c <= HIGHEST_CAP; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
+			if (errno == EINVAL)
+				break;
+			if (errno == EPERM && geteuid() != 0)
+				break;
+			return -1;
+		}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+#define FAIL(ctl, what) \
+	do { f->err = errno ? errno : EIO; f->control = (ctl); f->step = (what); return -1; } while (0)
+#define FAIL_E(e, ctl, what) \
+	do { f->err = (e); f->control = (ctl); f->step = (what); return -1; } while (0)
+
 /*
- * The one place between fork and exec; the full sandbox (uid switch, mount,
- * network, IPC and UTS namespaces, no_new_privs, seccomp) goes here, after the
- * fds are in place and before exec.  Returns 0 or an errno value.
+ * The one place between clone and exec (order: sandbox.h).  Returns 0, or
+ * -1 with *f saying which step failed and which control it belongs to.
  */
-static int child_setup(const struct child_args *a, int *err_fd)
+static int child_setup(const struct child_args *a, int *err_fd, struct child_fail *f)
 {
 	const struct sandbox_spec *s = a->spec;
+	unsigned w = a->want;
+	bool jail = w & SANDBOX_BIT(SANDBOX_MOUNTNS);
+	int e;
 
 	/* SIG_IGN dispositions and the signal mask survive exec: reset both. */
 	struct sigaction dfl;
@@ -68,44 +271,82 @@ static int child_setup(const struct child_args *a, int *err_fd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || setpgid(0, 0) != 0)
-		return errno;
+		FAIL(-1, "parent-death signal / process group");
 	/* Orphans stay our descendants, so the /proc sweep can find them. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-		return errno;
+		FAIL(-1, "PR_SET_CHILD_SUBREAPER");
+	if (a->cg && (e = cgroup_enter(a->cg)) != 0)
+		FAIL_E(e, a->cg_control, "enter the cgroup");
 
 	/* A source may already sit on a target number: lift all first. */
 	int hi[SANDBOX_MAX_FDS], efd = fcntl(*err_fd, F_DUPFD_CLOEXEC, 16);
 	if (efd < 0)
-		return errno;
+		FAIL(-1, "fd layout");
 	*err_fd = efd;
 	for (int i = 0; i < s->nfds; i++)
 		if ((hi[i] = fcntl(s->fds[i], F_DUPFD_CLOEXEC, 16)) < 0)
-			return errno;
+			FAIL(-1, "fd layout");
 	for (int i = 0; i < s->nfds; i++)
 		if (dup2(hi[i], i) < 0)
-			return errno;
+			FAIL(-1, "fd layout");
 	close_from(s->nfds, efd);
 
 	if (a->set_cpus && sched_setaffinity(0, sizeof a->cpus, &a->cpus) != 0)
-		return errno;
-	for (int i = 0; i < NLIMITS; i++)
-		if (a->lim[i].set && setrlimit(a->lim[i].res, &a->lim[i].rl) != 0)
-			return errno;
-	if (chdir(s->cwd) != 0)
-		return errno;
+		FAIL(-1, "sched_setaffinity");
+	const char *step = NULL;
+	if (jail && (e = rootfs_enter(s->rootfs, &step)) != 0)
+		FAIL_E(e, SANDBOX_MOUNTNS, step);
+	if ((w & SANDBOX_BIT(SANDBOX_UTSNS)) &&
+	    sethostname(SANDBOX_HOSTNAME, sizeof SANDBOX_HOSTNAME - 1) != 0)
+		FAIL(SANDBOX_UTSNS, "sethostname");
+	if (w & SANDBOX_BIT(SANDBOX_NETNS))
+		loopback_up();
+	if (w & SANDBOX_BIT(SANDBOX_RLIMITS))
+		for (int i = 0; i < NLIMITS; i++)
+			if (a->lim[i].set && setrlimit(a->lim[i].res, &a->lim[i].rl) != 0)
+				FAIL(SANDBOX_RLIMITS, "setrlimit");
+	/* Needs CAP_SETPCAP: before the uid switch drops it. */
+	if ((w & SANDBOX_BIT(SANDBOX_CAPS)) && drop_caps() != 0)
+		FAIL(SANDBOX_CAPS, "PR_CAPBSET_DROP");
+	if (w & SANDBOX_BIT(SANDBOX_UID)) {
+		/* Raw system calls: the libc wrappers would try to change the
+		 * credentials of every thread the parent had, and wait for
+		 * threads that do not exist in this copy. */
+		if (syscall(SYS_setgroups, 0, NULL) != 0)
+			FAIL(SANDBOX_UID, "setgroups");
+		if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) != 0)
+			FAIL(SANDBOX_UID, "setresgid");
+		if (syscall(SYS_setresuid, s->uid, s->uid, s->uid) != 0)
+			FAIL(SANDBOX_UID, "setresuid");
+		/* A credential change cleared the parent-death signal. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+			FAIL(-1, "parent-death signal");
+	}
+	if (chdir(jail && s->jail_cwd ? s->jail_cwd : s->cwd) != 0)
+		FAIL(-1, "chdir");
+	if ((w & SANDBOX_BIT(SANDBOX_NO_NEW_PRIVS)) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		FAIL(SANDBOX_NO_NEW_PRIVS, "PR_SET_NO_NEW_PRIVS");
+	/* Last: from here on every call the child makes is filtered. */
+	if ((w & SANDBOX_BIT(SANDBOX_SECCOMP)) && (e = syscall_filter_install(a->filter)) != 0)
+		FAIL_E(e, SANDBOX_SECCOMP, "install the seccomp filter");
 	return 0;
 }
 
 static int child_main(void *arg)
 {
 	const struct child_args *a = arg;
+	const struct sandbox_spec *s = a->spec;
 	int efd = a->err_fd;
-	int err = child_setup(a, &efd);
-	if (err == 0) {
-		execve(a->spec->exe, a->spec->argv, a->spec->envp);
-		err = errno;
+	struct child_fail f = { 0, -1, NULL };
+	if (child_setup(a, &efd, &f) == 0) {
+		bool jail = a->want & SANDBOX_BIT(SANDBOX_MOUNTNS);
+		execve(s->exe, jail && s->jail_argv ? s->jail_argv : s->argv,
+		       jail && s->jail_envp ? s->jail_envp : s->envp);
+		f.err = errno;
+		f.control = -1;
+		f.step = "execve";
 	}
-	ssize_t n = write(efd, &err, sizeof err);
+	ssize_t n = write(efd, &f, sizeof f);
 	(void)n;
 	_exit(127);
 }
@@ -120,22 +361,95 @@ static void set_limit(struct child_args *a, int i, int res, long v, long hard_ex
 	a->lim[i].rl.rlim_max = v > 0 ? (rlim_t)v + (rlim_t)hard_extra : 0;
 }
 
+static void wait_child(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static void make_cgroup(const struct sandbox_spec *s, struct sandbox_proc *p)
+{
+	struct sandbox_report *r = &p->report;
+	struct cgroup_limits cl = {
+		.memory_bytes = r->wanted & SANDBOX_BIT(SANDBOX_CGROUP_MEMORY) ? s->cgroup_memory_bytes : 0,
+		.pids_max = r->wanted & SANDBOX_BIT(SANDBOX_CGROUP_PIDS) ? s->cgroup_pids_max : 0,
+	};
+	struct cgroup_status st;
+	p->cg = cgroup_create(&cl, &st);
+	if (cl.memory_bytes && !st.memory)
+		drop(r, SANDBOX_CGROUP_MEMORY, st.memory_why);
+	if (cl.pids_max && !st.pids)
+		drop(r, SANDBOX_CGROUP_PIDS, st.pids_why);
+}
+
+/* One clone; 0 with *pid, or -errno.  *f is set when the child reported a
+ * failed step (then it has been reaped). */
+static int attempt(struct child_args *a, char *stack, struct child_fail *f, bool *child_failed,
+		   pid_t *pid)
+{
+	int ep[2], flags = SIGCHLD;
+	*child_failed = false;
+	for (size_t i = 0; i < N_NS; i++)
+		if (a->want & SANDBOX_BIT(ns_order[i].control))
+			flags |= ns_order[i].flag;
+	if (pipe2(ep, O_CLOEXEC) != 0)
+		return -errno;
+	a->err_fd = ep[1];
+	/* No CLONE_VM: the child runs on a copy-on-write copy, as after fork(). */
+	*pid = clone(child_main, stack + CHILD_STACK_BYTES, flags, a);
+	int e = *pid < 0 ? -errno : 0;
+	close(ep[1]);
+	if (e) {
+		close(ep[0]);
+		return e;
+	}
+	/* From this side too, so the group exists before we could signal it. */
+	setpgid(*pid, *pid);
+	ssize_t n;
+	do
+		n = read(ep[0], f, sizeof *f);
+	while (n < 0 && errno == EINTR);
+	close(ep[0]);
+	if (n == 0)
+		return 0;
+	wait_child(*pid);
+	*pid = -1;
+	if (n != (ssize_t)sizeof *f)
+		return -EIO;
+	*child_failed = true;
+	return 0;
+}
+
 int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p)
 {
 	const struct sandbox_limits *l = &s->limits;
+	struct sandbox_report *r = &p->report;
+	struct syscall_filter filter = { 0 };
+	char why[192], *stack = NULL;
+	int e = 0;
+
 	memset(p, 0, sizeof *p);
 	p->pid = -1;
 	p->pidfd = -1;
+	report_init(s, r);
 	if (!s->exe || !s->argv || !s->envp || !s->cwd || s->nfds < 3 ||
 	    s->nfds > SANDBOX_MAX_FDS || l->memory_limit_mb < 0 || l->cpu_seconds < 0 ||
 	    l->max_processes < 0 || l->max_file_bytes < 0 || l->max_open_files < 0 ||
 	    (l->max_open_files > 0 && l->max_open_files < s->nfds + 3) ||
-	    l->memory_limit_mb > (1L << 40))
-		return -EINVAL;
+	    l->memory_limit_mb > (1L << 40)) {
+		e = -EINVAL;
+		goto out;
+	}
+	if ((r->wanted & SANDBOX_BIT(SANDBOX_SECCOMP)) &&
+	    syscall_filter_build(&filter, why, sizeof why) != 0)
+		drop(r, SANDBOX_SECCOMP, why);
+	if (r->wanted & CG_BITS)
+		make_cgroup(s, p);
 
 	struct child_args a;
 	memset(&a, 0, sizeof a);
 	a.spec = s;
+	a.filter = &filter;
 	a.set_cpus = cpuset_count(&s->cpus) > 0;
 	if (a.set_cpus)
 		cpuset_to_cpu_set(&s->cpus, &a.cpus);
@@ -145,53 +459,85 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p)
 	set_limit(&a, 3, RLIMIT_FSIZE, l->max_file_bytes, 0);
 	set_limit(&a, 4, RLIMIT_NOFILE, l->max_open_files, 0);
 	set_limit(&a, 5, RLIMIT_CORE, 0, 0);
-
-	int ep[2];
-	if (pipe2(ep, O_CLOEXEC) != 0)
-		return -errno;
-	a.err_fd = ep[1];
-	char *stack = malloc(CHILD_STACK_BYTES);
-	if (!stack) {
-		close(ep[0]);
-		close(ep[1]);
-		return -ENOMEM;
+	if (!(stack = malloc(CHILD_STACK_BYTES))) {
+		e = -ENOMEM;
+		goto out;
 	}
-	/* No CLONE_VM: the child runs on a copy-on-write copy, as after fork(). */
-	p->mode = s->no_pid_namespace ? SANDBOX_KILL_PGROUP : SANDBOX_KILL_PIDNS;
-	int flags = SIGCHLD | (p->mode == SANDBOX_KILL_PIDNS ? CLONE_NEWPID : 0);
-	p->pid = clone(child_main, stack + CHILD_STACK_BYTES, flags, &a);
-	if (p->pid < 0 && p->mode == SANDBOX_KILL_PIDNS &&
-	    (errno == EPERM || errno == EINVAL || errno == ENOSPC || errno == EUSERS)) {
-		log_warn("sandbox: no PID namespace (%s); killing by process group + /proc sweep",
-			 strerror(errno));
-		p->mode = SANDBOX_KILL_PGROUP;
-		p->pid = clone(child_main, stack + CHILD_STACK_BYTES, SIGCHLD, &a);
+	/* Every failed attempt removes one control, so this ends. */
+	for (int tries = 0; tries <= SANDBOX_NCONTROLS + 1; tries++) {
+		struct child_fail f = { 0, -1, NULL };
+		bool failed;
+		if (mandatory_missing(r)) {
+			e = -ENOTSUP;
+			break;
+		}
+		a.want = r->wanted;
+		a.cg = a.want & CG_BITS ? p->cg : NULL;
+		a.cg_control = a.want & SANDBOX_BIT(SANDBOX_CGROUP_MEMORY) ? SANDBOX_CGROUP_MEMORY
+									    : SANDBOX_CGROUP_PIDS;
+		e = attempt(&a, stack, &f, &failed, &p->pid);
+		bool has_ns = false;
+		for (size_t i = 0; i < N_NS; i++)
+			has_ns |= (a.want & SANDBOX_BIT(ns_order[i].control)) != 0;
+		if (e && has_ns && (e == -EPERM || e == -EINVAL || e == -ENOSPC || e == -EUSERS)) {
+			size_t i = 0;
+			while (!(a.want & SANDBOX_BIT(ns_order[i].control)))
+				i++;
+			snprintf(why, sizeof why, "clone() refused new namespaces: %s", strerror(-e));
+			log_debug("sandbox: %s; trying without %s", why, control_names[ns_order[i].control]);
+			drop(r, ns_order[i].control, why);
+			e = 0;
+			continue;
+		}
+		if (e || !failed)
+			break;
+		if (f.control < 0 || f.control >= SANDBOX_NCONTROLS) {
+			log_debug("sandbox: child setup failed at %s: %s", f.step ? f.step : "?",
+				  strerror(f.err));
+			e = -(f.err ? f.err : EIO);
+			break;
+		}
+		snprintf(why, sizeof why, "%s: %s", f.step ? f.step : "setup", strerror(f.err));
+		if (f.control == SANDBOX_CGROUP_MEMORY || f.control == SANDBOX_CGROUP_PIDS) {
+			for (int c = SANDBOX_CGROUP_MEMORY; c <= SANDBOX_CGROUP_PIDS; c++)
+				if (r->wanted & SANDBOX_BIT(c))
+					drop(r, c, why);
+			cgroup_destroy(p->cg);
+			p->cg = NULL;
+		} else {
+			drop(r, f.control, why);
+		}
+		log_debug("sandbox: %s not applied (%s)", control_names[f.control], why);
+		e = -EAGAIN;   /* only if the tries run out */
 	}
-	int e = p->pid < 0 ? -errno : 0;
-	free(stack);
-	close(ep[1]);
-	if (e) {
-		close(ep[0]);
-		return e;
+	if (e)
+		goto out;
+	r->applied = r->wanted;
+	if (!(r->applied & CG_BITS)) {
+		cgroup_destroy(p->cg);
+		p->cg = NULL;
 	}
-	/* From this side too, so the group exists before we could signal it. */
-	setpgid(p->pid, p->pid);
-	p->cpu_seconds = l->cpu_seconds;
-
-	int child_err = 0;
-	ssize_t n;
-	do
-		n = read(ep[0], &child_err, sizeof child_err);
-	while (n < 0 && errno == EINTR);
-	close(ep[0]);
-	if (n == (ssize_t)sizeof child_err) {
-		sandbox_reap(p);
-		return -(child_err ? child_err : EIO);
-	}
+	p->mode = r->applied & SANDBOX_BIT(SANDBOX_PIDNS) ? SANDBOX_KILL_PIDNS : SANDBOX_KILL_PGROUP;
+	p->cpu_seconds = r->applied & SANDBOX_BIT(SANDBOX_RLIMITS) ? l->cpu_seconds : 0;
 #ifdef SYS_pidfd_open
 	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);   /* O_CLOEXEC by default */
 #endif
-	return 0;
+out:
+	r->kill_mode = r->wanted & SANDBOX_BIT(SANDBOX_PIDNS) ? SANDBOX_KILL_PIDNS
+							      : SANDBOX_KILL_PGROUP;
+	r->uid = r->applied & SANDBOX_BIT(SANDBOX_UID) ? s->uid : getuid();
+	r->gid = r->applied & SANDBOX_BIT(SANDBOX_UID) ? s->gid : getgid();
+	if (e) {
+		r->refused = e == -ENOTSUP;
+		cgroup_destroy(p->cg);
+		p->cg = NULL;
+		p->pid = -1;
+	}
+	free(stack);
+	syscall_filter_free(&filter);
+	if (s->report)
+		*s->report = *r;
+	return e;
 }
 
 static void signal_child(struct sandbox_proc *p, int sig)
@@ -316,6 +662,13 @@ void sandbox_reap(struct sandbox_proc *p)
 		close(p->pidfd);
 		p->pidfd = -1;
 	}
+	/* Whatever escaped the PID namespace or the process group is still listed
+	 * in the cgroup: it dies here, and the group must be empty to go. */
+	if (p->cg) {
+		p->oom_kills = cgroup_oom_kills(p->cg);
+		cgroup_destroy(p->cg);
+		p->cg = NULL;
+	}
 }
 
 int sandbox_status(const struct sandbox_proc *p, struct sandbox_status *out)
@@ -327,6 +680,8 @@ int sandbox_status(const struct sandbox_proc *p, struct sandbox_status *out)
 	out->exited = WIFEXITED(st);
 	out->code = out->exited ? WEXITSTATUS(st) : 0;
 	out->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	out->seccomp_kill = out->signal == SIGSYS;
+	out->oom_kills = p->oom_kills;
 	out->user_ns = (uint64_t)p->ru.ru_utime.tv_sec * 1000000000ull +
 		       (uint64_t)p->ru.ru_utime.tv_usec * 1000ull;
 	out->sys_ns = (uint64_t)p->ru.ru_stime.tv_sec * 1000000000ull +
@@ -338,6 +693,11 @@ int sandbox_status(const struct sandbox_proc *p, struct sandbox_status *out)
 			  out->user_ns + out->sys_ns + 100000000ull >=
 				  (uint64_t)p->cpu_seconds * 1000000000ull);
 	return 0;
+}
+
+long sandbox_oom_kills(const struct sandbox_proc *p)
+{
+	return p->cg ? cgroup_oom_kills(p->cg) : p->oom_kills;
 }
 
 const char *sandbox_kill_mode_name(enum sandbox_kill_mode m)

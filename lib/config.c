@@ -6,6 +6,7 @@
 
 #include "cpuset.h"
 #include "log.h"
+#include "sandbox.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -36,10 +37,17 @@ struct config_def {
 	const char *allowed_text;     /* for "(allowed ...)" in errors */
 };
 
+static int check_sandbox_controls(const char *v, char *why, size_t cap)
+{
+	unsigned mask;
+	return sandbox_controls_parse(v, &mask, why, cap);
+}
+
 static int check_listen(const char *v, char *why, size_t cap);
 static int check_redis_url(const char *v, char *why, size_t cap);
 static int check_nonempty(const char *v, char *why, size_t cap);
 static int check_host_id(const char *v, char *why, size_t cap);
+static int check_sandbox_controls(const char *v, char *why, size_t cap);
 
 static const char *const meter_values[] = { "auto", "powercap", "perf", "model", NULL };
 static const char *const attribution_values[] = { "auto", "bpf", "proc", NULL };
@@ -95,6 +103,14 @@ static const struct config_def config_table[] = {
 	STR(harness_path, "executor/harness.py", check_nonempty, "a path"),
 	INT(max_output_bytes, "1048576", 4096, 67108864),
 	INT(max_harness_message_bytes, "67108864", 1048576, 1073741824),
+	/* sandbox */
+	STR(sandbox_user, "jouletrace-sbx", NULL, NULL),
+	/* the check's message names the known controls */
+	STR(sandbox_mandatory, SANDBOX_MANDATORY_DEFAULT, check_sandbox_controls, NULL),
+	INT(sandbox_tmpfs_mb, "64", 1, 4096),
+	INT(sandbox_max_processes, "256", 16, 65536),
+	INT(sandbox_max_open_files, "256", 16, 65536),
+	INT(sandbox_max_file_bytes, "67108864", 4096, 1099511627776.0),
 	/* calibration */
 	INT(calibration_valid_days, "7", 1, 365),
 	DBL(calibration_max_cv_percent, "10", 0.1, 100),

@@ -57,6 +57,14 @@ struct jt_config {
 	long max_output_bytes;     /* 1048576, 4096..67108864: cap on captured stdout/stderr */
 	long max_harness_message_bytes; /* 67108864: cap on one protocol line */
 
+	/* sandbox (SPEC §9, executor/sandbox.h) */
+	char *sandbox_user;        /* "jouletrace-sbx": the candidates' dedicated uid/gid */
+	char *sandbox_mandatory;   /* controls that must apply or nothing runs (comma list) */
+	long sandbox_tmpfs_mb;     /* 64, 1..4096: size of the private /tmp and /dev/shm, each */
+	long sandbox_max_processes;/* 256, 16..65536: RLIMIT_NPROC of the sandbox uid */
+	long sandbox_max_open_files; /* 256, 16..65536: RLIMIT_NOFILE */
+	long sandbox_max_file_bytes; /* 67108864, 4096..1099511627776: RLIMIT_FSIZE */
+
 	/* calibration */
 	long calibration_valid_days;       /* 7, 1..365 */
 	double calibration_max_cv_percent; /* 10.0, 0.1..100 */

@@ -7,12 +7,29 @@ PKGS=(build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g
       libmicrohttpd-dev libhiredis-dev libsodium-dev libjansson-dev libseccomp-dev
       check redis-server python3 curl procps)
 
+# The dedicated unprivileged user candidate code runs as (SPEC §9, docs/SECURITY.md):
+# no home, no shell, no supplementary groups.  The name is config key sandbox_user.
+SANDBOX_USER=${JT_SANDBOX_USER:-jouletrace-sbx}
+ensure_sandbox_user() {
+	getent passwd "$SANDBOX_USER" >/dev/null && return 0
+	if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null; then
+		echo "setup: WARNING: cannot create user $SANDBOX_USER (not root); the sandbox's uid control will be missing" >&2
+		return 0
+	fi
+	local S=""
+	[[ $(id -u) -eq 0 ]] || S=sudo
+	$S useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin --comment "jouletrace sandbox" "$SANDBOX_USER"
+	echo "setup: created sandbox user $SANDBOX_USER (uid $(id -u "$SANDBOX_USER"))"
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]} == 0)); then
 	echo "setup: all ${#PKGS[@]} packages present"
+	ensure_sandbox_user
 	exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -23,4 +40,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts a system redis on :6379 at install; tests use their own servers and
 # the start script its own, so leave the system one alone but do not depend on it.
+ensure_sandbox_user
 echo "setup: done"

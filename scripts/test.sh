@@ -37,6 +37,7 @@ step "harness (python unittest)" $PY -m unittest discover -s tests/harness -t . 
 if [[ $mode != unit ]]; then
 	step "e2e: model meter" $PY tests/e2e/run_e2e.py --meter model
 	step "e2e: simulated powercap" $PY tests/e2e/run_e2e.py --meter powercap
+	step "hostile: sandbox attacks through a real worker" $PY tests/hostile/run_hostile.py
 fi
 if [[ $mode == ci ]]; then
 	SAN=address,undefined

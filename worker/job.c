@@ -42,12 +42,15 @@ static void exec_opts(const struct job_env *env, const struct measure_request *r
 	/* CPU time covers every message the harness answers, each bounded by timeout. */
 	o->cpu_seconds = req->timeout_seconds *
 			 (req->energy_measurement_trials + req->warmup_trials + 4);
-	o->max_processes = 256;
-	o->max_file_bytes = 64L << 20;
-	o->max_open_files = 256;
+	o->max_processes = cfg->sandbox_max_processes;
+	o->max_file_bytes = cfg->sandbox_max_file_bytes;
+	o->max_open_files = cfg->sandbox_max_open_files;
 	o->max_output_bytes = (size_t)cfg->max_output_bytes;
 	o->max_message_bytes = (size_t)cfg->max_harness_message_bytes;
 	o->tmp_parent = "/tmp";
+	o->sandbox_user = cfg->sandbox_user;
+	o->sandbox_mandatory = cfg->sandbox_mandatory;
+	o->sandbox_tmpfs_mb = cfg->sandbox_tmpfs_mb;
 }
 
 static void set_error(struct job_outcome *out, const struct proto_error *e)
@@ -62,11 +65,20 @@ static int spawn_loaded(const struct job_env *env, const struct measure_request 
 			struct harness **hp, struct proto_error *e)
 {
 	struct exec_options o;
+	struct sandbox_report rep;
 	json_t *reply = NULL;
 	int err;
 
 	exec_opts(env, req, cpus, &o);
+	o.report = &rep;
 	*hp = harness_spawn(&o);
+	if (!*hp && errno == ENOTSUP) {
+		/* A mandatory sandbox control is missing on this host: never run it. */
+		char why[400];
+		sandbox_report_missing(&rep, rep.mandatory, why, sizeof why);
+		return proto_fail(e, -ENOTSUP, "internal", "refusing to run the candidate: "
+				  "mandatory sandbox controls missing: %s", why);
+	}
 	if (!*hp)
 		return proto_fail(e, -errno, "internal", "cannot start the harness: %s",
 				  strerror(errno));
@@ -306,12 +318,16 @@ static void window_ctx_free(struct window_ctx *w)
 }
 
 static json_t *environment_json(const struct job_env *env, const struct measure_request *req,
-				int cpu, const char *kill_mode)
+				int cpu, const struct harness *h)
 {
 	char cpus[256], infra[256];
 	cpuset_format(&env->layout->measurement, cpus, sizeof cpus);
 	cpuset_format(&env->layout->infra, infra, sizeof infra);
-	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:{s:I, s:I, s:s, s:[s,s]}}",
+	/* What the trials' sandbox really applied (the gate's is the same). */
+	json_t *sandbox = sandbox_report_json(harness_sandbox(h));
+	json_object_set_new(sandbox, "memory_limit_mb", json_integer(req->memory_limit_mb));
+	json_object_set_new(sandbox, "timeout_seconds", json_integer(req->timeout_seconds));
+	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o}",
 		"meter_type", meter_backend(env->meter),
 		"estimated", meter_estimated(env->meter),
 		"measurement_core", cpu, "measurement_cpus", cpus, "infra_cpus", infra,
@@ -319,10 +335,7 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 		"shared_package", env->layout->shared_package,
 		"cpu_model", env->host->cpu_model, "kernel", env->host->kernel,
 		"host_fingerprint", env->host->fingerprint,
-		"sandbox", "memory_limit_mb", (json_int_t)req->memory_limit_mb,
-		"timeout_seconds", (json_int_t)req->timeout_seconds,
-		"kill_mode", kill_mode,
-		"not_enforced", "namespaces(except pid)", "seccomp");
+		"sandbox", sandbox);
 }
 
 int job_measure(const struct job_env *env, const struct measure_request *req,
@@ -423,8 +436,7 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		"validation", validation, "attribution", attribution,
 		"energy_metrics", measure_metrics_json(mr, meter_estimated(env->meter)),
 		"trials", measure_trials_json(mr),
-		"measurement_environment", environment_json(env, req, cpu,
-			harness_kill_mode_name(harness_kill_mode(h))),
+		"measurement_environment", environment_json(env, req, cpu, h),
 		"measurement_lock", "fencing_token", (json_int_t)fence,
 		"calibration_sha256", env->calib->sha256,
 		"calibration_measured_at", env->calib->measured_at);

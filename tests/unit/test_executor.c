@@ -3,8 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +106,14 @@ static void validate_passes(struct harness *h, double seconds, json_int_t want)
 	json_decref(r);
 }
 
+/* Loads a trivial candidate and checks it passes. */
+static void validate_passes_after_load(struct harness *h)
+{
+	load(h, "def solve(x):\n    return x\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[4],\"expected_output\":4}]");
+	validate_passes(h, 10, 1);
+}
+
 /* "validate" gets no reply, only the error want; *ex tells how the harness ended. */
 static void validate_fails(struct harness *h, int want, struct harness_exit *ex)
 {
@@ -136,9 +148,54 @@ static bool wait_dead(pid_t p, double seconds)
 	return true;
 }
 
-/* Pids written by the candidate as files "pid.*" in its working directory. */
-static size_t read_pids(const char *dir, pid_t *pids, size_t cap)
+/*
+ * The host pid of the process that is nspid inside h's PID namespace (the
+ * candidate only ever sees its own namespace's numbers); nspid itself
+ * without a PID namespace.  0 when none matches.
+ */
+static pid_t host_pid(const struct harness *h, pid_t nspid)
 {
+	char path[64], want[128], got[128];
+	if (harness_kill_mode(h) != SANDBOX_KILL_PIDNS)
+		return nspid;
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)harness_pid(h));
+	ssize_t n = readlink(path, want, sizeof want - 1);
+	ck_assert_int_gt(n, 0);
+	want[n] = '\0';
+	DIR *d = opendir("/proc");
+	ck_assert_ptr_nonnull(d);
+	struct dirent *de;
+	pid_t found = 0;
+	while (!found && (de = readdir(d))) {
+		int pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
+		n = readlink(path, got, sizeof got - 1);
+		if (n <= 0)
+			continue;
+		got[n] = '\0';
+		if (strcmp(got, want) != 0)
+			continue;
+		char spath[64], *status = NULL;
+		snprintf(spath, sizeof spath, "/proc/%d/status", pid);
+		if (util_read_file(spath, 1 << 16, &status, NULL) != 0)
+			continue;
+		const char *p = strstr(status, "NSpid:");
+		int outer, inner;
+		if (p && sscanf(p, "NSpid:\t%d\t%d", &outer, &inner) == 2 && inner == nspid)
+			found = pid;
+		free(status);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Pids written by the candidate as files "pid.*" in its working directory,
+ * as host pids. */
+static size_t read_pids(const struct harness *h, pid_t *pids, size_t cap)
+{
+	const char *dir = harness_tmpdir(h);
 	size_t n = 0;
 	DIR *d = opendir(dir);
 	ck_assert_ptr_nonnull(d);
@@ -148,18 +205,21 @@ static size_t read_pids(const char *dir, pid_t *pids, size_t cap)
 			continue;
 		char path[4200], buf[64];
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (util_read_line(path, buf, sizeof buf) == 0 && buf[0])
-			pids[n++] = (pid_t)atoi(buf);
+		if (util_read_line(path, buf, sizeof buf) == 0 && buf[0]) {
+			pids[n] = host_pid(h, (pid_t)atoi(buf));
+			ck_assert_msg(pids[n] > 0, "no host pid for %s", buf);
+			n++;
+		}
 	}
 	closedir(d);
 	return n;
 }
 
-static void wait_files(const char *dir, size_t want)
+static void wait_files(const struct harness *h, size_t want)
 {
 	pid_t pids[16];
 	uint64_t end = util_mono_ns() + 10 * SEC;
-	while (read_pids(dir, pids, 16) < want) {
+	while (read_pids(h, pids, 16) < want) {
 		ck_assert_msg(util_mono_ns() < end, "candidate did not write %zu pid files", want);
 		usleep(10000);
 	}
@@ -243,7 +303,7 @@ START_TEST(test_affinity_and_namespace)
 	cpuset_set(&o.cpus, cpu);
 	struct harness *h = spawn(&o);
 
-	char path[64], line[256], want[32];
+	char path[64], line[256], want[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)harness_pid(h));
 	snprintf(want, sizeof want, "%d", cpu);
 	char *status = testutil_read(path, 1 << 16, NULL);
@@ -273,7 +333,15 @@ START_TEST(test_affinity_and_namespace)
 	send_cmd(h, "validate");
 	json_t *r = must_recv(h, 10);
 	json_t *act = json_object_get(json_array_get(json_object_get(r, "results"), 0), "actual");
-	ck_assert_str_eq(json_string_value(json_array_get(act, 0)), harness_tmpdir(h));
+	if (geteuid() == 0) {
+		/* the private tmpfs inside the mount namespace, seen through /proc */
+		ck_assert(harness_sandbox(h)->applied & SANDBOX_BIT(SANDBOX_MOUNTNS));
+		ck_assert_str_eq(json_string_value(json_array_get(act, 0)), "/tmp");
+		snprintf(want, sizeof want, "/proc/%d/root/tmp", (int)harness_pid(h));
+		ck_assert_str_eq(harness_tmpdir(h), want);
+	} else {
+		ck_assert_str_eq(json_string_value(json_array_get(act, 0)), harness_tmpdir(h));
+	}
 	char *env = json_dumps(json_array_get(act, 1), JSON_COMPACT);
 	ck_assert_str_eq(env, "[\"HOME\",\"LANG\",\"PATH\",\"PYTHONDONTWRITEBYTECODE\","
 			      "\"PYTHONHASHSEED\",\"TMPDIR\"]");
@@ -293,7 +361,7 @@ END_TEST
 static void timeout_kills_tree(bool no_ns)
 {
 	struct exec_options o = opts();
-	o.no_pid_namespace = no_ns;
+	o.sandbox_disable = no_ns ? SANDBOX_BIT(SANDBOX_PIDNS) : 0;
 	struct harness *h = spawn(&o);
 	ck_assert_int_eq(harness_kill_mode(h), no_ns ? SANDBOX_KILL_PGROUP : SANDBOX_KILL_PIDNS);
 	pid_t hp = harness_pid(h);
@@ -311,9 +379,9 @@ static void timeout_kills_tree(bool no_ns)
 	ck_assert_int_eq(harness_recv(h, t0 + SEC / 2, 50, NULL, NULL, &line), -ETIMEDOUT);
 	ck_assert_uint_ge(util_mono_ns() - t0, SEC / 2);
 	ck_assert_ptr_null(line);
-	wait_files(harness_tmpdir(h), 2);
+	wait_files(h, 2);
 	pid_t pids[16];
-	size_t n = read_pids(harness_tmpdir(h), pids, 16);
+	size_t n = read_pids(h, pids, 16);
 	ck_assert_uint_eq(n, 2);
 	for (size_t i = 0; i < n; i++)
 		ck_assert(pid_alive(pids[i]));
@@ -360,12 +428,12 @@ static const char escape_code[] =
 START_TEST(test_setsid_grandchild_killed)
 {
 	struct exec_options o = opts();
-	o.no_pid_namespace = _i == 1;
+	o.sandbox_disable = _i == 1 ? SANDBOX_BIT(SANDBOX_PIDNS) : 0;
 	struct harness *h = spawn(&o);
 	load(h, escape_code, "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":1}]");
 	validate_passes(h, 10, 1);
 	pid_t pids[16];
-	size_t n = read_pids(harness_tmpdir(h), pids, 16);
+	size_t n = read_pids(h, pids, 16);
 	ck_assert_uint_eq(n, 2);
 	for (size_t i = 0; i < n; i++)
 		ck_assert(kill(pids[i], 0) == 0);
@@ -536,7 +604,7 @@ START_TEST(test_cpu_limit)
 {
 	struct exec_options o = opts();
 	o.cpu_seconds = 1;
-	o.no_pid_namespace = _i == 1;
+	o.sandbox_disable = _i == 1 ? SANDBOX_BIT(SANDBOX_PIDNS) : 0;
 	struct harness *h = spawn(&o);
 	load(h, "def solve():\n    while True: pass\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
@@ -626,6 +694,218 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* What a candidate can see and do, in the sandbox the gate and trials share. */
+START_TEST(test_sandbox_view)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_sandbox_view: needs root\n");
+		return;
+	}
+	struct passwd *pw = getpwnam(EXEC_SANDBOX_USER);
+	ck_assert_msg(pw != NULL, "user %s missing: run scripts/setup.sh", EXEC_SANDBOX_USER);
+	/* a service on the host's loopback that the candidate must not reach */
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(ls, 4), 0);
+	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+	char code[8192];
+	snprintf(code, sizeof code,
+		"import os, socket, subprocess\n"
+		"def probe(f):\n"
+		"    try:\n"
+		"        return f()\n"
+		"    except OSError as e:\n"
+		"        return type(e).__name__\n"
+		"def status(k):\n"
+		"    for l in open('/proc/self/status'):\n"
+		"        if l.startswith(k + ':'):\n"
+		"            return l.split()[1]\n"
+		"def solve():\n"
+		"    return [os.getuid(), os.getgid(), os.getgroups(), socket.gethostname(),\n"
+		"            status('NoNewPrivs'), status('Seccomp'), status('CapBnd'),\n"
+		"            [l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]],\n"
+		"            probe(lambda: socket.create_connection(('127.0.0.1', %d), 2) and 'open'),\n"
+		"            probe(lambda: open('%s').read(1)),\n"
+		"            probe(lambda: os.listdir('/sys/class/powercap')),\n"
+		"            probe(lambda: open('/harness-was-here', 'w')),\n"
+		"            probe(lambda: open('/tmp/mine', 'w').write('x')),\n"
+		"            subprocess.run(['id', '-u'], capture_output=True).stdout.decode().strip(),\n"
+		"            sorted(p for p in os.listdir('/proc') if p.isdigit())[:1],\n"
+		"            os.getcwd()]\n",
+		(int)ntohs(sa.sin_port), harness_path);
+	struct exec_options o = opts();
+	o.memory_limit_mb = 512;
+	o.max_processes = 64;
+	struct sandbox_report rep;
+	o.report = &rep;
+	struct harness *h = spawn(&o);
+	ck_assert_uint_eq(rep.applied, SANDBOX_ALL);
+	ck_assert_uint_eq(harness_sandbox(h)->applied, SANDBOX_ALL);
+	load(h, code, "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, 20);
+	json_t *act = json_object_get(json_array_get(json_object_get(r, "results"), 0), "actual");
+	char *got = json_dumps(act, JSON_COMPACT);
+	char want[1024];
+	snprintf(want, sizeof want,
+		 "[%u,%u,[],\"sandbox\",\"1\",\"2\",\"0000000000000000\",[\"lo\"],"
+		 "\"ConnectionRefusedError\",\"FileNotFoundError\",\"FileNotFoundError\","
+		 "\"OSError\",1,\"%u\",[\"1\"],\"/tmp\"]",
+		 (unsigned)pw->pw_uid, (unsigned)pw->pw_gid, (unsigned)pw->pw_uid);
+	ck_assert_str_eq(got, want);
+	free(got);
+	json_decref(r);
+	/* the JSON form the worker puts into measurement_environment.sandbox */
+	json_t *j = sandbox_report_json(harness_sandbox(h));
+	ck_assert_int_eq((int)json_array_size(json_object_get(j, "not_enforced")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "uid")), pw->pw_uid);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "limits"),
+							    "cgroup_memory_bytes")),
+			 (512 + 2 * 64 + 32) << 20);
+	json_decref(j);
+	harness_free(h);
+	close(ls);
+}
+END_TEST
+
+/* A forbidden system call kills the harness with SIGSYS (the calls
+ * themselves: test_syscall_filter). */
+START_TEST(test_seccomp_violation)
+{
+	struct exec_options o = opts();
+	struct harness *h = spawn(&o);
+	ck_assert(harness_sandbox(h)->applied & SANDBOX_BIT(SANDBOX_SECCOMP));
+	load(h, "import ctypes\ndef solve():\n    ctypes.CDLL(None).ptrace(0, 0, 0, 0)\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":1}]");
+	struct harness_exit ex;
+	validate_fails(h, -EPIPE, &ex);
+	ck_assert_int_eq(ex.signal, SIGSYS);
+	ck_assert(ex.seccomp_kill);
+	ck_assert(!ex.killed_by_us);
+	harness_free(h);
+}
+END_TEST
+
+START_TEST(test_mandatory_controls)
+{
+	struct exec_options o = opts();
+	struct sandbox_report rep;
+	o.report = &rep;
+	o.sandbox_user = "jt-no-such-user";
+	o.sandbox_mandatory = "uid,seccomp";
+	errno = 0;
+	ck_assert_ptr_null(harness_spawn(&o));
+	ck_assert_int_eq(errno, ENOTSUP);
+	ck_assert(rep.refused);
+	ck_assert_ptr_nonnull(strstr(rep.why[SANDBOX_UID], "'jt-no-such-user' does not exist"));
+	/* not mandatory: it runs, and says it is not in force */
+	o.sandbox_mandatory = "seccomp";
+	struct harness *h = spawn(&o);
+	ck_assert(!(harness_sandbox(h)->applied & SANDBOX_BIT(SANDBOX_UID)));
+	ck_assert_uint_eq(harness_sandbox(h)->uid, getuid());
+	validate_passes_after_load(h);
+	harness_free(h);
+	o.sandbox_mandatory = "uid,bogus";
+	ck_assert_ptr_null(harness_spawn(&o));
+	ck_assert_int_eq(errno, EINVAL);
+	/* disabled by policy but mandatory */
+	o.sandbox_user = NULL;
+	o.sandbox_mandatory = "netns";
+	o.sandbox_disable = SANDBOX_BIT(SANDBOX_NETNS);
+	ck_assert_ptr_null(harness_spawn(&o));
+	ck_assert_int_eq(errno, ENOTSUP);
+	ck_assert_str_eq(rep.why[SANDBOX_NETNS], "not requested");
+}
+END_TEST
+
+/* Without any namespace (a host that refuses them) the harness still runs,
+ * in a private directory, and the report says what is missing. */
+START_TEST(test_no_namespaces)
+{
+	struct exec_options o = opts();
+	o.sandbox_disable = SANDBOX_BIT(SANDBOX_PIDNS) | SANDBOX_BIT(SANDBOX_MOUNTNS) |
+			    SANDBOX_BIT(SANDBOX_NETNS) | SANDBOX_BIT(SANDBOX_IPCNS) |
+			    SANDBOX_BIT(SANDBOX_UTSNS);
+	struct harness *h = spawn(&o);
+	ck_assert_int_eq(harness_kill_mode(h), SANDBOX_KILL_PGROUP);
+	const struct sandbox_report *rep = harness_sandbox(h);
+	ck_assert(!(rep->applied & SANDBOX_BIT(SANDBOX_MOUNTNS)));
+	ck_assert_str_eq(rep->why[SANDBOX_PIDNS], "not requested");
+	load(h, "import os\ndef solve():\n    return os.getcwd()\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, 10);
+	json_t *act = json_object_get(json_array_get(json_object_get(r, "results"), 0), "actual");
+	ck_assert_str_eq(json_string_value(act), harness_tmpdir(h));
+	json_decref(r);
+	harness_free(h);
+}
+END_TEST
+
+/* Children allocating more together than the memory cgroup allows: the OOM
+ * killer strikes one, and the whole sandbox ends as a memory failure. */
+START_TEST(test_cgroup_oom)
+{
+	struct exec_options o = opts();
+	o.memory_limit_mb = 100;
+	o.sandbox_tmpfs_mb = 4;   /* cgroup: 100 + 8 + 32 MiB */
+	o.max_processes = 64;
+	struct harness *h = spawn(&o);
+	if (!(harness_sandbox(h)->applied & SANDBOX_BIT(SANDBOX_CGROUP_MEMORY))) {
+		fprintf(stderr, "test_cgroup_oom: no memory cgroup here\n");
+		harness_free(h);
+		return;
+	}
+	load(h, "import os, time\n"
+		"def solve():\n"
+		"    for _ in range(4):\n"
+		"        if os.fork() == 0:\n"
+		"            b = b'x' * (60 << 20)\n"
+		"            time.sleep(100)\n"
+		"    time.sleep(100)\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	struct harness_exit ex;
+	validate_fails(h, -EPIPE, &ex);
+	ck_assert(ex.oom_kill);
+	ck_assert_int_eq(ex.signal, SIGKILL);
+	ck_assert(!ex.killed_by_us);
+	ck_assert(!ex.cpu_limit);
+	harness_free(h);
+}
+END_TEST
+
+/* A fork bomb stops at the sandbox's share of the uid's process budget. */
+START_TEST(test_pids_limit)
+{
+	struct exec_options o = opts();
+	o.max_processes = 40;   /* RLIMIT_NPROC 40, pids.max 20 */
+	struct harness *h = spawn(&o);
+	bool cg = harness_sandbox(h)->applied & SANDBOX_BIT(SANDBOX_CGROUP_PIDS);
+	load(h, "import os, time\n"
+		"def solve():\n"
+		"    n = 0\n"
+		"    try:\n"
+		"        while n < 1000:\n"
+		"            if os.fork() == 0:\n"
+		"                time.sleep(100)\n"
+		"            n += 1\n"
+		"    except OSError:\n"
+		"        pass\n"
+		"    return n\n",
+	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
+	send_cmd(h, "validate");
+	json_t *r = must_recv(h, 20);
+	json_int_t n = json_integer_value(json_object_get(json_array_get(json_object_get(r, "results"), 0),
+							  "actual"));
+	json_decref(r);
+	ck_assert_int_ge(n, 5);
+	ck_assert_int_le(n, cg ? 19 : 39);
+	harness_free(h);
+}
+END_TEST
+
 static Suite *executor_suite(void)
 {
 	TCase *tc;
@@ -644,6 +924,12 @@ static Suite *executor_suite(void)
 	tcase_add_loop_test(tc, test_cpu_limit, 0, 2);
 	tcase_add_test(tc, test_spawn_errors);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_sandbox_view);
+	tcase_add_test(tc, test_seccomp_violation);
+	tcase_add_test(tc, test_mandatory_controls);
+	tcase_add_test(tc, test_no_namespaces);
+	tcase_add_test(tc, test_cgroup_oom);
+	tcase_add_test(tc, test_pids_limit);
 	return s;
 }
 
