@@ -1,5 +1,6 @@
 /* executor.c — see executor.h. */
 #include "executor.h"
+#include "capbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,15 +35,6 @@
 
 enum { EV_WRITABLE = 1, EV_EXITED = 2 };
 
-/* Captured stream: keep_tail keeps the last `limit` bytes (in up to 2×limit of
- * storage so the shift is amortized), otherwise the first `limit`. */
-struct capbuf {
-	char *buf;
-	size_t len, alloc, limit;
-	size_t total;
-	bool keep_tail;
-};
-
 struct harness {
 	struct sandbox_proc proc;
 	int cmd_fd, rep_fd, out_fd, err_fd;
@@ -55,78 +47,6 @@ struct harness {
 	int send_timeout_ms;
 	bool rep_eof, killed_by_us, oom;
 };
-
-/* ---- captured output ------------------------------------------------------- */
-
-static void capbuf_init(struct capbuf *c, size_t limit, bool keep_tail)
-{
-	memset(c, 0, sizeof *c);
-	c->limit = limit;
-	c->keep_tail = keep_tail;
-}
-
-static bool capbuf_reserve(struct capbuf *c, size_t need)
-{
-	if (need + 1 <= c->alloc)
-		return true;
-	size_t n = c->alloc ? c->alloc : 4096;
-	while (n < need + 1)
-		n *= 2;
-	char *p = realloc(c->buf, n);
-	if (!p)
-		return false;
-	c->buf = p;
-	c->alloc = n;
-	return true;
-}
-
-static void capbuf_append(struct capbuf *c, const char *data, size_t n)
-{
-	c->total += n;
-	if (!c->keep_tail) {
-		size_t take = c->limit - c->len < n ? c->limit - c->len : n;
-		if (take == 0 || !capbuf_reserve(c, c->len + take))
-			return;
-		memcpy(c->buf + c->len, data, take);
-		c->len += take;
-	} else if (n >= c->limit) {
-		if (!capbuf_reserve(c, c->limit))
-			return;
-		memcpy(c->buf, data + n - c->limit, c->limit);
-		c->len = c->limit;
-	} else {
-		if (c->len + n > 2 * c->limit) {
-			size_t keep = c->limit - n;
-			memmove(c->buf, c->buf + c->len - keep, keep);
-			c->len = keep;
-		}
-		if (!capbuf_reserve(c, c->len + n))
-			return;
-		memcpy(c->buf + c->len, data, n);
-		c->len += n;
-	}
-	c->buf[c->len] = '\0';
-}
-
-static const char *capbuf_view(const struct capbuf *c, size_t *len)
-{
-	size_t n = c->len;
-	const char *p = c->buf;
-	if (c->keep_tail && n > c->limit) {
-		p += n - c->limit;
-		n = c->limit;
-	}
-	if (len)
-		*len = p ? n : 0;
-	return p ? p : "";
-}
-
-static size_t capbuf_dropped(const struct capbuf *c)
-{
-	size_t kept;
-	capbuf_view(c, &kept);
-	return c->total - kept;
-}
 
 /* ---- I/O pump -------------------------------------------------------------- */
 
@@ -341,26 +261,110 @@ static bool sandbox_user(const char *name, uid_t *uid, gid_t *gid, char *why, si
 	return true;
 }
 
+/*
+ * What harness_spawn and executor_spawn_command share: the private directory,
+ * the sandbox user, the root filesystem plan and the spec's limits, cgroups
+ * and controls.  The spec points into it, so it must outlive sandbox_spawn.
+ */
+struct setup {
+	char *tmpdir;            /* moved to the caller's object on success */
+	struct rootfs *rootfs;
+	char user_why[192], root_why[192];
+	struct sandbox_report local_report;
+};
+
+/* Fills everything of *spec but exe, argv, envp and fds.  harness may be NULL
+ * (nothing bound at ROOTFS_HARNESS).  0 or -errno; on failure nothing is left
+ * to release. */
+static int setup_sandbox(const struct exec_options *o, const char *exe, const char *harness,
+			 const char *prefix, struct setup *st, struct sandbox_spec *spec)
+{
+	unsigned mandatory = 0;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	char why[192], tmpl[PATH_MAX];
+
+	memset(st, 0, sizeof *st);
+	memset(spec, 0, sizeof *spec);
+	if (sandbox_controls_parse(o->sandbox_mandatory, &mandatory, why, sizeof why) != 0) {
+		log_error("executor: sandbox_mandatory: %s", why);
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/%s-XXXXXX",
+			     o->tmp_parent ? o->tmp_parent : "/tmp", prefix) >= sizeof tmpl)
+		return -ENAMETOOLONG;
+	if (!mkdtemp(tmpl))
+		return -errno;
+	if (!(st->tmpdir = strdup(tmpl))) {
+		rmdir(tmpl);
+		return -ENOMEM;
+	}
+
+	unsigned want = SANDBOX_ALL & ~o->sandbox_disable;
+	bool have_user = (want & SANDBOX_BIT(SANDBOX_UID)) &&
+			 sandbox_user(o->sandbox_user ? o->sandbox_user : EXEC_SANDBOX_USER,
+				      &uid, &gid, st->user_why, sizeof st->user_why);
+	if (!have_user) {
+		uid = getuid();
+		gid = getgid();
+	}
+	/* Without the mount namespace this directory is the working directory of a
+	 * child that no longer runs as us. */
+	if (have_user && chown(st->tmpdir, uid, gid) != 0)
+		log_debug("executor: chown %s: %s", st->tmpdir, strerror(errno));
+	long tmpfs_mb = o->sandbox_tmpfs_mb ? o->sandbox_tmpfs_mb : DEFAULT_TMPFS_MB;
+	if (want & SANDBOX_BIT(SANDBOX_MOUNTNS)) {
+		struct rootfs_options ro = {
+			.staging = st->tmpdir, .harness = harness, .exe = exe, .tmp_mb = tmpfs_mb,
+			.tmp_inodes = TMPFS_INODES, .owner_uid = uid, .owner_gid = gid,
+		};
+		st->rootfs = rootfs_plan(&ro, st->root_why, sizeof st->root_why);
+	}
+	long pids = o->max_processes / 2 > MIN_PIDS ? o->max_processes / 2 : MIN_PIDS;
+	spec->cwd = st->tmpdir;
+	spec->jail_cwd = ROOTFS_WORKDIR;
+	spec->cpus = o->cpus;
+	spec->limits = (struct sandbox_limits){
+		.memory_limit_mb = o->memory_limit_mb, .cpu_seconds = o->cpu_seconds,
+		.max_processes = o->max_processes, .max_file_bytes = o->max_file_bytes,
+		.max_open_files = o->max_open_files,
+	};
+	spec->want = want;
+	spec->mandatory = mandatory;
+	spec->uid = uid;
+	spec->gid = gid;
+	spec->rootfs = st->rootfs;
+	spec->tmpfs_mb = tmpfs_mb;
+	spec->cgroup_memory_bytes = o->memory_limit_mb > 0 ?
+		(long long)(o->memory_limit_mb + 2 * tmpfs_mb + CGROUP_SLACK_MB) << 20 : 0;
+	spec->cgroup_pids_max = o->max_processes > 0 ? pids : 0;
+	spec->report = o->report ? o->report : &st->local_report;
+	if (!have_user)
+		spec->unavailable[SANDBOX_UID] = st->user_why;
+	if ((want & SANDBOX_BIT(SANDBOX_MOUNTNS)) && !st->rootfs)
+		spec->unavailable[SANDBOX_MOUNTNS] = st->root_why;
+	return 0;
+}
+
+/* The reason of a refused spawn, logged and copied to why. */
+static void refused(const struct sandbox_spec *spec, const char *what, char *why, size_t cap)
+{
+	sandbox_report_missing(spec->report, spec->mandatory, why, cap);
+	log_error("executor: refusing to run %s: mandatory sandbox controls missing: %s", what, why);
+}
+
 struct harness *harness_spawn(const struct exec_options *o)
 {
 	struct harness *h = NULL;
-	struct rootfs *rootfs = NULL;
-	struct sandbox_report local_report;
+	struct setup st = { 0 };
+	struct sandbox_spec spec;
 	char *exe = NULL, *script = NULL;
 	int devnull = -1, cmd[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int e = 0;
-	char user_why[192] = "", root_why[192] = "", why[192];
-	unsigned mandatory = 0;
-	uid_t uid = getuid();
-	gid_t gid = getgid();
+	char why[192];
 
 	if (!o || !o->python || !o->harness_path || o->sandbox_tmpfs_mb < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (sandbox_controls_parse(o->sandbox_mandatory, &mandatory, why, sizeof why) != 0) {
-		log_error("executor: sandbox_mandatory: %s", why);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -380,16 +384,9 @@ struct harness *harness_spawn(const struct exec_options *o)
 		e = -errno;
 		goto out;
 	}
-	char tmpl[PATH_MAX];
-	if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/jt-harness-XXXXXX",
-			     o->tmp_parent ? o->tmp_parent : "/tmp") >= sizeof tmpl) {
-		e = -ENAMETOOLONG;
+	if ((e = setup_sandbox(o, exe, script, "jt-harness", &st, &spec)))
 		goto out;
-	}
-	if (!mkdtemp(tmpl) || !(h->tmpdir = strdup(tmpl))) {
-		e = -errno;
-		goto out;
-	}
+	h->tmpdir = st.tmpdir;
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cmd) != 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rep) != 0 ||
@@ -400,27 +397,6 @@ struct harness *harness_spawn(const struct exec_options *o)
 	/* One direction each, like pipes. */
 	shutdown(cmd[0], SHUT_RD);
 	shutdown(rep[0], SHUT_WR);
-
-	unsigned want = SANDBOX_ALL & ~o->sandbox_disable;
-	bool have_user = (want & SANDBOX_BIT(SANDBOX_UID)) &&
-			 sandbox_user(o->sandbox_user ? o->sandbox_user : EXEC_SANDBOX_USER,
-				      &uid, &gid, user_why, sizeof user_why);
-	if (!have_user) {
-		uid = getuid();
-		gid = getgid();
-	}
-	/* Without the mount namespace this directory is the working directory of a
-	 * child that no longer runs as us. */
-	if (have_user && chown(h->tmpdir, uid, gid) != 0)
-		log_debug("executor: chown %s: %s", h->tmpdir, strerror(errno));
-	long tmpfs_mb = o->sandbox_tmpfs_mb ? o->sandbox_tmpfs_mb : DEFAULT_TMPFS_MB;
-	if (want & SANDBOX_BIT(SANDBOX_MOUNTNS)) {
-		struct rootfs_options ro = {
-			.staging = h->tmpdir, .harness = script, .exe = exe, .tmp_mb = tmpfs_mb,
-			.tmp_inodes = TMPFS_INODES, .owner_uid = uid, .owner_gid = gid,
-		};
-		rootfs = rootfs_plan(&ro, root_why, sizeof root_why);
-	}
 
 	char msgarg[32], env_tmp[PATH_MAX + 8], env_home[PATH_MAX + 8];
 	snprintf(msgarg, sizeof msgarg, "%zu", h->max_msg);
@@ -438,32 +414,17 @@ struct harness *harness_spawn(const struct exec_options *o)
 	char *jail_envp[] = { (char *)"PATH=/usr/bin:/bin", (char *)"LANG=C.UTF-8",
 			      (char *)"PYTHONDONTWRITEBYTECODE=1", (char *)"PYTHONHASHSEED=0",
 			      (char *)"TMPDIR=" ROOTFS_WORKDIR, (char *)"HOME=" ROOTFS_WORKDIR, NULL };
-	long pids = o->max_processes / 2 > MIN_PIDS ? o->max_processes / 2 : MIN_PIDS;
-	struct sandbox_spec spec = {
-		.exe = exe, .argv = argv, .envp = envp, .cwd = h->tmpdir,
-		.jail_argv = jail_argv, .jail_envp = jail_envp, .jail_cwd = ROOTFS_WORKDIR,
-		.fds = { devnull, out[1], err[1], cmd[1], rep[1] }, .nfds = 5,
-		.cpus = o->cpus,
-		.limits = { .memory_limit_mb = o->memory_limit_mb, .cpu_seconds = o->cpu_seconds,
-			    .max_processes = o->max_processes, .max_file_bytes = o->max_file_bytes,
-			    .max_open_files = o->max_open_files },
-		.want = want, .mandatory = mandatory, .uid = uid, .gid = gid,
-		.rootfs = rootfs, .tmpfs_mb = tmpfs_mb,
-		.cgroup_memory_bytes = o->memory_limit_mb > 0 ?
-			(long long)(o->memory_limit_mb + 2 * tmpfs_mb + CGROUP_SLACK_MB) << 20 : 0,
-		.cgroup_pids_max = o->max_processes > 0 ? pids : 0,
-		.report = o->report ? o->report : &local_report,
-	};
-	if (!have_user)
-		spec.unavailable[SANDBOX_UID] = user_why;
-	if ((want & SANDBOX_BIT(SANDBOX_MOUNTNS)) && !rootfs)
-		spec.unavailable[SANDBOX_MOUNTNS] = root_why;
+	spec.exe = exe;
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.jail_argv = jail_argv;
+	spec.jail_envp = jail_envp;
+	int fds[] = { devnull, out[1], err[1], cmd[1], rep[1] };
+	memcpy(spec.fds, fds, sizeof fds);
+	spec.nfds = 5;
 	if ((e = sandbox_spawn(&spec, &h->proc)) != 0) {
-		if (e == -ENOTSUP) {
-			sandbox_report_missing(spec.report, mandatory, why, sizeof why);
-			log_error("executor: refusing to run the candidate: mandatory sandbox "
-				  "controls missing: %s", why);
-		}
+		if (e == -ENOTSUP)
+			refused(&spec, "the candidate", why, sizeof why);
 		goto out;
 	}
 	if (h->proc.report.applied & SANDBOX_BIT(SANDBOX_MOUNTNS))
@@ -474,16 +435,16 @@ struct harness *harness_spawn(const struct exec_options *o)
 	h->out_fd = out[0];
 	h->err_fd = err[0];
 	cmd[0] = rep[0] = out[0] = err[0] = -1;
-	int fds[4] = { h->cmd_fd, h->rep_fd, h->out_fd, h->err_fd };
+	int pfds[4] = { h->cmd_fd, h->rep_fd, h->out_fd, h->err_fd };
 	for (int i = 0; i < 4; i++)
-		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+		fcntl(pfds[i], F_SETFL, fcntl(pfds[i], F_GETFL) | O_NONBLOCK);
 	sandbox_report_missing(&h->proc.report, SANDBOX_ALL, why, sizeof why);
 	log_debug("executor: harness pid %d (%s) in %s; not applied: %s", (int)h->proc.pid,
 		  sandbox_kill_mode_name(h->proc.mode), h->tmpdir, why[0] ? why : "none");
 out:
 	free(exe);
 	free(script);
-	rootfs_free(rootfs);
+	rootfs_free(st.rootfs);
 	int all[] = { devnull, cmd[0], cmd[1], rep[0], rep[1], out[0], out[1], err[0], err[1] };
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (all[i] >= 0)
@@ -494,6 +455,104 @@ out:
 		return NULL;
 	}
 	return h;
+}
+
+/* A bare name is looked up in the sandbox's PATH, not the caller's: what the
+ * sandbox cannot see it cannot run. */
+static char *resolve_command(const char *name)
+{
+	static const char *const dirs[] = { "/usr/bin", "/bin" };
+	char buf[PATH_MAX];
+	if (!name[0]) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (strchr(name, '/'))
+		return realpath(name, NULL);
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		if ((size_t)snprintf(buf, sizeof buf, "%s/%s", dirs[i], name) >= sizeof buf) {
+			errno = ENAMETOOLONG;
+			return NULL;
+		}
+		if (access(buf, X_OK) == 0)
+			return realpath(buf, NULL);
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+int executor_spawn_command(const struct exec_options *o, char *const argv[],
+			   struct exec_command *c, char *why, size_t whylen)
+{
+	struct setup st = { 0 };
+	struct sandbox_spec spec;
+	char *exe = NULL;
+	int e = 0;
+
+	memset(c, 0, sizeof *c);
+	c->proc.pid = -1;
+	c->proc.pidfd = -1;
+	if (whylen)
+		why[0] = '\0';
+	if (!o || !argv || !argv[0] || o->sandbox_tmpfs_mb < 0) {
+		snprintf(why, whylen, "bad options");
+		return -EINVAL;
+	}
+	if (!(exe = resolve_command(argv[0]))) {
+		e = -errno;
+		snprintf(why, whylen, "%s: %s", argv[0], strerror(-e));
+		goto out;
+	}
+	if ((e = setup_sandbox(o, exe, NULL, "jt-run", &st, &spec))) {
+		snprintf(why, whylen, "sandbox set-up: %s", strerror(-e));
+		goto out;
+	}
+	c->tmpdir = st.tmpdir;
+	char env_tmp[PATH_MAX + 8], env_home[PATH_MAX + 8];
+	snprintf(env_tmp, sizeof env_tmp, "TMPDIR=%s", c->tmpdir);
+	snprintf(env_home, sizeof env_home, "HOME=%s", c->tmpdir);
+	char *envp[] = { (char *)"PATH=/usr/bin:/bin", (char *)"LANG=C.UTF-8", env_tmp, env_home,
+			 NULL };
+	char *jail_envp[] = { (char *)"PATH=/usr/bin:/bin", (char *)"LANG=C.UTF-8",
+			      (char *)"TMPDIR=" ROOTFS_WORKDIR, (char *)"HOME=" ROOTFS_WORKDIR, NULL };
+	spec.exe = exe;
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.jail_envp = jail_envp;
+	spec.fds[0] = STDIN_FILENO;
+	spec.fds[1] = STDOUT_FILENO;
+	spec.fds[2] = STDERR_FILENO;
+	spec.nfds = 3;
+	if ((e = sandbox_spawn(&spec, &c->proc)) != 0) {
+		if (e == -ENOTSUP)
+			refused(&spec, argv[0], why, whylen);
+		else
+			snprintf(why, whylen, "%s: %s", argv[0], strerror(-e));
+		goto out;
+	}
+	log_debug("executor: command pid %d (%s) in %s", (int)c->proc.pid,
+		  sandbox_kill_mode_name(c->proc.mode), c->tmpdir);
+out:
+	free(exe);
+	rootfs_free(st.rootfs);
+	if (e)
+		executor_command_free(c);
+	return e;
+}
+
+void executor_command_free(struct exec_command *c)
+{
+	if (!c)
+		return;
+	if (c->proc.pid > 0 && !c->proc.reaped) {
+		sandbox_kill(&c->proc);
+		sandbox_reap(&c->proc);
+	}
+	if (c->tmpdir) {
+		remove_tree(c->tmpdir);
+		free(c->tmpdir);
+		c->tmpdir = NULL;
+	}
 }
 
 int harness_send(struct harness *h, const char *line, size_t len)
@@ -735,8 +794,8 @@ void harness_free(struct harness *h)
 		remove_tree(h->tmpdir);
 		free(h->tmpdir);
 	}
-	free(h->out.buf);
-	free(h->err.buf);
+	capbuf_free(&h->out);
+	capbuf_free(&h->err);
 	free(h->rbuf);
 	free(h);
 }

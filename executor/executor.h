@@ -174,4 +174,35 @@ size_t harness_output_dropped(const struct harness *h);
 /* Kills if alive, closes everything, removes the temp dir, frees.  NULL ok. */
 void harness_free(struct harness *h);
 
+/*
+ * Any command in the candidates' sandbox (jouletrace-run --sandbox): the same
+ * set-up as harness_spawn (controls, sandbox_mandatory, sandbox user, rootfs
+ * view without a harness file, rlimits, cgroups, CPU affinity, private temp
+ * directory), but the command inherits the caller's fds 0-2 (nothing else)
+ * and its environment is PATH=/usr/bin:/bin, LANG=C.UTF-8 and HOME=TMPDIR=
+ * the private directory (/tmp inside the view).  o->python, harness_path,
+ * max_output_bytes, max_message_bytes and send_timeout_ms are not used.
+ */
+struct exec_command {
+	struct sandbox_proc proc;  /* sandbox_exited/_kill/_reap/_status on it */
+	char *tmpdir;              /* the private directory (owned) */
+};
+
+/*
+ * Starts argv (argv[0] containing '/' is resolved with realpath, a bare name
+ * in /usr/bin then /bin; with the mount namespace it must lie under /usr,
+ * /bin, /sbin or /lib*) and returns once exec has succeeded.  0, or -errno
+ * with why set and nothing left running: -ENOTSUP when a mandatory control
+ * is missing (why lists them), -EINVAL for bad options or sandbox_mandatory,
+ * -ENOENT/-EACCES/... when the command cannot be executed.  On success the
+ * caller ends with executor_command_free() (after sandbox_reap, or it kills).
+ * Same thread rules as harness_spawn.
+ */
+int executor_spawn_command(const struct exec_options *o, char *const argv[],
+			   struct exec_command *c, char *why, size_t whylen);
+
+/* Kills and reaps the command if still unreaped, removes the private
+ * directory.  c->proc stays readable (sandbox_status).  Idempotent; NULL ok. */
+void executor_command_free(struct exec_command *c);
+
 #endif

@@ -158,13 +158,13 @@ struct rootfs *rootfs_plan(const struct rootfs_options *o, char *why, size_t cap
 	bool exe_seen = false;
 	const char *S = o->staging;
 
-	if (!S || S[0] != '/' || !o->harness || !o->exe || o->exe[0] != '/' || o->tmp_mb < 1 ||
+	if (!S || S[0] != '/' || !o->exe || o->exe[0] != '/' || o->tmp_mb < 1 ||
 	    o->tmp_inodes < 16) {
 		snprintf(why, cap, "bad root filesystem options");
 		errno = EINVAL;
 		return NULL;
 	}
-	if (stat(o->harness, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (o->harness && (stat(o->harness, &st) != 0 || !S_ISREG(st.st_mode))) {
 		int e = errno ? errno : EINVAL;
 		snprintf(why, cap, "harness %s is not a readable file", o->harness);
 		errno = e;
@@ -180,10 +180,12 @@ struct rootfs *rootfs_plan(const struct rootfs_options *o, char *why, size_t cap
 	add(r, K_MOUNT, fmt(r, "tmpfs"), fmt(r, "%s", S), "tmpfs",
 	    fmt(r, "size=1m,nr_inodes=256,mode=0755"), MS_NOSUID | MS_NODEV, "mount root tmpfs");
 	plan_system(r, S, o->exe, &exe_seen);
-	add(r, K_MKDIR, NULL, fmt(r, "%s/jt", S), NULL, NULL, 0, "create");
-	add(r, K_FILE, NULL, fmt(r, "%s" ROOTFS_HARNESS, S), NULL, NULL, 0, "create");
-	add(r, K_BIND, fmt(r, "%s", o->harness), fmt(r, "%s" ROOTFS_HARNESS, S), NULL, NULL,
-	    RO_FLAGS | MS_NOEXEC, "bind harness");
+	if (o->harness) {
+		add(r, K_MKDIR, NULL, fmt(r, "%s/jt", S), NULL, NULL, 0, "create");
+		add(r, K_FILE, NULL, fmt(r, "%s" ROOTFS_HARNESS, S), NULL, NULL, 0, "create");
+		add(r, K_BIND, fmt(r, "%s", o->harness), fmt(r, "%s" ROOTFS_HARNESS, S), NULL,
+		    NULL, RO_FLAGS | MS_NOEXEC, "bind harness");
+	}
 	plan_dev(r, S, o);
 	add(r, K_MKDIR, NULL, fmt(r, "%s" ROOTFS_WORKDIR, S), NULL, NULL, 0, "create");
 	add(r, K_MOUNT, fmt(r, "tmpfs"), fmt(r, "%s" ROOTFS_WORKDIR, S), "tmpfs",
@@ -213,7 +215,7 @@ struct rootfs *rootfs_plan(const struct rootfs_options *o, char *why, size_t cap
 	}
 	if (!exe_seen) {
 		rootfs_free(r);
-		snprintf(why, cap, "interpreter %s is outside the sandbox's view (/usr, /bin, /lib*)",
+		snprintf(why, cap, "executable %s is outside the sandbox's view (/usr, /bin, /lib*)",
 			 o->exe);
 		errno = ENOENT;
 		return NULL;

@@ -7,7 +7,7 @@
  *                             as the host has them: symlinks into usr/ on a
  *                             merged-/usr system, read-only binds otherwise
  *   /etc/ld.so.cache, /etc/localtime   read-only, when the host has them
- *   ROOTFS_HARNESS            the harness script, read-only
+ *   ROOTFS_HARNESS            the harness script, read-only (when one is given)
  *   /dev                      null zero full random urandom (binds), fd and
  *                             stdin/stdout/stderr symlinks, /dev/shm
  *   /dev/shm, /tmp            private tmpfs instances of tmp_mb each; /tmp
@@ -43,8 +43,8 @@
 
 struct rootfs_options {
 	const char *staging;   /* absolute, empty directory: the new root is mounted on it */
-	const char *harness;   /* host path of the file shown at ROOTFS_HARNESS */
-	const char *exe;       /* the interpreter (absolute, resolved): must be visible inside */
+	const char *harness;   /* host path of the file shown at ROOTFS_HARNESS; NULL = none (no /jt) */
+	const char *exe;       /* the program run (absolute, resolved): must be visible inside */
 	long tmp_mb;           /* size of /tmp and of /dev/shm, each, >= 1 */
 	long tmp_inodes;       /* files of each, >= 16 */
 	uid_t owner_uid;       /* owner of /tmp */

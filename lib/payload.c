@@ -111,6 +111,12 @@ json_t *payload_build(const struct payload_input *in)
 		"cv_percent", isfinite(mr->cv_percent) ? json_real(mr->cv_percent) : json_null(),
 		"energy_per_call_uj", json_real(calls > 0 ? mr->median_total_j * 1e6 / calls : 0),
 		"stop_reason", stats_stop_reason_name(mr->stop));
+	json_t *m = p ? json_object_get(p, "measurement") : NULL;
+	if (m && json_object_set_new(m, "sandbox", in->sandbox ? json_deep_copy(in->sandbox)
+								: json_null()) != 0) {
+		json_decref(p);
+		return NULL;
+	}
 	if (p && in->attribution)
 		json_object_set_new(p, "attribution",
 				    attrib_seal_json(in->attribution, in->attribution_source, 256));

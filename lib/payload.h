@@ -34,6 +34,8 @@ struct payload_input {
 	int cpu;
 	long long fence;
 	uint64_t issued_realtime_ns;
+	const json_t *sandbox;            /* sandbox_report_json() of the run, copied into
+	                                     measurement.sandbox; NULL = null (none) */
 };
 
 /*

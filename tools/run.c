@@ -2,12 +2,17 @@
  * jouletrace-run — measure one local command like `perf stat`, with the
  * service's meter, calibration and attribution, and write a signed seal.
  *
- *   jouletrace-run [--config FILE] [--cpu N] [--timeout S] [--seal FILE | --no-seal] -- COMMAND [ARG...]
+ *   jouletrace-run [--config FILE] [--cpu N] [--timeout S] [--sandbox]
+ *                  [--seal FILE | --no-seal] -- COMMAND [ARG...]
  *
  * The command runs pinned to a measurement CPU; the energy window spans its
  * whole life (exec to exit, like perf stat), read every 20 ms so no counter
- * wrap is missed.  Exit status: the command's own, or 125 when jouletrace-run
- * itself failed (126/127 when the command could not be executed).
+ * wrap is missed.  By default it runs as the caller, unsandboxed (an operator
+ * measuring their own command); --sandbox runs it in the candidates' sandbox
+ * (executor_spawn_command: same controls, sandbox_mandatory, uid, rootfs view,
+ * rlimits and cgroups) with fds 0-2 inherited.  Exit status: the command's
+ * own, or 125 when jouletrace-run itself failed or a mandatory sandbox control
+ * is missing (126/127 when the command could not be executed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +32,7 @@
 #include "calib.h"
 #include "config.h"
 #include "cpuset.h"
+#include "executor.h"
 #include "hostid.h"
 #include "jcs.h"
 #include "log.h"
@@ -41,6 +47,8 @@
 
 #define EXIT_OURS 125
 #define POLL_MS 20
+/* A request's default memory_limit_mb (SPEC §4): the candidates' usual limit. */
+#define SANDBOX_MEMORY_MB 512
 
 static volatile sig_atomic_t stop_flag;
 
@@ -56,6 +64,7 @@ struct run {
 	bool no_seal;
 	int cpu;
 	double timeout_s;
+	bool sandbox;
 	char **argv;
 
 	struct cpu_layout layout;
@@ -71,23 +80,67 @@ struct run {
 	int status;              /* waitpid status */
 	pid_t child;
 	struct rusage ru;        /* the command and its waited-for descendants */
+	bool spawn_reported;     /* spawn() already said why it failed */
+	struct exec_command cmd; /* with --sandbox */
+	json_t *sandbox_json;    /* its sandbox_report_json(); NULL without --sandbox */
+	struct sandbox_status sbx_status;
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: jouletrace-run [--config FILE] [--cpu N] [--timeout S]\n"
+	fputs("usage: jouletrace-run [--config FILE] [--cpu N] [--timeout S] [--sandbox]\n"
 	      "                      [--seal FILE | --no-seal] -- COMMAND [ARG...]\n"
 	      "  Runs COMMAND pinned to a measurement CPU, measures its energy with the\n"
 	      "  configured meter (net of the calibrated idle power), splits it between\n"
 	      "  processes by on-CPU time, prints a summary, and writes a signed seal\n"
 	      "  (default ./jouletrace-run.seal.json; the sequence chain lives in Redis).\n"
-	      "exit: the command's status; 125 jouletrace-run failed; 126/127 not executable\n",
+	      "  --sandbox  run COMMAND in the candidates' sandbox (namespaces, sandbox_user,\n"
+	      "             seccomp, rlimits, cgroups, read-only /usr view; stdin/stdout/\n"
+	      "             stderr inherited); refused when a sandbox_mandatory control is\n"
+	      "             missing.  COMMAND must lie under /usr, /bin, /sbin or /lib*.\n"
+	      "             Default: unsandboxed, as the caller.\n"
+	      "exit: the command's status; 125 jouletrace-run failed or the sandbox was\n"
+	      "      refused; 126/127 not executable\n",
 	      f);
+}
+
+/* The candidates' sandbox as the configuration sets it, on the one CPU. */
+static int spawn_sandboxed(struct run *r)
+{
+	struct exec_options o;
+	char why[1024];
+	memset(&o, 0, sizeof o);
+	cpuset_zero(&o.cpus);
+	cpuset_set(&o.cpus, r->cpu);
+	o.memory_limit_mb = SANDBOX_MEMORY_MB;
+	o.cpu_seconds = r->timeout_s > 0 ? (long)ceil(r->timeout_s) : 0;
+	o.max_processes = r->cfg.sandbox_max_processes;
+	o.max_file_bytes = r->cfg.sandbox_max_file_bytes;
+	o.max_open_files = r->cfg.sandbox_max_open_files;
+	o.tmp_parent = "/tmp";
+	o.sandbox_user = r->cfg.sandbox_user;
+	o.sandbox_mandatory = r->cfg.sandbox_mandatory;
+	o.sandbox_tmpfs_mb = r->cfg.sandbox_tmpfs_mb;
+	int err = executor_spawn_command(&o, r->argv, &r->cmd, why, sizeof why);
+	r->spawn_reported = err != 0;
+	if (err == -ENOTSUP)
+		fprintf(stderr, "jouletrace-run: refusing to run the command: mandatory sandbox "
+			"controls missing: %s\n", why);
+	else if (err)
+		fprintf(stderr, "jouletrace-run: --sandbox: %s\n", why);
+	if (err)
+		return err;
+	r->child = r->cmd.proc.pid;
+	if (!(r->sandbox_json = sandbox_report_json(&r->cmd.proc.report)))
+		return -ENOMEM;
+	return 0;
 }
 
 /* Forks the command pinned to the CPU; a CLOEXEC pipe carries an exec failure back. */
 static int spawn(struct run *r)
 {
+	if (r->sandbox)
+		return spawn_sandboxed(r);
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
@@ -118,6 +171,7 @@ static int spawn(struct run *r)
 	close(pfd[0]);
 	if (n == (ssize_t)sizeof e) {
 		fprintf(stderr, "jouletrace-run: %s: %s\n", r->argv[0], strerror(e));
+		r->spawn_reported = true;
 		waitpid(r->child, &r->status, 0);
 		return -e;
 	}
@@ -160,23 +214,42 @@ static int measure(struct run *r)
 	if (oncpu_source(r->oncpu) == ONCPU_PROC)
 		oncpu_track(r->oncpu, r->child);
 	uint64_t deadline = r->timeout_s > 0 ? before.t_ns + (uint64_t)(r->timeout_s * 1e9) : 0;
+	bool killing = false;
 	for (;;) {
-		pid_t w = wait4(r->child, &r->status, WNOHANG, &r->ru);
-		if (w == r->child)
-			break;
-		if (w < 0 && errno != EINTR) {
-			err = -errno;
-			goto out;
+		if (r->sandbox) {
+			if (sandbox_exited(&r->cmd.proc))
+				break;
+		} else {
+			pid_t w = wait4(r->child, &r->status, WNOHANG, &r->ru);
+			if (w == r->child)
+				break;
+			if (w < 0 && errno != EINTR) {
+				err = -errno;
+				goto out;
+			}
 		}
 		meter_read(r->meter, &scratch); /* never let a counter wrap twice unseen */
 		if (stop_flag || (deadline && util_mono_ns() > deadline)) {
-			fprintf(stderr, "jouletrace-run: %s; killing the command\n",
-				stop_flag ? "interrupted" : "timeout");
-			kill(-r->child, SIGKILL);
-			kill(r->child, SIGKILL);
+			if (!killing)
+				fprintf(stderr, "jouletrace-run: %s; killing the command\n",
+					stop_flag ? "interrupted" : "timeout");
+			killing = true;
+			if (r->sandbox) {
+				sandbox_kill(&r->cmd.proc);
+			} else {
+				kill(-r->child, SIGKILL);
+				kill(r->child, SIGKILL);
+			}
 		}
 		struct timespec ts = { 0, POLL_MS * 1000000L };
 		nanosleep(&ts, NULL);
+	}
+	if (r->sandbox) {
+		/* the zombie pinned the pid until now; the reap also empties the cgroup */
+		sandbox_reap(&r->cmd.proc);
+		r->status = r->cmd.proc.wstatus;
+		r->ru = r->cmd.proc.ru;
+		sandbox_status(&r->cmd.proc, &r->sbx_status);
 	}
 	if ((err = meter_read(r->meter, &after)) || (err = oncpu_snapshot(r->oncpu, &b)) ||
 	    (err = oncpu_diff(&a, &b, &d)))
@@ -227,6 +300,25 @@ out:
 	return err;
 }
 
+/* Which sandbox the command had: "none", or what was enforced and what not. */
+static void sandbox_summary(const struct run *r)
+{
+	if (!r->sandbox) {
+		printf("  sandbox            none\n");
+		return;
+	}
+	const struct sandbox_report *rep = &r->cmd.proc.report;
+	printf("  sandbox            uid %u, %s; enforced:", (unsigned)rep->uid,
+	       sandbox_kill_mode_name(rep->kill_mode));
+	for (int c = 0; c < SANDBOX_NCONTROLS; c++)
+		if (rep->applied & SANDBOX_BIT(c))
+			printf(" %s", sandbox_control_name(c));
+	char missing[2048];
+	if (sandbox_report_missing(rep, SANDBOX_ALL, missing, sizeof missing) > 0)
+		printf("\n  not enforced       %s", missing);
+	printf("\n");
+}
+
 static void summary(const struct run *r)
 {
 	const struct measure_trial *t = &r->mr.trials[0];
@@ -238,8 +330,13 @@ static void summary(const struct run *r)
 		printf("  exit status        %d\n", WEXITSTATUS(r->status));
 	else
 		printf("  killed by signal   %d\n", WTERMSIG(r->status));
+	if (r->sandbox && r->sbx_status.seccomp_kill)
+		printf("  note               killed by the sandbox's system call filter\n");
+	if (r->sandbox && r->sbx_status.oom_kills > 0)
+		printf("  note               the sandbox's memory limit was hit\n");
 	printf("  CPU                %d (%s%s)\n", r->cpu, meter_backend(r->meter),
 	       meter_estimated(r->meter) ? ", estimated" : "");
+	sandbox_summary(r);
 	printf("  wall time          %.6f s\n", (double)t->wall_ns / 1e9);
 	for (int d = 0; d < METER_NDOMAINS; d++)
 		if (t->present & (1u << d))
@@ -301,6 +398,7 @@ static int write_seal(struct run *r)
 		.attribution_source = oncpu_source_name(oncpu_source(r->oncpu)),
 		.host = &r->host, .calib = &r->calib, .meter = r->meter, .layout = &r->layout,
 		.cpu = r->cpu, .fence = 0, .issued_realtime_ns = util_realtime_ns(),
+		.sandbox = r->sandbox_json,
 	};
 	if (!(payload = payload_build(&in))) {
 		err = -EINVAL;
@@ -340,6 +438,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "cpu", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' }, { "seal", required_argument, NULL, 's' },
 		{ "no-seal", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ "sandbox", no_argument, NULL, 'b' },
 		{ 0 },
 	};
 	static struct run r; /* large (trials); zeroed; one per process */
@@ -349,11 +448,12 @@ int main(int argc, char **argv)
 	int c, err, rc = EXIT_OURS;
 
 	r.seal_path = "jouletrace-run.seal.json";
-	while ((c = getopt_long(argc, argv, "+c:p:t:s:nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:p:t:s:nbh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 's': r.seal_path = optarg; break;
 		case 'n': r.no_seal = true; break;
+		case 'b': r.sandbox = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'p':
 			if (util_parse_i64(optarg, &cpu) || cpu < 0 || cpu >= CPUSET_MAX) {
@@ -429,9 +529,9 @@ int main(int argc, char **argv)
 		memset(&r.calib, 0, sizeof r.calib);
 
 	if ((err = measure(&r))) {
-		if (err != -ENOENT && err != -EACCES)
+		if (!r.spawn_reported)
 			fprintf(stderr, "jouletrace-run: measuring failed: %s\n", strerror(-err));
-		rc = err == -ENOENT ? 127 : err == -EACCES ? 126 : EXIT_OURS;
+		rc = err == -ENOENT ? 127 : err == -EACCES || err == -ENOEXEC ? 126 : EXIT_OURS;
 		goto out;
 	}
 	summary(&r);
@@ -441,6 +541,8 @@ int main(int argc, char **argv)
 	}
 	rc = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
 out:
+	executor_command_free(&r.cmd);
+	json_decref(r.sandbox_json);
 	attrib_window_free(&r.attr);
 	oncpu_close(r.oncpu);
 	meter_close(r.meter);

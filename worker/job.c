@@ -442,6 +442,7 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		"calibration_measured_at", env->calib->measured_at);
 	char sub[65] = "";
 	payload_submission_sha256(req, sub);
+	json_t *sandbox = sandbox_report_json(harness_sandbox(h));
 	struct payload_input pin = {
 		.task_id = env->task_id ? env->task_id : "", .submission_sha256 = sub,
 		.calls_per_pass = req->n_tests, .mr = mr,
@@ -449,8 +450,10 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		.attribution_source = env->oncpu ? oncpu_source_name(oncpu_source(env->oncpu)) : NULL,
 		.host = env->host, .calib = env->calib, .meter = env->meter, .layout = env->layout,
 		.cpu = cpu, .fence = fence, .issued_realtime_ns = util_realtime_ns(),
+		.sandbox = sandbox,
 	};
-	out->seal_payload = sub[0] ? payload_build(&pin) : NULL;
+	out->seal_payload = sub[0] && pin.sandbox ? payload_build(&pin) : NULL;
+	json_decref(sandbox);
 	if (!out->result || !out->seal_payload) {
 		/* never report "completed" with an empty body or without its seal */
 		out->ok = false;

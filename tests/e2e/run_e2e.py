@@ -399,6 +399,7 @@ class T07RunTool(unittest.TestCase):
         p = seal["payload"]
         self.assertTrue(p["task_id"].startswith("run-"))
         self.assertEqual(p["measurement"]["cpu"], 1)
+        self.assertIsNone(p["measurement"]["sandbox"])
         a = p["attribution"]
         self.assertEqual(sum(x["energy_uj"] for x in a["processes"]) + a["unattributed_uj"], a["dynamic_uj"])
         self.assertTrue(any(x["role"] == "candidate" and x["cpu_ns"] > 10**7 for x in a["processes"]))
@@ -410,6 +411,36 @@ class T07RunTool(unittest.TestCase):
         self.assertEqual(self.run_tool("--no-seal", "--", "/bin/false").returncode, 1)
         self.assertEqual(self.run_tool("--no-seal", "--cpu", "0", "--", "/bin/true").returncode, 125)
         self.assertEqual(self.run_tool("--no-seal").returncode, 125)
+
+    def test_run_in_the_sandbox(self):
+        import pwd
+        user = "jouletrace-sbx"
+        with open(S.config) as f:
+            for line in f:
+                k, _, v = line.partition("=")
+                if k.strip() == "sandbox_user":
+                    user = v.strip().strip('"')
+        uid = pwd.getpwnam(user).pw_uid
+        r = self.run_tool("--no-seal", "--sandbox", "--", "/usr/bin/id", "-u")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.splitlines()[0], str(uid), r.stdout)   # its stdout is ours
+        self.assertIn("sandbox            uid %d" % uid, r.stdout)
+        self.assertIn("seccomp", r.stdout)
+        # the service's files are outside the view; the default stays unsandboxed
+        r = self.run_tool("--no-seal", "--sandbox", "--", "/usr/bin/python3", "-c", "open('/etc/shadow')")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        r = self.run_tool("--no-seal", "--", "/usr/bin/id", "-u")
+        self.assertEqual(r.stdout.splitlines()[0], str(os.getuid()), r.stdout)
+        self.assertIn("sandbox            none", r.stdout)
+        seal_path = os.path.join(S.tmp, "run-sandbox.seal.json")
+        r = self.run_tool("--seal", seal_path, "--sandbox", "--", "/usr/bin/true")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(seal_path) as f:
+            seal = json.load(f)
+        sb = seal["payload"]["measurement"]["sandbox"]
+        self.assertEqual(sb["uid"], uid)
+        self.assertIn("seccomp", sb["enforced"])
+        self.assertEqual(verify_tool(seal, S.get("/api/v1/keys").raw.decode()).returncode, 0)
 
 
 class T99SealLog(unittest.TestCase):
