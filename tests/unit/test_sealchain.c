@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,14 +275,22 @@ struct signer {
 	int id;
 	int n;
 	int failures;
+	pthread_barrier_t *start;
 };
 
 static void *sign_many(void *arg)
 {
 	struct signer *s = arg;
 	struct redis *conn[2] = { redis_open(srv.url, 2000), redis_open(srv.url, 2000) };
+	/* Both begin together and pace themselves, so the two really overlap
+	 * instead of one finishing before the other is scheduled. */
+	pthread_barrier_wait(s->start);
 	for (int i = 0; i < s->n; i++) {
 		char id[32];
+		if (i % 10 == 0) {
+			struct timespec ts = { 0, 200000 };
+			nanosleep(&ts, NULL);
+		}
 		json_t *seal = NULL;
 		snprintf(id, sizeof id, "t%d-%d", s->id, i);
 		json_t *p = payload(id);
@@ -301,17 +310,20 @@ START_TEST(concurrent_signers_share_one_chain)
 	struct seal_key k;
 	struct signer s[2];
 	pthread_t t[2];
+	pthread_barrier_t start;
 
 	key_from_byte(5, &k);
 	ck_assert_int_eq(sealchain_register_key(ra, &k, "2026-01-01T00:00:00.000000Z"), 0);
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, 2), 0);
 	for (int i = 0; i < 2; i++) {
-		s[i] = (struct signer){ &k, i, PER, 0 };
+		s[i] = (struct signer){ &k, i, PER, 0, &start };
 		ck_assert_int_eq(pthread_create(&t[i], NULL, sign_many, &s[i]), 0);
 	}
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
 		ck_assert_int_eq(s[i].failures, 0);
 	}
+	pthread_barrier_destroy(&start);
 	json_t *all = raw_log(ra, k.key_id);
 	check_chain(all, k.pk, 2 * PER);
 	/* every task signed exactly once, and both signers really interleaved */
