@@ -138,8 +138,14 @@ static json_t *validation_json(json_t *reply, const char *load_error)
 }
 
 /* The gate: every test once in a harness on the infra CPUs. */
+/*
+ * The gate: every test once, in a harness on cpus.  With keep, the harness
+ * stays alive for the trials (*keep; NULL when it failed), so a measured run
+ * is the very process, CPU and sandbox that was checked.
+ */
 static int gate(const struct job_env *env, const struct measure_request *req,
-		const struct job_hooks *hk, struct job_outcome *out, json_t **validation)
+		const struct job_hooks *hk, const struct cpuset *cpus, struct harness **keep,
+		struct job_outcome *out, json_t **validation)
 {
 	struct harness *h = NULL;
 	struct proto_error e = { 0 };
@@ -147,7 +153,9 @@ static int gate(const struct job_env *env, const struct measure_request *req,
 	int err;
 
 	*validation = NULL;
-	err = spawn_loaded(env, req, &env->layout->infra, hk, &h, &e);
+	if (keep)
+		*keep = NULL;
+	err = spawn_loaded(env, req, cpus, hk, &h, &e);
 	if (err == -EPROTO) {
 		/* The code did not load (syntax error, no such function): it fails the gate. */
 		json_t *empty = json_pack("{s:I, s:I, s:[]}", "passed", (json_int_t)0, "total",
@@ -182,6 +190,10 @@ static int gate(const struct job_env *env, const struct measure_request *req,
 			 (long long)json_integer_value(json_object_get(reply, "total")),
 			 s ? s : "");
 	}
+	if (keep && !out->error_type[0]) {
+		*keep = h;
+		h = NULL;
+	}
 	goto out;
 fail:
 	set_error(out, &e);
@@ -196,7 +208,8 @@ int job_validate(const struct job_env *env, const struct measure_request *req,
 {
 	json_t *validation = NULL;
 	memset(out, 0, sizeof *out);
-	int err = gate(env, req, hk, out, &validation);
+	/* /validate never measures: the infra CPUs, no lock */
+	int err = gate(env, req, hk, &env->layout->infra, NULL, out, &validation);
 	if (err == -ECANCELED)
 		return err;
 	out->ok = err == 0;
@@ -343,7 +356,6 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 {
 	struct measure_result *mr = NULL;
 	struct harness *h = NULL;
-	struct proto_error e = { 0 };
 	json_t *validation = NULL;
 	struct cpuset one;
 	struct window_ctx wc = { .hk = hk, .env = env };
@@ -354,14 +366,14 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	int cpu, err;
 
 	memset(out, 0, sizeof *out);
+	/*
+	 * The lock comes before the gate (SPEC §3 has it after): the gate runs in
+	 * the same harness, on the same CPU, as the trials, so candidate code
+	 * cannot tell a checked run from a measured one (issue 4), and that CPU is
+	 * only ever used under the lock.
+	 */
 	if (hk->stage)
-		hk->stage(hk->ctx, "validating", 0.0);
-	err = gate(env, req, hk, out, &validation);
-	if (err || out->error_type[0])
-		goto out;
-
-	if (hk->stage)
-		hk->stage(hk->ctx, "waiting_for_lock", 0.02);
+		hk->stage(hk->ctx, "waiting_for_lock", 0.0);
 	if ((err = hk->lock_acquire(hk->ctx, &fence)))
 		goto out;
 	locked = true;
@@ -370,11 +382,10 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	memset(&one, 0, sizeof one);
 	cpuset_set(&one, cpu);
 	if (hk->stage)
-		hk->stage(hk->ctx, "loading", 0.04);
-	if ((err = spawn_loaded(env, req, &one, hk, &h, &e))) {
-		set_error(out, &e);
+		hk->stage(hk->ctx, "validating", 0.02);
+	err = gate(env, req, hk, &one, &h, out, &validation);
+	if (err || out->error_type[0])
 		goto out;
-	}
 
 	struct measure_params p = {
 		.max_trials = req->energy_measurement_trials,

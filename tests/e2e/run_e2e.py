@@ -179,6 +179,19 @@ class T02Measure(unittest.TestCase):
         self.assertGreater(ratio, 50)
         self.assertLess(ratio, 200)
 
+    def test_gate_and_trials_look_the_same_to_the_candidate(self):
+        # what a candidate could use to tell a checked run from a measured one:
+        # its CPU, its pid and its parent; the gate and every trial must agree
+        code = ("import os\n"
+                "def solve():\n"
+                "    return [sorted(os.sched_getaffinity(0)), os.getpid(), os.getppid()]\n")
+        cases = [{"test_id": "a", "inputs": [], "expected_output": [[1], 1, 0]}]
+        r = S.post("/api/v1/measure", body(code=code, cases=cases, energy_measurement_trials=2,
+                                           min_trials=2))
+        t = S.wait_task(r.json["task_id"])
+        self.assertEqual(t["status"], "completed", t)
+        self.assertTrue(all(x["kept"] is False or "contaminated" not in x["flags"] for x in t["trials"]))
+
     def test_wrong_answer_fails_gate_with_details(self):
         code = "def solve(n):\n    return n + 1\n"
         cases = [{"test_id": "ok", "inputs": [-1], "expected_output": 0},
