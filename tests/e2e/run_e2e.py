@@ -61,26 +61,12 @@ def setUpModule():
     S = Stack(METER)
     # the powercap run also exercises the /proc attribution fallback end to end
     S.extra["attribution_source"] = ATTRIBUTION
-    try:
-        S.start()
-    except Exception:
-        for name in ("worker", "server", "calibrate"):
-            try:
-                print("---- %s log\n%s" % (name, S.log(name)[-3000:]))
-            except OSError:
-                pass
-        S.close()
-        raise
+    S.start_or_explain()
 
 
 def tearDownModule():
     if S:
-        for name in list(S.procs):
-            S.stop_proc(name)
-        reports = S.sanitizer_reports()
-        S.close()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+        S.close_checked()
 
 
 class T01Status(unittest.TestCase):

@@ -167,6 +167,28 @@ class Stack:
                         found.append("%s: %s" % (f, text[max(0, i - 200):i + 1500]))
         return found
 
+    def start_or_explain(self):
+        """start(), and on failure print the components' logs and clean up."""
+        try:
+            self.start()
+        except Exception:
+            for name in ("worker", "server", "calibrate"):
+                try:
+                    print("---- %s log\n%s" % (name, self.log(name)[-3000:]))
+                except OSError:
+                    pass
+            self.close()
+            raise
+
+    def close_checked(self):
+        """Stops everything, cleans up, and fails on any sanitizer report in the logs."""
+        for name in list(self.procs):
+            self.stop_proc(name)
+        reports = self.sanitizer_reports()
+        self.close()
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+
     def close(self):
         for name in list(self.procs):
             self.stop_proc(name)

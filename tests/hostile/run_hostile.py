@@ -331,28 +331,14 @@ def setUpModule():
             os.unlink(p)
     os.sched_setaffinity(0, {0})
     S = Stack("model")
-    try:
-        S.start()
-    except Exception:
-        for name in ("worker", "server"):
-            try:
-                print("---- %s log\n%s" % (name, S.log(name)[-3000:]))
-            except OSError:
-                pass
-        S.close()
-        raise
+    S.start_or_explain()
     # the key file exists, so "cannot read it" means something
     wait_for(lambda: os.path.exists(os.path.join(S.tmp, "keys", "seal.key")), 10, "signing key")
 
 
 def tearDownModule():
     if S:
-        for name in list(S.procs):
-            S.stop_proc(name)
-        reports = S.sanitizer_reports()
-        S.close()
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+        S.close_checked()
 
 
 class Hostile(unittest.TestCase):
