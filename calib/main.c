@@ -154,22 +154,11 @@ int main(int argc, char **argv)
 		 layout.shared_package ? ", shared package" : "", icpus, layout.why);
 
 	/* Sleeping on the measured CPUs would still wake them; stay on the infra side. */
-	cpu_set_t set;
-	cpuset_to_cpu_set(&layout.infra, &set);
-	if (sched_setaffinity(0, sizeof set, &set) < 0)
-		log_warn("could not pin to infra CPUs %s: %s", icpus, strerror(errno));
+	if ((ret = cpuset_pin_self(&layout.infra)))
+		log_warn("could not pin to infra CPUs %s: %s", icpus, strerror(-ret));
 
 	char why[1024];
-	struct meter_options mo = {
-		.kind = cfg.meter, .powercap_root = cfg.powercap_root, .socket = layout.socket,
-		.cpus = &layout.measurement,
-		.model_idle_package_watts = cfg.model_idle_package_watts,
-		.model_active_watts_per_cpu = cfg.model_active_watts_per_cpu,
-		.model_idle_dram_watts = cfg.model_idle_dram_watts,
-		.model_active_dram_watts_per_cpu = cfg.model_active_dram_watts_per_cpu,
-		.proc_root = "",
-	};
-	m = meter_open(&mo, why, sizeof why);
+	m = meter_open_config(&cfg, &layout, why, sizeof why);
 	if (!m) {
 		log_error("no energy meter (meter = %s): %s", cfg.meter, why);
 		goto out;

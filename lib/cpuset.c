@@ -459,3 +459,10 @@ int cpuset_resolve(const char *sysfs_root, const char *measurement_cfg,
 		why_add(out, "no topology in sysfs: assumed one package");
 	return 0;
 }
+
+int cpuset_pin_self(const struct cpuset *s)
+{
+	cpu_set_t set;
+	cpuset_to_cpu_set(s, &set);
+	return sched_setaffinity(0, sizeof set, &set) < 0 ? -errno : 0;
+}

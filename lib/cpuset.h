@@ -50,6 +50,8 @@ void cpuset_and(struct cpuset *out, const struct cpuset *a, const struct cpuset 
 void cpuset_or(struct cpuset *out, const struct cpuset *a, const struct cpuset *b);
 void cpuset_andnot(struct cpuset *out, const struct cpuset *a, const struct cpuset *b);
 void cpuset_to_cpu_set(const struct cpuset *s, cpu_set_t *out);
+/* Pins the calling thread (and what it creates later) to s.  0 or -errno. */
+int cpuset_pin_self(const struct cpuset *s);
 
 /* <root>/sys/devices/system/cpu/online. */
 int cpuset_online(const char *sysfs_root, struct cpuset *out);

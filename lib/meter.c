@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
+#include "cpuset.h"
 #include "util.h"
 
 typedef struct meter *(*meter_ctor)(const struct meter_options *, char *, size_t);
@@ -122,4 +124,19 @@ void meter_say(char *buf, size_t cap, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, cap, fmt, ap);
 	va_end(ap);
+}
+
+struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_layout *layout,
+				char *why, size_t whylen)
+{
+	struct meter_options o = {
+		.kind = cfg->meter, .powercap_root = cfg->powercap_root,
+		.socket = layout->socket, .cpus = &layout->measurement,
+		.model_idle_package_watts = cfg->model_idle_package_watts,
+		.model_active_watts_per_cpu = cfg->model_active_watts_per_cpu,
+		.model_idle_dram_watts = cfg->model_idle_dram_watts,
+		.model_active_dram_watts_per_cpu = cfg->model_active_dram_watts_per_cpu,
+		.proc_root = "",
+	};
+	return meter_open(&o, why, whylen);
 }

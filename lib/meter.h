@@ -74,6 +74,16 @@ struct meter_options {
  */
 struct meter *meter_open(const struct meter_options *o, char *why, size_t whylen);
 
+struct jt_config;
+struct cpu_layout;
+/*
+ * meter_open() with the options the configuration names (meter,
+ * powercap_root, model_*) for the layout's socket and measurement CPUs: the
+ * one place config keys become meter options, for every program.
+ */
+struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_layout *layout,
+				char *why, size_t whylen);
+
 /* Fills *out.  Cheap: one pread per zone.  -EIO/-errno when a counter read fails. */
 int meter_read(struct meter *m, struct meter_reading *out);
 

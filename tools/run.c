@@ -498,18 +498,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* this process stays off the measured CPU */
-	cpu_set_t infra;
-	cpuset_to_cpu_set(&r.layout.infra, &infra);
-	sched_setaffinity(0, sizeof infra, &infra);
-	struct meter_options mo = {
-		.kind = r.cfg.meter, .powercap_root = r.cfg.powercap_root, .socket = r.layout.socket,
-		.cpus = &r.layout.measurement,
-		.model_idle_package_watts = r.cfg.model_idle_package_watts,
-		.model_active_watts_per_cpu = r.cfg.model_active_watts_per_cpu,
-		.model_idle_dram_watts = r.cfg.model_idle_dram_watts,
-		.model_active_dram_watts_per_cpu = r.cfg.model_active_dram_watts_per_cpu,
-	};
-	if (!(r.meter = meter_open(&mo, why, sizeof why))) {
+	if ((err = cpuset_pin_self(&r.layout.infra)))
+		log_warn("cannot pin jouletrace-run to the infra CPUs: %s", strerror(-err));
+	if (!(r.meter = meter_open_config(&r.cfg, &r.layout, why, sizeof why))) {
 		fprintf(stderr, "jouletrace-run: no energy meter: %s\n", why);
 		goto out;
 	}

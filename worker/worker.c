@@ -516,10 +516,8 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 		goto fail;
 	}
 	/* The worker itself must never run on the CPUs it measures. */
-	cpu_set_t infra;
-	cpuset_to_cpu_set(&w->layout.infra, &infra);
-	if (sched_setaffinity(0, sizeof infra, &infra) < 0)
-		log_warn("cannot pin the worker to the infra CPUs: %s", strerror(errno));
+	if ((err = cpuset_pin_self(&w->layout.infra)))
+		log_warn("cannot pin the worker to the infra CPUs: %s", strerror(-err));
 	hostid_collect("", &w->host);
 	if (cfg->host_id[0])
 		snprintf(w->host_id, sizeof w->host_id, "%.127s", cfg->host_id);
@@ -528,16 +526,7 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 	util_random_hex(suffix, 4);
 	snprintf(w->id, sizeof w->id, "%s:%ld:%s", w->host_id, (long)getpid(), suffix);
 
-	struct meter_options mo = {
-		.kind = cfg->meter, .powercap_root = cfg->powercap_root,
-		.socket = w->layout.socket, .cpus = &w->layout.measurement,
-		.model_idle_package_watts = cfg->model_idle_package_watts,
-		.model_active_watts_per_cpu = cfg->model_active_watts_per_cpu,
-		.model_idle_dram_watts = cfg->model_idle_dram_watts,
-		.model_active_dram_watts_per_cpu = cfg->model_active_dram_watts_per_cpu,
-		.proc_root = "",
-	};
-	w->meter = meter_open(&mo, w->meter_why, sizeof w->meter_why);
+	w->meter = meter_open_config(cfg, &w->layout, w->meter_why, sizeof w->meter_why);
 	if (!w->meter) {
 		err = -errno;
 		snprintf(why, whylen, "no energy meter: %s", w->meter_why);
