@@ -490,8 +490,7 @@ static void h_metrics(struct api *a, const struct http_request *req, struct http
 
 	(void)req;
 	if (up) {
-		json_t *w = host_worker(r, a->host_id, &live);
-		json_decref(w);
+		workers_live(r, &live, NULL, NULL); /* the count only: no info to parse */
 		queue_depth(r, "measure", &qm);
 		queue_depth(r, "validate", &qv);
 		tasks_counts(r, counts);
