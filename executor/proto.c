@@ -74,7 +74,10 @@ int proto_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 	case -ETIMEDOUT:
 		return proto_fail(e, err, "timeout", "the candidate exceeded timeout_seconds");
 	case -EMSGSIZE:
-		return proto_fail(e, err, "runtime_error", "harness message over the size limit");
+		/* harness.py keeps every line under the limit: this was written by
+		 * candidate code on the protocol channel */
+		return proto_fail(e, err, "tampering_suspected",
+				  "the candidate process sent a message over the size limit");
 	case -EPIPE:
 		return died(h, err, e);
 	default:
@@ -85,7 +88,8 @@ int proto_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 	if (!*out || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		return proto_fail(e, -EPROTO, "internal", "harness sent invalid JSON");
+		return proto_fail(e, -EPROTO, "tampering_suspected",
+				  "the candidate process sent a line that is not a JSON object");
 	}
 	return 0;
 }

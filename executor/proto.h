@@ -1,6 +1,8 @@
 /*
  * proto.h — the harness protocol at the JSON level (one object per line), and
- * the mapping from how a harness failed to the task's error_type.
+ * the mapping from how a harness failed to the task's error_type.  The
+ * harness runs candidate code: a line that is not a JSON object, or over the
+ * size limit, can only come from candidate code and is tampering_suspected.
  * Thread safety: as the harness it drives (one thread per harness).
  */
 #ifndef JT_PROTO_H

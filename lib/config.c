@@ -77,6 +77,8 @@ static const struct config_def config_table[] = {
 	DBL(noise_floor_joules, "0.001", 0, 1e6),
 	ENUM(attribution_source, "auto", attribution_values, "auto|bpf|proc"),
 	DBL(attribution_foreign_max_percent, "5", 0, 100),
+	DBL(tampering_ratio, "3", 1.5, 1000),
+	INT(max_kept_outputs, "4194304", 1024, 1 << 26),
 	/* model meter */
 	DBL(model_idle_package_watts, "10", 0, 1000),
 	DBL(model_active_watts_per_cpu, "12", 0, 1000),

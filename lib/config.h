@@ -73,6 +73,11 @@ struct jt_config {
 	char *attribution_source;          /* auto|bpf|proc: per-process on-CPU time source */
 	double attribution_foreign_max_percent; /* 5, 0..100: foreign share of the CPUs'
 					   * time that marks a trial contaminated (retried) */
+	double tampering_ratio;            /* 3, 1.5..1000: a trial whose time or energy per pass
+					   * is off the sizing run or the other trials by more is
+					   * retried; twice in a row fails as tampering_suspected */
+	long max_kept_outputs;             /* 4194304, 1024..2^26: outputs a window keeps (passes
+					   * × test cases) so any pass can be checked */
 
 	/* logging */
 	char *log_level;           /* debug|info|warn|error */

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include "executor.h"
+#include "jsoncmp.h"
 #include "proto.h"
 #include "log.h"
 #include "util.h"
@@ -75,27 +78,6 @@ static int send_cmd(struct run *r, json_t *cmd)
 	return err ? fail_from(r, err) : 0;
 }
 
-static int size_passes(struct run *r)
-{
-	json_t *msg;
-	int err = send_cmd(r, json_pack("{s:s, s:f, s:I}", "cmd", "size", "min_trial_seconds",
-					 r->p->min_trial_seconds, "max_passes",
-					 (json_int_t)r->p->max_passes));
-	if (err || (err = recv_json(r, deadline(r->p), &msg)))
-		return err;
-	if (!json_is_true(json_object_get(msg, "ok"))) {
-		err = candidate_error(r, msg);
-		goto out;
-	}
-	r->out->passes = (long)json_integer_value(json_object_get(msg, "passes"));
-	r->out->pass_seconds = json_number_value(json_object_get(msg, "pass_seconds"));
-	if (r->out->passes < 1)
-		err = fail(r, -EPROTO, "internal", "harness sized 0 passes");
-out:
-	json_decref(msg);
-	return err;
-}
-
 static void net_figures(const struct measure_params *p, struct measure_trial *t)
 {
 	double secs = (double)t->wall_ns / 1e9;
@@ -110,8 +92,136 @@ static void net_figures(const struct measure_params *p, struct measure_trial *t)
 		t->flags |= MEASURE_FLAG_BELOW_NOISE;
 }
 
-/* One go/done window; the trial's outputs are checked after the window closes. */
-static int one_trial(struct run *r, measure_edge_fn on_edge, struct measure_trial *t)
+/* The candidate process broke the protocol: nothing it said can be used. */
+static int broke(struct run *r, const char *what)
+{
+	return fail(r, -EPROTO, "tampering_suspected", what);
+}
+
+/* k distinct pass numbers in [0, passes), drawn from the kernel's generator
+ * after the window closed, so the candidate cannot know them in advance. */
+static size_t pick_passes(long passes, long *out, size_t k)
+{
+	size_t n = 0;
+	if ((long)k > passes)
+		k = (size_t)passes;
+	while (n < k) {
+		uint64_t x = 0;
+		if (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x)
+			x = util_mono_ns() * 0x9E3779B97F4A7C15ull;
+		long j = (long)(x % (uint64_t)passes);
+		bool dup = false;
+		for (size_t i = 0; i < n; i++)
+			dup |= out[i] == j;
+		if (!dup)
+			out[n++] = j;
+	}
+	return n;
+}
+
+static const char *test_id(const struct measure_params *p, size_t i)
+{
+	const char *id = json_string_value(json_array_get(p->test_ids, i));
+	return id ? id : "?";
+}
+
+/* "pass J of P, test T: expected E, got G" for the first wrong output. */
+static void describe_wrong(const struct measure_params *p, long j, long passes, size_t c,
+			   const json_t *out, char *buf, size_t cap)
+{
+	const json_t *v = json_object_get(out, "value");
+	char *got = json_dumps(v ? v : out, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *exp = json_dumps(json_array_get(p->expected, c), JSON_COMPACT | JSON_ENCODE_ANY);
+	snprintf(buf, cap, "pass %ld of %ld, test %.64s: expected %.120s, got %.120s", j + 1,
+		 passes, test_id(p, c), exp ? exp : "?", got ? got : "?");
+	free(got);
+	free(exp);
+}
+
+/*
+ * After a window: the outputs of a few random passes, compared here with the
+ * expected ones.  A wrong one fails the run as inconsistent_output.
+ */
+static int check_outputs(struct run *r, long passes)
+{
+	const struct measure_params *p = r->p;
+	long pick[MEASURE_SAMPLE_PASSES];
+	size_t k = pick_passes(passes, pick, MEASURE_SAMPLE_PASSES);
+	json_t *which = json_array(), *msg = NULL;
+	char first[400] = "";
+	long wrong = 0;
+	int err;
+
+	for (size_t i = 0; i < k; i++)
+		json_array_append_new(which, json_integer(pick[i]));
+	if ((err = send_cmd(r, json_pack("{s:s, s:o}", "cmd", "show", "passes", which))))
+		return err;
+	for (size_t i = 0; i < k; i++) {
+		for (size_t c = 0; c < p->n_tests; c++) {
+			if ((err = recv_json(r, deadline(p), &msg)))
+				return err;
+			json_t *out = json_object_get(msg, "out");
+			if (json_integer_value(json_object_get(msg, "j")) != pick[i] ||
+			    json_integer_value(json_object_get(msg, "i")) != (json_int_t)c ||
+			    !json_is_object(out)) {
+				json_decref(msg);
+				return broke(r, "the candidate process answered out of turn while its "
+					     "outputs were being checked");
+			}
+			if (!jsoncmp_equal(json_object_get(out, "value"), json_array_get(p->expected, c)) &&
+			    wrong++ == 0)
+				describe_wrong(p, pick[i], passes, c, out, first, sizeof first);
+			json_decref(msg);
+		}
+	}
+	if ((err = recv_json(r, deadline(p), &msg)))
+		return err;
+	bool ok = json_is_true(json_object_get(msg, "ok"));
+	json_decref(msg);
+	if (!ok)
+		return broke(r, "the candidate process did not finish showing its outputs");
+	if (wrong)
+		return fail_from(r, proto_fail(&r->e, -EPROTO, "inconsistent_output",
+			"outputs of a measured pass differ from the expected ones (%ld wrong in %zu "
+			"checked passes): %s", wrong, k, first));
+	return 0;
+}
+
+/* run/ready; a false "ready" is the candidate's error. */
+static int start_window(struct run *r, long passes, uint64_t dl)
+{
+	json_t *msg = NULL;
+	int err = send_cmd(r, json_pack("{s:s, s:I}", "cmd", "run", "passes", (json_int_t)passes));
+	if (err || (err = recv_json(r, dl, &msg)))
+		return err;
+	if (!json_is_true(json_object_get(msg, "ready")))
+		err = json_is_false(json_object_get(msg, "ready")) || json_object_get(msg, "ok") ?
+			candidate_error(r, msg) :
+			broke(r, "the candidate process answered out of turn before a window");
+	json_decref(msg);
+	return err;
+}
+
+/* The "done" line: the candidate's error, or a count that must agree. */
+static int end_window(struct run *r, json_t *msg, long passes, struct measure_trial *t)
+{
+	if (!json_is_true(json_object_get(msg, "done")))
+		return json_is_false(json_object_get(msg, "done")) ? candidate_error(r, msg) :
+			broke(r, "the candidate process answered out of turn in a window");
+	/* The harness's count only has to agree: the worker's pass count is used. */
+	if (json_integer_value(json_object_get(msg, "kept")) !=
+	    (json_int_t)passes * (json_int_t)r->p->n_tests)
+		return broke(r, "the candidate process ended a window without the outputs of "
+			     "every call");
+	t->reported_ns = (uint64_t)json_integer_value(json_object_get(msg, "ns"));
+	return 0;
+}
+
+/*
+ * One window of passes, the same for sizing, warm-ups and trials: run/ready,
+ * meter, go/done, meter, then the outputs of sampled passes checked.
+ */
+static int window(struct run *r, long passes, measure_edge_fn on_edge, struct measure_trial *t)
 {
 	struct meter_reading before, after;
 	json_t *msg = NULL;
@@ -119,17 +229,10 @@ static int one_trial(struct run *r, measure_edge_fn on_edge, struct measure_tria
 	int err;
 
 	memset(t, 0, sizeof *t);
-	t->passes = r->out->passes;
-	err = send_cmd(r, json_pack("{s:s, s:I}", "cmd", "trial", "passes", (json_int_t)t->passes));
-	if (err || (err = recv_json(r, dl, &msg)))
+	t->passes = passes;
+	t->cpu_share = -1;
+	if ((err = start_window(r, passes, dl)))
 		return err;
-	if (!json_is_true(json_object_get(msg, "ready"))) {
-		err = candidate_error(r, msg);
-		goto out;
-	}
-	json_decref(msg);
-	msg = NULL;
-
 	if ((err = meter_read(r->m, &before)))
 		return fail(r, err, "internal", "meter read failed");
 	if (on_edge) {
@@ -143,13 +246,14 @@ static int one_trial(struct run *r, measure_edge_fn on_edge, struct measure_tria
 	if (err)
 		return err;
 	if (rerr || r->meter_err)
-		return fail(r, rerr ? rerr : r->meter_err, "internal", "meter read failed");
-	if (!json_is_true(json_object_get(msg, "done"))) {
-		err = candidate_error(r, msg);
-		goto out;
-	}
-	t->harness_ns = (uint64_t)json_integer_value(json_object_get(msg, "elapsed_ns"));
+		err = fail(r, rerr ? rerr : r->meter_err, "internal", "meter read failed");
+	else
+		err = end_window(r, msg, passes, t);
+	json_decref(msg);
+	if (err)
+		return err;
 	t->wall_ns = after.t_ns - before.t_ns;
+	t->ns_per_pass = (double)t->wall_ns / (double)passes;
 	t->present = before.present & after.present;
 	for (int d = 0; d < METER_NDOMAINS; d++) {
 		t->raw_uj[d] = after.uj[d] - before.uj[d];
@@ -158,20 +262,104 @@ static int one_trial(struct run *r, measure_edge_fn on_edge, struct measure_tria
 	net_figures(r->p, t);
 	if (on_edge)
 		on_edge(r->ctx, 1, t);
-	json_decref(msg);
+	if (t->cpu_share >= 0 && t->cpu_share < MEASURE_LOW_CPU_SHARE)
+		t->flags |= MEASURE_FLAG_LOW_CPU_SHARE;
+	return check_outputs(r, passes);
+}
 
-	if ((err = recv_json(r, dl, &msg)))
-		return err;
-	if (!json_is_true(json_object_get(msg, "ok"))) {
-		char *mm = json_dumps(json_object_get(msg, "mismatches"), JSON_COMPACT);
-		err = fail_from(r, proto_fail(&r->e, -EPROTO, "inconsistent_output",
-			   "outputs of a measured pass differ from the expected ones: %.400s",
-			   mm ? mm : "?"));
-		free(mm);
+/*
+ * SPEC §3 step 3, driven from here: windows of 1, 2, 4… passes until one lasts
+ * long enough for the window's edges to be negligible (and at least two ran,
+ * so a slow first call — a cache being filled — is not the reference).  The
+ * last window's time per pass is the reference of the tampering check.
+ */
+static int size_passes(struct run *r)
+{
+	const struct measure_params *p = r->p;
+	uint64_t min_ns = (uint64_t)(p->min_trial_seconds * 1e9);
+	uint64_t threshold = min_ns / 20 > 1000000 ? min_ns / 20 : 1000000;
+	long k = 1, max = p->max_passes > 0 ? p->max_passes : 1;
+	struct measure_trial t;
+	int err;
+
+	for (r->out->sizing_windows = 0;; k = k > max / 2 ? max : k * 2) {
+		if ((err = window(r, k, NULL, &t)))
+			return err;
+		if ((++r->out->sizing_windows >= 2 && t.wall_ns >= threshold) || k >= max)
+			break;
 	}
-out:
-	json_decref(msg);
-	return err;
+	double ns = t.ns_per_pass > 0 ? t.ns_per_pass : 1;
+	double want = ceil((double)min_ns / ns);
+	r->out->sizing_ns_per_pass = ns;
+	r->out->pass_seconds = ns / 1e9;
+	r->out->passes = want < 1 ? 1 : want > (double)max ? max : (long)want;
+	return 0;
+}
+
+/* How many times x is off ref, either way (>= 1). */
+static double off_by(double x, double ref)
+{
+	if (x <= 0 || ref <= 0)
+		return INFINITY;
+	return x > ref ? x / ref : ref / x;
+}
+
+/* Median time (or energy, above the noise floor) per pass of the kept trials;
+ * NaN with fewer than two. */
+static double median_of(const struct measure_result *out, bool energy)
+{
+	double v[MEASURE_MAX_TRIALS];
+	size_t n = 0;
+	for (size_t i = 0; i < out->n_trials; i++) {
+		const struct measure_trial *t = &out->trials[i];
+		if (energy && (t->flags & MEASURE_FLAG_BELOW_NOISE))
+			continue;
+		v[n++] = energy ? t->net_total_j / (double)t->passes : t->ns_per_pass;
+	}
+	return n >= 2 ? stats_median(v, n) : NAN;
+}
+
+/*
+ * The tampering check of one measured trial (issue 7): its time per call
+ * against what any call costs, its time per pass against the sizing run and
+ * the other trials, its energy per pass against the other trials.  Sets the
+ * flags and says why.
+ */
+static void check_consistency(struct run *r, struct measure_trial *t, char *why, size_t cap)
+{
+	const struct measure_params *p = r->p;
+	const struct measure_result *out = r->out;
+	double f = p->tamper_ratio > 1 ? p->tamper_ratio : 3;
+	double per_call = t->ns_per_pass / (double)p->n_tests;
+	double mt = median_of(out, false), me = median_of(out, true);
+	double ep = t->net_total_j / (double)t->passes;
+
+	t->ratio_to_sizing = t->ns_per_pass / out->sizing_ns_per_pass;
+	why[0] = '\0';
+	if (per_call < MEASURE_MIN_CALL_NS) {
+		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
+		snprintf(why, cap, "%.3f ns per call, faster than any call can be", per_call);
+	} else if (off_by(t->ns_per_pass, out->sizing_ns_per_pass) > f) {
+		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
+		snprintf(why, cap, "%.4g us per pass against %.4g us in the sizing run (%.1fx off, "
+			 "more than %.1fx)", t->ns_per_pass / 1e3, out->sizing_ns_per_pass / 1e3,
+			 off_by(t->ns_per_pass, out->sizing_ns_per_pass), f);
+	} else if (isfinite(mt) && off_by(t->ns_per_pass, mt) > f) {
+		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
+		snprintf(why, cap, "%.4g us per pass against a median of %.4g us in the other "
+			 "trials (%.1fx off)", t->ns_per_pass / 1e3, mt / 1e3, off_by(t->ns_per_pass, mt));
+	} else if (isfinite(me) && me > 0 && !(t->flags & MEASURE_FLAG_BELOW_NOISE) &&
+		   off_by(ep, me) > f) {
+		t->flags |= MEASURE_FLAG_ENERGY_INCONSISTENT;
+		snprintf(why, cap, "%.4g uJ per pass against a median of %.4g uJ in the other "
+			 "trials (%.1fx off)", ep * 1e6, me * 1e6, off_by(ep, me));
+	}
+}
+
+static void reject(struct measure_result *out, const struct measure_trial *t)
+{
+	if (out->n_rejected < MEASURE_MAX_RETRIES)
+		out->rejected[out->n_rejected++] = *t;
 }
 
 static void summarize(const struct measure_params *p, struct measure_result *out)
@@ -230,19 +418,23 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 	struct run r = { .h = h, .m = m, .p = p, .hook = hook, .ctx = ctx, .out = out };
 	struct measure_trial scratch;
 	long max = p->max_trials < MEASURE_MAX_TRIALS ? p->max_trials : MEASURE_MAX_TRIALS;
+	char why[256], prev_why[256] = "";
 	int err;
 
 	memset(out, 0, sizeof *out);
+	if (!p->expected || p->n_tests == 0 || json_array_size(p->expected) != p->n_tests)
+		return fail(&r, -EINVAL, "internal", "no expected outputs to check against");
 	if (hook)
 		hook(ctx, "sizing", 0.0);
 	if ((err = size_passes(&r)))
 		return err;
-	log_info("sized %ld passes (%.6f s per pass)", out->passes, out->pass_seconds);
+	log_info("sized %ld passes (%.6f s per pass, %ld sizing windows)", out->passes,
+		 out->pass_seconds, out->sizing_windows);
 
 	if (hook && p->warmup_trials > 0)
 		hook(ctx, "warmup", 0.05);
 	for (long i = 0; i < p->warmup_trials; i++) {
-		if ((err = one_trial(&r, NULL, &scratch)))
+		if ((err = window(&r, out->passes, NULL, &scratch)))
 			return err;
 		out->warmups_done++;
 		resize(p, out, &scratch);
@@ -252,8 +444,24 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		hook(ctx, "measuring", 0.1);
 	while (out->n_trials < (size_t)max) {
 		struct measure_trial *t = &out->trials[out->n_trials];
-		if ((err = one_trial(&r, on_edge, t)))
+		if ((err = window(&r, out->passes, on_edge, t)))
 			return err;
+		check_consistency(&r, t, why, sizeof why);
+		if (t->flags & MEASURE_FLAGS_TAMPER) {
+			/* Retried once; the same again means the candidate does not do in
+			 * trials what it did when sized (issue 7). */
+			log_warn("trial %u rejected: %s", t->seq, why);
+			reject(out, t);
+			if (prev_why[0])
+				return fail_from(&r, proto_fail(&r.e, -EPROTO, "tampering_suspected",
+					"two trials in a row disagree with the sizing run or the other "
+					"trials: %s; then %s", prev_why, why));
+			snprintf(prev_why, sizeof prev_why, "%s", why);
+			if (++out->retries > MEASURE_MAX_RETRIES)
+				return fail(&r, -EAGAIN, "internal", "too many trials had to be repeated");
+			continue;
+		}
+		prev_why[0] = '\0';
 		if (t->wall_ns < (uint64_t)(p->min_trial_seconds * 1e9) &&
 		    out->resized < MEASURE_MAX_RETRIES && out->passes < p->max_passes) {
 			/*
@@ -268,8 +476,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		}
 		if (t->flags & MEASURE_FLAG_CONTAMINATED) {
 			/* Foreign work inside the window: the figure is not the candidate's. */
-			if (out->n_rejected < MEASURE_MAX_RETRIES)
-				out->rejected[out->n_rejected++] = *t;
+			reject(out, t);
 			if (++out->retries > MEASURE_MAX_RETRIES)
 				return fail(&r, -EAGAIN, "internal",
 					    "the measurement CPU kept being used by other tasks");
@@ -298,7 +505,7 @@ static json_t *num(double x)
 
 json_t *measure_metrics_json(const struct measure_result *r, bool estimated)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:[o,o], s:s, s:b, s:b, s:s, s:I, s:I, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:[o,o], s:s, s:b, s:b, s:s, s:I, s:I, s:o, s:I}",
 		"median_package_energy_joules", num(r->median_package_j),
 		"median_ram_energy_joules", num(r->median_dram_j),
 		"median_total_energy_joules", num(r->median_total_j),
@@ -319,12 +526,30 @@ json_t *measure_metrics_json(const struct measure_result *r, bool estimated)
 		"stop_reason", stats_stop_reason_name(r->stop),
 		"retried_trials", (json_int_t)r->retries,
 		"resized_trials", (json_int_t)r->resized,
-		"pass_seconds", num(r->pass_seconds));
+		"pass_seconds", num(r->pass_seconds),
+		"sizing_windows", (json_int_t)r->sizing_windows);
+}
+
+/* The names of a trial's flags (the result and the seal use the same). */
+json_t *measure_flags_json(unsigned flags)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ MEASURE_FLAG_BELOW_NOISE, "below_noise_floor" },
+		{ MEASURE_FLAG_CONTAMINATED, "contaminated" },
+		{ MEASURE_FLAG_LOW_CPU_SHARE, "low_cpu_share" },
+		{ MEASURE_FLAG_TIME_INCONSISTENT, "time_per_pass_inconsistent" },
+		{ MEASURE_FLAG_ENERGY_INCONSISTENT, "energy_per_pass_inconsistent" },
+	};
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < sizeof names / sizeof names[0]; i++)
+		if (flags & names[i].bit)
+			json_array_append_new(arr, json_string(names[i].name));
+	return arr;
 }
 
 static json_t *trial_json(const struct measure_trial *t, bool kept)
 {
-	json_t *raw = json_object(), *net = json_object(), *wr = json_object(), *flags = json_array();
+	json_t *raw = json_object(), *net = json_object(), *wr = json_object();
 	for (int d = 0; d < METER_NDOMAINS; d++) {
 		if (!(t->present & (1u << d)))
 			continue;
@@ -333,18 +558,19 @@ static json_t *trial_json(const struct measure_trial *t, bool kept)
 		json_object_set_new(net, name, json_integer((json_int_t)t->net_uj[d]));
 		json_object_set_new(wr, name, json_integer((json_int_t)t->wraps[d]));
 	}
-	if (t->flags & MEASURE_FLAG_BELOW_NOISE)
-		json_array_append_new(flags, json_string("below_noise_floor"));
-	if (t->flags & MEASURE_FLAG_CONTAMINATED)
-		json_array_append_new(flags, json_string("contaminated"));
-	return json_pack("{s:i, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:i, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"seq", (int)t->seq, "kept", kept,
-		"wall_ns", (json_int_t)t->wall_ns, "harness_ns", (json_int_t)t->harness_ns,
+		"wall_ns", (json_int_t)t->wall_ns, "reported_ns", (json_int_t)t->reported_ns,
 		"passes", (json_int_t)t->passes, "raw_uj", raw, "net_uj", net,
-		"wraps", wr, "flags", flags, "foreign_cpu_percent", num(t->foreign_percent));
+		"wraps", wr, "flags", measure_flags_json(t->flags),
+		"foreign_cpu_percent", num(t->foreign_percent),
+		"cpu_share", t->cpu_share >= 0 ? num(t->cpu_share) : json_null(),
+		"ns_per_pass", num(t->ns_per_pass),
+		"energy_per_pass_uj", num(t->net_total_j * 1e6 / (double)t->passes),
+		"ratio_to_sizing", num(t->ratio_to_sizing));
 }
 
-/* Kept trials first (in order), then the rejected (contaminated) ones. */
+/* Kept trials first (in order), then the rejected (contaminated or inconsistent) ones. */
 json_t *measure_trials_json(const struct measure_result *r)
 {
 	json_t *arr = json_array();

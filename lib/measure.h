@@ -9,6 +9,16 @@
  * so interpreter start-up and imports are never inside it; the idle baseline is
  * subtracted over that identical span, per domain, without clamping.
  *
+ * The harness runs candidate code and is not trusted (issue 7): sizing,
+ * warm-ups and trials are the same command, the harness keeps the outputs of
+ * every pass, and after each window this module picks MEASURE_SAMPLE_PASSES
+ * passes at random and compares their outputs with the expected ones itself
+ * (jsoncmp.h).  The pass count is decided here from the window's wall time,
+ * never taken from the harness.  Every measured trial's time and energy per
+ * pass are checked against the sizing run and the other trials: a trial off
+ * by more than tamper_ratio (or faster than any call can be) is rejected and
+ * retried, and a second one in a row fails the run as tampering_suspected.
+ *
  * Thread safety: a measure_run call owns its harness and meter for its duration.
  */
 #ifndef JT_MEASURE_H
@@ -26,11 +36,23 @@ struct harness;
 #define MEASURE_MAX_TRIALS 50
 /* Contaminated or mismatched trials are retried, but not without bound. */
 #define MEASURE_MAX_RETRIES 10
+/* Passes whose outputs are compared after each window (all when fewer). */
+#define MEASURE_SAMPLE_PASSES 3
+/* No Python call costs less than this (a C-level loop calling a builtin costs
+ * about 30 ns on today's fastest cores): a window that implies less did not
+ * run its calls. */
+#define MEASURE_MIN_CALL_NS 2.0
+/* A window's candidate on-CPU share below this is reported (low_cpu_share). */
+#define MEASURE_LOW_CPU_SHARE 0.5
 
 enum measure_trial_flag {
 	MEASURE_FLAG_BELOW_NOISE  = 1u << 0, /* |net total| under the noise floor */
 	MEASURE_FLAG_CONTAMINATED = 1u << 1, /* foreign CPU time over the threshold */
+	MEASURE_FLAG_LOW_CPU_SHARE = 1u << 2, /* the candidate mostly waited (reported only) */
+	MEASURE_FLAG_TIME_INCONSISTENT = 1u << 3,   /* time per pass off (tampering?) */
+	MEASURE_FLAG_ENERGY_INCONSISTENT = 1u << 4, /* energy per pass off (tampering?) */
 };
+#define MEASURE_FLAGS_TAMPER (MEASURE_FLAG_TIME_INCONSISTENT | MEASURE_FLAG_ENERGY_INCONSISTENT)
 
 struct measure_params {
 	long max_trials;          /* energy_measurement_trials, 1..50 */
@@ -40,15 +62,19 @@ struct measure_params {
 	double min_trial_seconds;
 	long timeout_seconds;     /* per trial, and for sizing */
 	size_t n_tests;           /* test cases per pass */
+	const json_t *expected;   /* array of n_tests expected outputs (borrowed) */
+	const json_t *test_ids;   /* array of n_tests test_id strings, for messages (borrowed) */
+	double tamper_ratio;      /* > 1: per-pass time/energy disagreement that counts */
 	double idle_watts[METER_NDOMAINS]; /* calibrated idle power per domain */
 	double noise_floor_joules;
 	int meter_poll_ms;        /* read the meter this often inside a window (wraps) */
-	long max_passes;          /* upper bound for sizing */
+	long max_passes;          /* upper bound for sizing (the harness keeps passes × n_tests
+				   * outputs in memory during a window) */
 };
 
 struct measure_trial {
 	uint64_t wall_ns;         /* meter timestamp difference: the window */
-	uint64_t harness_ns;      /* the harness's own perf_counter span of the passes */
+	uint64_t reported_ns;     /* the span the harness claims for its passes (shown, never used) */
 	long passes;
 	unsigned present;         /* domains measured (meter_domains) */
 	uint64_t raw_uj[METER_NDOMAINS];
@@ -58,6 +84,9 @@ struct measure_trial {
 	unsigned flags;           /* enum measure_trial_flag */
 	unsigned seq;             /* 1, 2, … over every measured window of a run */
 	double foreign_percent;   /* set by the observer, if any */
+	double cpu_share;         /* candidate on-CPU time / capacity; < 0 = unknown (observer) */
+	double ns_per_pass;       /* wall_ns / passes */
+	double ratio_to_sizing;   /* ns_per_pass / the sizing run's */
 };
 
 /*
@@ -70,7 +99,8 @@ typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
  * Optional observer of every measured trial's window (attribution hooks in
  * here): called with edge 0 right after the opening meter reading and edge 1
  * right after the closing one, once t holds the raw and net figures.  At edge
- * 1 it may set MEASURE_FLAG_CONTAMINATED, and the trial is then run again.
+ * 1 it may set MEASURE_FLAG_CONTAMINATED (the trial is then run again) and
+ * t->cpu_share (MEASURE_LOW_CPU_SHARE).
  * t->seq identifies the trial across calls; trials that are discarded later
  * (resizing) are simply absent from the result.
  */
@@ -82,8 +112,10 @@ struct measure_result {
 	long warmups_done;
 	size_t n_trials;
 	struct measure_trial trials[MEASURE_MAX_TRIALS];
-	long retries;             /* trials repeated (contaminated) */
-	struct measure_trial rejected[MEASURE_MAX_RETRIES]; /* the contaminated ones */
+	double sizing_ns_per_pass;/* the reference for the tampering check */
+	long sizing_windows;
+	long retries;             /* trials repeated (contaminated or inconsistent) */
+	struct measure_trial rejected[MEASURE_MAX_RETRIES]; /* the contaminated or inconsistent ones */
 	size_t n_rejected;
 	long resized;             /* pass-count increases after a trial fell under
 				   * min_trial_seconds (the trials before are discarded) */
@@ -99,7 +131,8 @@ struct measure_result {
 	bool below_noise;         /* any trial flagged */
 
 	/* on failure */
-	char error_type[32];      /* timeout|memory_limit|runtime_error|inconsistent_output|cancelled|internal */
+	char error_type[32];      /* timeout|memory_limit|runtime_error|inconsistent_output|
+				   * tampering_suspected|cancelled|internal */
 	char error_message[512];
 };
 
@@ -119,5 +152,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
  */
 json_t *measure_metrics_json(const struct measure_result *r, bool estimated);
 json_t *measure_trials_json(const struct measure_result *r);
+/* ["below_noise_floor", "contaminated", "low_cpu_share", …] for a trial's flags. */
+json_t *measure_flags_json(unsigned flags);
 
 #endif

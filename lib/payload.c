@@ -50,21 +50,26 @@ static json_t *domains_json(unsigned present, const uint64_t *u, const int64_t *
 	return o;
 }
 
-static json_t *trials_json(const struct measure_result *mr)
+static json_t *trial_json(const struct measure_trial *t)
+{
+	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+		"wall_ns", (json_int_t)t->wall_ns, "passes", (json_int_t)t->passes,
+		"raw_uj", domains_json(t->present, t->raw_uj, NULL, NULL),
+		"net_uj", domains_json(t->present, NULL, t->net_uj, NULL),
+		"wraps", domains_json(t->present, NULL, NULL, t->wraps),
+		"flags", measure_flags_json(t->flags),
+		/* per mille: the seal holds no floats it does not need */
+		"cpu_share_permille", t->cpu_share >= 0 ? json_integer((json_int_t)llround(t->cpu_share * 1000))
+							 : json_null());
+}
+
+/* The kept trials, or the rejected ones (contaminated, inconsistent). */
+static json_t *trials_json(const struct measure_result *mr, bool rejected)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < mr->n_trials; i++) {
-		const struct measure_trial *t = &mr->trials[i];
-		json_t *flags = json_array();
-		if (t->flags & MEASURE_FLAG_BELOW_NOISE)
-			json_array_append_new(flags, json_string("below_noise_floor"));
-		json_array_append_new(arr, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}",
-			"wall_ns", (json_int_t)t->wall_ns, "passes", (json_int_t)t->passes,
-			"raw_uj", domains_json(t->present, t->raw_uj, NULL, NULL),
-			"net_uj", domains_json(t->present, NULL, t->net_uj, NULL),
-			"wraps", domains_json(t->present, NULL, NULL, t->wraps),
-			"flags", flags));
-	}
+	size_t n = rejected ? mr->n_rejected : mr->n_trials;
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, trial_json(rejected ? &mr->rejected[i] : &mr->trials[i]));
 	return arr;
 }
 
@@ -89,7 +94,7 @@ json_t *payload_build(const struct payload_input *in)
 	json_t *p = json_pack(
 		"{s:i, s:s, s:s, s:s, s:o, s:s, s:{s:s, s:b, s:o},"
 		" s:{s:s, s:o, s:o, s:s},"
-		" s:{s:i, s:s, s:i, s:b, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:s}}",
+		" s:{s:i, s:s, s:i, s:b, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:s}}",
 		"seal_version", 1, "issuer", "jouletrace", "task_id", in->task_id,
 		"issued_at", issued, "host", host_json(in->host), "submission_sha256", in->submission_sha256,
 		"meter", "backend", meter_backend(in->meter), "estimated", meter_estimated(in->meter),
@@ -102,7 +107,7 @@ json_t *payload_build(const struct payload_input *in)
 		"shared_package", in->layout->shared_package,
 		"lock_fencing_token", (json_int_t)in->fence,
 		"passes", (json_int_t)mr->passes, "test_cases", (json_int_t)in->calls_per_pass,
-		"trials", trials_json(mr),
+		"trials", trials_json(mr, false), "rejected_trials", trials_json(mr, true),
 		"median_package_uj", uj(mr->median_package_j),
 		"median_dram_uj", uj(mr->median_dram_j),
 		"median_total_uj", uj(mr->median_total_j),

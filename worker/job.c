@@ -9,6 +9,7 @@
 #include "attrib.h"
 #include "config.h"
 #include "executor.h"
+#include "gate.h"
 #include "log.h"
 #include "measure.h"
 #include "payload.h"
@@ -16,200 +17,21 @@
 #include "proto.h"
 #include "util.h"
 
-#define POLL_MS 50
-#define SUMMARY_MAX 5   /* failed tests named in error_summary */
-
-static uint64_t deadline_s(long seconds)
-{
-	return util_mono_ns() + (uint64_t)seconds * 1000000000ull;
-}
-
-static int poll_cancel(void *arg)
-{
-	const struct job_hooks *hk = arg;
-	return hk->cancelled ? hk->cancelled(hk->ctx) : 0;
-}
-
-static void exec_opts(const struct job_env *env, const struct measure_request *req,
-		      const struct cpuset *cpus, struct exec_options *o)
-{
-	const struct jt_config *cfg = env->cfg;
-	memset(o, 0, sizeof *o);
-	o->python = cfg->python;
-	o->harness_path = cfg->harness_path;
-	o->cpus = *cpus;
-	o->memory_limit_mb = req->memory_limit_mb;
-	/* CPU time covers every message the harness answers, each bounded by timeout. */
-	o->cpu_seconds = req->timeout_seconds *
-			 (req->energy_measurement_trials + req->warmup_trials + 4);
-	o->max_processes = cfg->sandbox_max_processes;
-	o->max_file_bytes = cfg->sandbox_max_file_bytes;
-	o->max_open_files = cfg->sandbox_max_open_files;
-	o->max_output_bytes = (size_t)cfg->max_output_bytes;
-	o->max_message_bytes = (size_t)cfg->max_harness_message_bytes;
-	o->tmp_parent = "/tmp";
-	o->sandbox_user = cfg->sandbox_user;
-	o->sandbox_mandatory = cfg->sandbox_mandatory;
-	o->sandbox_tmpfs_mb = cfg->sandbox_tmpfs_mb;
-}
-
-static void set_error(struct job_outcome *out, const struct proto_error *e)
-{
-	snprintf(out->error_type, sizeof out->error_type, "%s", e->type);
-	snprintf(out->error_message, sizeof out->error_message, "%s", e->message);
-}
-
-/* Spawns a harness on cpus and loads the candidate into it. */
-static int spawn_loaded(const struct job_env *env, const struct measure_request *req,
-			const struct cpuset *cpus, const struct job_hooks *hk,
-			struct harness **hp, struct proto_error *e)
-{
-	struct exec_options o;
-	struct sandbox_report rep;
-	json_t *reply = NULL;
-	int err;
-
-	exec_opts(env, req, cpus, &o);
-	o.report = &rep;
-	*hp = harness_spawn(&o);
-	if (!*hp && errno == ENOTSUP) {
-		/* A mandatory sandbox control is missing on this host: never run it. */
-		char why[400];
-		sandbox_report_missing(&rep, rep.mandatory, why, sizeof why);
-		return proto_fail(e, -ENOTSUP, "internal", "refusing to run the candidate: "
-				  "mandatory sandbox controls missing: %s", why);
-	}
-	if (!*hp)
-		return proto_fail(e, -errno, "internal", "cannot start the harness: %s",
-				  strerror(errno));
-	err = proto_send(*hp, json_pack("{s:s, s:s, s:s, s:O}", "cmd", "load", "code",
-					req->candidate_code, "function_name", req->function_name,
-					"test_cases", req->test_cases), e);
-	if (err)
-		return err;
-	err = proto_recv(*hp, deadline_s(req->timeout_seconds), POLL_MS, poll_cancel,
-			 (void *)hk, &reply, e);
-	if (err)
-		return err;
-	if (!json_is_true(json_object_get(reply, "ok")))
-		err = proto_candidate_error(reply, e);
-	json_decref(reply);
-	return err;
-}
-
-/* JouleTrace's validation object from the harness's per-test results. */
-static json_t *validation_json(json_t *reply, const char *load_error)
-{
-	json_t *results = json_object_get(reply, "results");
-	json_int_t passed = json_integer_value(json_object_get(reply, "passed"));
-	json_int_t total = json_integer_value(json_object_get(reply, "total"));
-	char summary[1024] = "";
-	size_t n = 0, shown = 0, idx;
-	json_t *t;
-
-	if (load_error) {
-		snprintf(summary, sizeof summary, "%s", load_error);
-	} else {
-		json_array_foreach(results, idx, t) {
-			if (json_is_true(json_object_get(t, "passed")))
-				continue;
-			if (shown++ >= SUMMARY_MAX)
-				continue;
-			const char *id = json_string_value(json_object_get(t, "test_id"));
-			const char *er = json_string_value(json_object_get(t, "error"));
-			char *exp = json_dumps(json_object_get(t, "expected"), JSON_COMPACT | JSON_ENCODE_ANY);
-			char *act = json_dumps(json_object_get(t, "actual"), JSON_COMPACT | JSON_ENCODE_ANY);
-			n += (size_t)snprintf(summary + n, n < sizeof summary ? sizeof summary - n : 0,
-				"%s%s: %s%.80s%s%.80s", n ? "; " : "", id ? id : "?",
-				er ? er : "expected ", er ? "" : (exp ? exp : "?"),
-				er ? "" : ", got ", er ? "" : (act ? act : "?"));
-			free(exp);
-			free(act);
-			if (n >= sizeof summary)
-				n = sizeof summary - 1;
-		}
-	}
-	return json_pack("{s:b, s:I, s:I, s:f, s:s?, s:O?}",
-			 "is_correct", !load_error && total > 0 && passed == total,
-			 "passed_tests", passed, "total_tests", total,
-			 "pass_rate", total > 0 ? 100.0 * (double)passed / (double)total : 0.0,
-			 "error_summary", summary[0] ? summary : NULL,
-			 "test_results", results);
-}
-
-/* The gate: every test once in a harness on the infra CPUs. */
-/*
- * The gate: every test once, in a harness on cpus.  With keep, the harness
- * stays alive for the trials (*keep; NULL when it failed), so a measured run
- * is the very process, CPU and sandbox that was checked.
- */
-static int gate(const struct job_env *env, const struct measure_request *req,
-		const struct job_hooks *hk, const struct cpuset *cpus, struct harness **keep,
-		struct job_outcome *out, json_t **validation)
-{
-	struct harness *h = NULL;
-	struct proto_error e = { 0 };
-	json_t *reply = NULL;
-	int err;
-
-	*validation = NULL;
-	if (keep)
-		*keep = NULL;
-	err = spawn_loaded(env, req, cpus, hk, &h, &e);
-	if (err == -EPROTO) {
-		/* The code did not load (syntax error, no such function): it fails the gate. */
-		json_t *empty = json_pack("{s:I, s:I, s:[]}", "passed", (json_int_t)0, "total",
-					  (json_int_t)req->n_tests, "results");
-		*validation = validation_json(empty, e.message);
-		json_decref(empty);
-		snprintf(out->error_type, sizeof out->error_type, "validation_failed");
-		snprintf(out->error_message, sizeof out->error_message, "%s", e.message);
-		err = 0;
-		goto out;
-	}
-	if (err)
-		goto fail;
-	if ((err = proto_send(h, json_pack("{s:s}", "cmd", "validate"), &e)))
-		goto fail;
-	/* timeout_seconds bounds the whole validation run (SPEC §4). */
-	err = proto_recv(h, deadline_s(req->timeout_seconds), POLL_MS, poll_cancel, (void *)hk, &reply, &e);
-	if (err)
-		goto fail;
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		err = proto_candidate_error(reply, &e);
-		goto fail;
-	}
-	*validation = validation_json(reply, NULL);
-	if (!json_is_true(json_object_get(*validation, "is_correct"))) {
-		const char *s = json_string_value(json_object_get(*validation, "error_summary"));
-		snprintf(out->error_type, sizeof out->error_type, "validation_failed");
-		snprintf(out->error_message, sizeof out->error_message,
-			 "%lld of %lld tests failed: %s",
-			 (long long)(json_integer_value(json_object_get(reply, "total")) -
-				     json_integer_value(json_object_get(reply, "passed"))),
-			 (long long)json_integer_value(json_object_get(reply, "total")),
-			 s ? s : "");
-	}
-	if (keep && !out->error_type[0]) {
-		*keep = h;
-		h = NULL;
-	}
-	goto out;
-fail:
-	set_error(out, &e);
-out:
-	json_decref(reply);
-	harness_free(h);
-	return err;
-}
 
 int job_validate(const struct job_env *env, const struct measure_request *req,
 		 const struct job_hooks *hk, struct job_outcome *out)
 {
 	json_t *validation = NULL;
+	struct gate_cases c;
+	int err;
+
 	memset(out, 0, sizeof *out);
-	/* /validate never measures: the infra CPUs, no lock */
-	int err = gate(env, req, hk, &env->layout->infra, NULL, out, &validation);
+	if ((err = gate_cases_split(req, &c)) == 0)
+		/* /validate never measures: the infra CPUs, no lock */
+		err = gate_run(env, req, &c, hk, &env->layout->infra, out, &validation);
+	else
+		snprintf(out->error_type, sizeof out->error_type, "internal");
+	gate_cases_free(&c);
 	if (err == -ECANCELED)
 		return err;
 	out->ok = err == 0;
@@ -284,6 +106,8 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 	if ((w->err = attrib_split(&diff, &p, &win)))
 		goto out;
 	t->foreign_percent = win.foreign_percent;
+	if (p.capacity_ns)
+		t->cpu_share = (double)win.role_ns[ATTRIB_CANDIDATE] / (double)p.capacity_ns;
 	if (win.contaminated)
 		t->flags |= MEASURE_FLAG_CONTAMINATED;
 	if (t->seq >= w->nwins) {
@@ -360,17 +184,21 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	struct cpuset one;
 	struct window_ctx wc = { .hk = hk, .env = env };
 	struct attrib_window total = { 0 };
+	struct gate_cases c = { 0 };
+	struct proto_error e = { 0 };
 	json_t *attribution = NULL;
 	long long fence = 0;
 	bool locked = false;
 	int cpu, err;
 
 	memset(out, 0, sizeof *out);
+	if ((err = gate_cases_split(req, &c)))
+		goto out;
 	/*
-	 * The lock comes before the gate (SPEC §3 has it after): the gate runs in
-	 * the same harness, on the same CPU, as the trials, so candidate code
-	 * cannot tell a checked run from a measured one (issue 4), and that CPU is
-	 * only ever used under the lock.
+	 * The lock comes before the gate (SPEC §3 has it after): the gate runs on
+	 * the same CPU, in the same sandbox, as the trials, so candidate code sees
+	 * the same surroundings in both (issue 4), and that CPU is only ever used
+	 * under the lock.
 	 */
 	if (hk->stage)
 		hk->stage(hk->ctx, "waiting_for_lock", 0.0);
@@ -383,9 +211,16 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	cpuset_set(&one, cpu);
 	if (hk->stage)
 		hk->stage(hk->ctx, "validating", 0.02);
-	err = gate(env, req, hk, &one, &h, out, &validation);
+	err = gate_run(env, req, &c, hk, &one, out, &validation);
 	if (err || out->error_type[0])
 		goto out;
+	/* A fresh candidate process for the trials: nothing the code built while
+	 * it was being checked carries over (issue 7). */
+	if ((err = gate_spawn_loaded(env, req, &c, &one, hk, &h, &e))) {
+		snprintf(out->error_type, sizeof out->error_type, "%s", e.type);
+		snprintf(out->error_message, sizeof out->error_message, "%s", e.message);
+		goto out;
+	}
 
 	struct measure_params p = {
 		.max_trials = req->energy_measurement_trials,
@@ -394,11 +229,17 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		.target_cv_percent = req->target_cv_percent,
 		.min_trial_seconds = req->min_trial_seconds,
 		.timeout_seconds = req->timeout_seconds,
-		.n_tests = req->n_tests,
+		.n_tests = c.n,
+		.expected = c.expected,
+		.test_ids = c.ids,
+		.tamper_ratio = env->cfg->tampering_ratio,
 		.noise_floor_joules = env->cfg->noise_floor_joules,
 		.meter_poll_ms = 20,
-		.max_passes = 100000000,
+		/* every output of a window is kept until the checked passes are picked */
+		.max_passes = env->cfg->max_kept_outputs / (long)(c.n ? c.n : 1),
 	};
+	if (p.max_passes < 1)
+		p.max_passes = 1;
 	p.idle_watts[METER_PACKAGE] = env->calib->idle_package_watts;
 	p.idle_watts[METER_DRAM] = env->calib->idle_dram_watts;
 	mr = calloc(1, sizeof *mr);
@@ -477,6 +318,7 @@ out:
 	if (locked)
 		hk->lock_release(hk->ctx);
 	window_ctx_free(&wc);
+	gate_cases_free(&c);
 	attrib_window_free(&total);
 	if (!out->ok && err != -ECANCELED && !out->result)
 		out->result = json_pack("{s:O?}", "validation", validation);
