@@ -83,7 +83,8 @@ int proto_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 	default:
 		return proto_fail(e, err, "internal", "harness I/O: %s", strerror(-err));
 	}
-	*out = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+	/* an output string may hold U+0000: it is compared, not refused */
+	*out = json_loads(line, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	free(line);
 	if (!*out || !json_is_object(*out)) {
 		json_decref(*out);

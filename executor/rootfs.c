@@ -203,6 +203,18 @@ struct rootfs *rootfs_plan(const struct rootfs_options *o, char *why, size_t cap
 			       RO_FLAGS | MS_NOEXEC, "bind read-only");
 	if (sysrq)
 		sysrq->optional = true;
+	/*
+	 * System-wide per-CPU counters read as empty files (issue 7): they would
+	 * show other tenants' activity, and the measurement CPU's own, to code
+	 * that is being measured.
+	 */
+	static const char *const masked[] = { "stat", "schedstat", "interrupts", "softirqs", NULL };
+	for (const char *const *m = masked; *m; m++) {
+		struct op *op = add(r, K_BIND, fmt(r, "%s/dev/null", S), fmt(r, "%s/proc/%s", S, *m),
+				    NULL, NULL, RO_FLAGS | MS_NOEXEC, "mask");
+		if (op)
+			op->optional = true;
+	}
 	add(r, K_PIVOT, NULL, fmt(r, "%s", S), NULL, NULL, 0, "pivot_root to");
 	add(r, K_REMOUNT, NULL, fmt(r, "/"), NULL, NULL, RO_FLAGS, "remount read-only");
 	add(r, K_REMOUNT, NULL, fmt(r, "/dev"), NULL, NULL, MS_RDONLY | MS_NOSUID | MS_NOEXEC,

@@ -2,6 +2,7 @@
 #include "syscall_filter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -41,6 +42,31 @@ const char *const *syscall_filter_killed(void)
 	return killed;
 }
 
+/*
+ * Refused with EPERM, not killed (issue 7): ordinary code may try them.
+ * sched_setaffinity: the candidate stays on the CPUs it was given (a measured
+ * run on the measurement CPU, /validate on the infra CPUs).  File locks: the
+ * read-only host files in the view (/usr, /etc/ld.so.cache…) must not be
+ * lockable by one sandbox against the host or another sandbox.
+ */
+static int refuse_others(scmp_filter_ctx ctx, char *why, size_t cap)
+{
+	static const int lock_cmds[] = { F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW };
+	int rc;
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setaffinity), 0)) < 0 ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(flock), 0)) < 0) {
+		snprintf(why, cap, "seccomp rule for sched_setaffinity/flock: %s", strerror(-rc));
+		return rc;
+	}
+	for (size_t i = 0; i < sizeof lock_cmds / sizeof lock_cmds[0]; i++)
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
+					   SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)lock_cmds[i]))) < 0) {
+			snprintf(why, cap, "seccomp rule for fcntl locks: %s", strerror(-rc));
+			return rc;
+		}
+	return 0;
+}
+
 static int add_rules(scmp_filter_ctx ctx, char *why, size_t cap)
 {
 	int rc;
@@ -62,6 +88,8 @@ static int add_rules(scmp_filter_ctx ctx, char *why, size_t cap)
 			snprintf(why, cap, "seccomp rule for clone: %s", strerror(-rc));
 			return rc;
 		}
+	if ((rc = refuse_others(ctx, why, cap)) < 0)
+		return rc;
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0) {
 		snprintf(why, cap, "seccomp rule for clone3: %s", strerror(-rc));
 		return rc;

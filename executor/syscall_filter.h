@@ -20,6 +20,11 @@
  * * socket() fails with EAFNOSUPPORT for families other than AF_UNIX,
  *   AF_INET and AF_INET6 (netlink, packet, vsock... — vsock is not
  *   isolated by a network namespace).
+ * * EPERM (refused, not killed: ordinary code may try them) for
+ *   sched_setaffinity — the candidate stays on the CPUs it was given — and
+ *   for file locks (flock, fcntl F_SETLK/F_SETLKW/F_OFD_SETLK/F_OFD_SETLKW),
+ *   so the read-only host files in the view cannot be locked against the
+ *   host or another sandbox.
  * A killed process ends with SIGSYS; the executor reports a harness killed
  * that way as error_type "sandbox_violation".
  *

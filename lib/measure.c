@@ -450,7 +450,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		if (t->flags & MEASURE_FLAGS_TAMPER) {
 			/* Retried once; the same again means the candidate does not do in
 			 * trials what it did when sized (issue 7). */
-			log_warn("trial %u rejected: %s", t->seq, why);
+			log_warn("trial rejected (%ld kept so far): %s", (long)out->n_trials, why);
 			reject(out, t);
 			if (prev_why[0])
 				return fail_from(&r, proto_fail(&r.e, -EPROTO, "tampering_suspected",

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "executor.h"
+#include "jsoncmp.h"
 #include "util.h"
 #include "testutil.h"
 
@@ -79,13 +80,24 @@ static json_t *must_recv(struct harness *h, double seconds)
 	return v;
 }
 
+/* The expected outputs of the last load(): the harness never sees them. */
+static json_t *expected;
+
 static void load(struct harness *h, const char *code, const char *tests)
 {
 	json_error_t je;
-	json_t *tc = json_loads(tests, 0, &je);
+	json_t *tc = json_loads(tests, 0, &je), *inputs = json_array(), *t;
+	size_t i;
 	ck_assert_msg(tc != NULL, "%s", je.text);
+	json_decref(expected);
+	expected = json_array();
+	json_array_foreach(tc, i, t) {
+		json_array_append(inputs, json_object_get(t, "inputs"));
+		json_array_append(expected, json_object_get(t, "expected_output"));
+	}
+	json_decref(tc);
 	send_obj(h, json_pack("{s:s, s:s, s:s, s:o}", "cmd", "load", "code", code,
-			      "function_name", "solve", "test_cases", tc));
+			      "function_name", "solve", "inputs", inputs));
 	json_t *r = must_recv(h, 10);
 	ck_assert_msg(json_is_true(json_object_get(r, "ok")), "load failed: %s",
 		      json_string_value(json_object_get(r, "error")));
@@ -97,11 +109,50 @@ static void send_cmd(struct harness *h, const char *cmd)
 	send_obj(h, json_pack("{s:s}", "cmd", cmd));
 }
 
-/* "validate" is answered within seconds, with want tests passed. */
+/*
+ * The gate as the worker runs it: "call", one line per test, outputs compared
+ * here.  Returns {"passed", "total", "results": [{"passed", "actual", "error",
+ * "error_type"}]}, or NULL with *err from a failed receive.
+ */
+static json_t *gate(struct harness *h, double seconds, int *err)
+{
+	json_t *results = json_array();
+	size_t n = json_array_size(expected), passed = 0;
+	send_cmd(h, "call");
+	for (size_t i = 0; i <= n; i++) {
+		json_t *line = recv_obj(h, seconds, err);
+		if (!line) {
+			json_decref(results);
+			return NULL;
+		}
+		if (i == n) {
+			ck_assert(json_is_true(json_object_get(line, "ok")));
+		} else {
+			json_t *out = json_object_get(line, "out"), *v = json_object_get(out, "value");
+			bool ok = jsoncmp_equal(v, json_array_get(expected, i));
+			passed += ok;
+			json_array_append_new(results, json_pack("{s:b, s:O?, s:O?, s:O?}", "passed", ok,
+				"actual", v, "error", json_object_get(out, "error"),
+				"error_type", json_object_get(out, "error_type")));
+		}
+		json_decref(line);
+	}
+	return json_pack("{s:I, s:I, s:o}", "passed", (json_int_t)passed, "total", (json_int_t)n,
+			 "results", results);
+}
+
+static json_t *must_gate(struct harness *h, double seconds)
+{
+	int err = 0;
+	json_t *r = gate(h, seconds, &err);
+	ck_assert_msg(r != NULL, "gate: %s", strerror(-err));
+	return r;
+}
+
+/* The gate answers within seconds, with want tests passed. */
 static void validate_passes(struct harness *h, double seconds, json_int_t want)
 {
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, seconds);
+	json_t *r = must_gate(h, seconds);
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), want);
 	json_decref(r);
 }
@@ -114,10 +165,10 @@ static void validate_passes_after_load(struct harness *h)
 	validate_passes(h, 10, 1);
 }
 
-/* "validate" gets no reply, only the error want; *ex tells how the harness ended. */
+/* "call" gets no reply, only the error want; *ex tells how the harness ended. */
 static void validate_fails(struct harness *h, int want, struct harness_exit *ex)
 {
-	send_cmd(h, "validate");
+	send_cmd(h, "call");
 	int err = 0;
 	ck_assert_ptr_null(recv_obj(h, 10, &err));
 	ck_assert_int_eq(err, want);
@@ -243,23 +294,14 @@ START_TEST(test_roundtrip)
 	load(h, "def solve(a, b):\n    return a + b\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[1,2],\"expected_output\":3},"
 	     " {\"test_id\":\"2\",\"inputs\":{\"a\":2,\"b\":5},\"expected_output\":7}]");
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, 10);
-	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_t *r = must_gate(h, 10);
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "total")), 2);
 	json_decref(r);
 
-	send_obj(h, json_pack("{s:s, s:f, s:i}", "cmd", "size", "min_trial_seconds", 0.05,
-			      "max_passes", 1000000));
-	r = must_recv(h, 10);
-	ck_assert(json_is_true(json_object_get(r, "ok")));
-	json_int_t passes = json_integer_value(json_object_get(r, "passes"));
-	ck_assert_int_gt(passes, 100);
-	ck_assert(json_real_value(json_object_get(r, "pass_seconds")) > 0);
-	json_decref(r);
-
-	send_obj(h, json_pack("{s:s, s:I}", "cmd", "trial", "passes", passes));
+	/* a window: every output of every pass kept, any pass shown afterwards */
+	json_int_t passes = 1000;
+	send_obj(h, json_pack("{s:s, s:I}", "cmd", "run", "passes", passes));
 	r = must_recv(h, 10);
 	ck_assert(json_is_true(json_object_get(r, "ready")));
 	json_decref(r);
@@ -268,13 +310,28 @@ START_TEST(test_roundtrip)
 	r = must_recv(h, 10);
 	uint64_t t1 = util_mono_ns();
 	ck_assert(json_is_true(json_object_get(r, "done")));
-	json_int_t el = json_integer_value(json_object_get(r, "elapsed_ns"));
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "kept")), 2 * passes);
+	json_int_t el = json_integer_value(json_object_get(r, "ns"));
 	ck_assert_int_gt(el, 0);
 	ck_assert_uint_le((uint64_t)el, t1 - t0);
 	json_decref(r);
+	send_obj(h, json_pack("{s:s, s:[i, i]}", "cmd", "show", "passes", 999, 0));
+	const int want[4][3] = { { 999, 0, 3 }, { 999, 1, 7 }, { 0, 0, 3 }, { 0, 1, 7 } };
+	for (int i = 0; i < 4; i++) {
+		r = must_recv(h, 10);
+		ck_assert_int_eq(json_integer_value(json_object_get(r, "j")), want[i][0]);
+		ck_assert_int_eq(json_integer_value(json_object_get(r, "i")), want[i][1]);
+		ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "out"), "value")),
+				 want[i][2]);
+		json_decref(r);
+	}
 	r = must_recv(h, 10);
-	ck_assert(json_is_true(json_object_get(r, "checked")));
 	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	/* shown once: the outputs are gone */
+	send_obj(h, json_pack("{s:s, s:[i]}", "cmd", "show", "passes", 0));
+	r = must_recv(h, 10);
+	ck_assert(json_is_false(json_object_get(r, "ok")));
 	json_decref(r);
 
 	ck_assert_int_eq(harness_close(h, util_mono_ns() + 5 * SEC), 0);
@@ -330,8 +387,7 @@ START_TEST(test_affinity_and_namespace)
 		"            list(resource.getrlimit(resource.RLIMIT_CORE)),\n"
 		"            sorted(os.sched_getaffinity(0))]\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, 10);
+	json_t *r = must_gate(h, 10);
 	json_t *act = json_object_get(json_array_get(json_object_get(r, "results"), 0), "actual");
 	if (geteuid() == 0) {
 		/* the private tmpfs inside the mount namespace, seen through /proc */
@@ -373,7 +429,7 @@ static void timeout_kills_tree(bool no_ns)
 		"    mark('parent')\n"
 		"    while True: pass\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
+	send_cmd(h, "call");
 	char *line = NULL;
 	uint64_t t0 = util_mono_ns();
 	ck_assert_int_eq(harness_recv(h, t0 + SEC / 2, 50, NULL, NULL, &line), -ETIMEDOUT);
@@ -456,8 +512,7 @@ START_TEST(test_memory_limit)
 		"    return len(keep)\n",
 	     "[{\"test_id\":\"small\",\"inputs\":[10],\"expected_output\":10},"
 	     " {\"test_id\":\"bomb\",\"inputs\":[100000],\"expected_output\":0}]");
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, 20);
+	json_t *r = must_gate(h, 20);
 	json_t *res = json_object_get(r, "results");
 	ck_assert(json_is_true(json_object_get(json_array_get(res, 0), "passed")));
 	json_t *bomb = json_array_get(res, 1);
@@ -517,7 +572,7 @@ START_TEST(test_exit_mid_protocol)
 	ck_assert(!ex.killed_by_us);
 	size_t elen;
 	ck_assert_str_eq(harness_stderr(h, &elen), "bye\n");
-	ck_assert_int_eq(harness_send(h, "{\"cmd\":\"validate\"}", 18), -EPIPE);
+	ck_assert_int_eq(harness_send(h, "{\"cmd\":\"call\"}", 14), -EPIPE);
 	ck_assert_int_eq(harness_go(h), -EPIPE);
 	harness_free(h);
 }
@@ -539,14 +594,11 @@ START_TEST(test_big_messages)
 		json_array_append_new(tests, json_pack("{s:s, s:[s], s:i}", "test_id", id,
 						       "inputs", word, "expected_output", 400));
 	}
-	send_obj(h, json_pack("{s:s, s:s, s:s, s:o}", "cmd", "load", "code",
-			      "def solve(s):\n    return len(s)\n", "function_name", "solve",
-			      "test_cases", tests));
-	json_t *r = must_recv(h, 20);
-	ck_assert(json_is_true(json_object_get(r, "ok")));
-	json_decref(r);
-	send_cmd(h, "validate");
-	r = must_recv(h, 20);
+	char *text = json_dumps(tests, JSON_COMPACT);
+	load(h, "def solve(s):\n    return len(s)\n", text);
+	free(text);
+	json_decref(tests);
+	json_t *r = must_gate(h, 20);
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "passed")), 5000);
 	ck_assert_int_eq(json_array_size(json_object_get(r, "results")), 5000);
 	json_decref(r);
@@ -566,7 +618,7 @@ START_TEST(test_poll_cancel)
 	struct harness *h = spawn(&o);
 	load(h, "def solve():\n    while True: pass\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
+	send_cmd(h, "call");
 	int calls = 0;
 	char *line = NULL;
 	uint64_t t0 = util_mono_ns();
@@ -662,18 +714,24 @@ static void *thread_run(void *arg)
 		return (void *)1;
 	intptr_t bad = 0;
 	const char *load_cmd = "{\"cmd\":\"load\",\"code\":\"def solve(x):\\n    return x\\n\","
-			       "\"function_name\":\"solve\",\"test_cases\":[{\"test_id\":\"a\","
-			       "\"inputs\":[3],\"expected_output\":3}]}";
+			       "\"function_name\":\"solve\",\"inputs\":[[3]]}";
+	const char *call_cmd = "{\"cmd\":\"call\"}";
 	char *line = NULL;
+	/* load, then four gates of two lines each: the output, then ok */
 	for (int i = 0; i < 5 && !bad; i++) {
-		if (harness_send(h, i ? "{\"cmd\":\"validate\"}" : load_cmd,
-				 strlen(i ? "{\"cmd\":\"validate\"}" : load_cmd)) != 0 ||
-		    harness_recv(h, util_mono_ns() + 10 * SEC, 50, NULL, NULL, &line) != 0)
+		const char *cmd = i ? call_cmd : load_cmd;
+		const char *want[2] = { i ? "\"out\":{\"value\":3}" : "{\"ok\":true,\"n\":1}",
+					i ? "{\"ok\":true}" : NULL };
+		if (harness_send(h, cmd, strlen(cmd)) != 0)
 			bad = 2;
-		else if (!strstr(line, i ? "\"passed\":1" : "{\"ok\":true}"))
-			bad = 3;
-		free(line);
-		line = NULL;
+		for (int k = 0; k < 2 && want[k] && !bad; k++) {
+			if (harness_recv(h, util_mono_ns() + 10 * SEC, 50, NULL, NULL, &line) != 0)
+				bad = 2;
+			else if (!strstr(line, want[k]))
+				bad = 3;
+			free(line);
+			line = NULL;
+		}
 	}
 	if (harness_close(h, util_mono_ns() + 5 * SEC) != 0)
 		bad = 4;
@@ -744,8 +802,7 @@ START_TEST(test_sandbox_view)
 	ck_assert_uint_eq(rep.applied, SANDBOX_ALL);
 	ck_assert_uint_eq(harness_sandbox(h)->applied, SANDBOX_ALL);
 	load(h, code, "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, 20);
+	json_t *r = must_gate(h, 20);
 	json_t *act = json_object_get(json_array_get(json_object_get(r, "results"), 0), "actual");
 	char *got = json_dumps(act, JSON_COMPACT);
 	char want[1024];
@@ -835,8 +892,7 @@ START_TEST(test_no_namespaces)
 	ck_assert_str_eq(rep->why[SANDBOX_PIDNS], "not requested");
 	load(h, "import os\ndef solve():\n    return os.getcwd()\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, 10);
+	json_t *r = must_gate(h, 10);
 	json_t *act = json_object_get(json_array_get(json_object_get(r, "results"), 0), "actual");
 	ck_assert_str_eq(json_string_value(act), harness_tmpdir(h));
 	json_decref(r);
@@ -895,8 +951,7 @@ START_TEST(test_pids_limit)
 		"        pass\n"
 		"    return n\n",
 	     "[{\"test_id\":\"1\",\"inputs\":[],\"expected_output\":0}]");
-	send_cmd(h, "validate");
-	json_t *r = must_recv(h, 20);
+	json_t *r = must_gate(h, 20);
 	json_int_t n = json_integer_value(json_object_get(json_array_get(json_object_get(r, "results"), 0),
 							  "actual"));
 	json_decref(r);

@@ -43,10 +43,8 @@ static struct harness *loaded(const char *code, const struct cpuset *cpu)
 	ck_assert_ptr_nonnull(h);
 	struct proto_error e;
 	json_t *reply = NULL;
-	ck_assert_int_eq(proto_send(h, json_pack("{s:s, s:s, s:s, s:[{s:s, s:[i], s:i}]}", "cmd",
-						 "load", "code", code, "function_name", "solve",
-						 "test_cases", "test_id", "a", "inputs", 3,
-						 "expected_output", 3), &e), 0);
+	ck_assert_int_eq(proto_send(h, json_pack("{s:s, s:s, s:s, s:[[i]]}", "cmd", "load", "code",
+						 code, "function_name", "solve", "inputs", 3), &e), 0);
 	ck_assert_int_eq(proto_recv(h, util_mono_ns() + 10000000000ull, 50, NULL, NULL, &reply, &e), 0);
 	ck_assert(json_is_true(json_object_get(reply, "ok")));
 	json_decref(reply);
@@ -65,12 +63,20 @@ static struct meter *model(const struct cpuset *cpu)
 	return m;
 }
 
+/* one test case, inputs [3], expected 3 (loaded() above) */
+static json_t *expected_3, *ids_a;
+
 static struct measure_params params(void)
 {
+	if (!expected_3) {
+		expected_3 = json_pack("[i]", 3);
+		ids_a = json_pack("[s]", "a");
+	}
 	struct measure_params p = {
 		.max_trials = 4, .min_trials = 2, .warmup_trials = 1, .target_cv_percent = 100,
 		.min_trial_seconds = 0.1, .timeout_seconds = 20, .n_tests = 1,
-		.noise_floor_joules = 0.0001, .meter_poll_ms = 20, .max_passes = 100000000,
+		.expected = expected_3, .test_ids = ids_a, .tamper_ratio = 3,
+		.noise_floor_joules = 0.0001, .meter_poll_ms = 20, .max_passes = 4000000,
 	};
 	p.idle_watts[METER_PACKAGE] = 10;
 	p.idle_watts[METER_DRAM] = 2;
@@ -140,6 +146,82 @@ START_TEST(changed_answers_are_caught)
 }
 END_TEST
 
+/* Honest while it is being sized (few calls), then answers from a cache: its
+ * trials are far faster per pass than its sizing run, twice in a row. */
+START_TEST(faster_in_trials_than_sized_is_tampering)
+{
+	struct cpuset cpu = last_cpu();
+	struct harness *h = loaded("import time\n"
+				   "calls = [0]\n"
+				   "def solve(n):\n"
+				   "    calls[0] += 1\n"
+				   "    if calls[0] < 1000:\n"
+				   "        end = time.perf_counter() + 50e-6\n"
+				   "        while time.perf_counter() < end:\n"
+				   "            pass\n"
+				   "    return n\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
+	ck_assert_str_eq(r->error_type, "tampering_suspected");
+	ck_assert_msg(strstr(r->error_message, "sizing run"), "%s", r->error_message);
+	ck_assert_uint_ge(r->n_rejected, 2);
+	ck_assert(r->rejected[0].flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	free(r);
+	meter_close(m);
+	harness_free(h);
+}
+END_TEST
+
+/* Candidate code that writes "done" on the protocol channel itself gets no
+ * window: the claimed count cannot match, and nothing is measured. */
+START_TEST(forged_done_is_tampering)
+{
+	struct cpuset cpu = last_cpu();
+	struct harness *h = loaded("import os\n"
+				   "calls = [0]\n"
+				   "def solve(n):\n"
+				   "    calls[0] += 1\n"
+				   "    if calls[0] == 2:\n"
+				   "        os.write(4, b'{\"done\":true,\"kept\":1,\"ns\":1}\\n')\n"
+				   "    return n\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
+	ck_assert_str_eq(r->error_type, "tampering_suspected");
+	ck_assert_uint_eq(r->n_trials, 0);
+	free(r);
+	meter_close(m);
+	harness_free(h);
+}
+END_TEST
+
+/* Right in one pass out of seven: the passes checked after each window are
+ * drawn at random, so a wrong one is found. */
+START_TEST(wrong_unchecked_passes_are_caught)
+{
+	struct cpuset cpu = last_cpu();
+	struct harness *h = loaded("calls = [0]\n"
+				   "def solve(n):\n"
+				   "    calls[0] += 1\n"
+				   "    return n if calls[0] % 7 == 1 else None\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
+	ck_assert_str_eq(r->error_type, "inconsistent_output");
+	ck_assert_msg(strstr(r->error_message, "got null"), "%s", r->error_message);
+	free(r);
+	meter_close(m);
+	harness_free(h);
+}
+END_TEST
+
 static int cancel_after(void *ctx, const char *stage, double progress)
 {
 	(void)progress;
@@ -174,6 +256,9 @@ static Suite *measure_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, baseline_and_bounds);
 	tcase_add_test(tc, changed_answers_are_caught);
+	tcase_add_test(tc, faster_in_trials_than_sized_is_tampering);
+	tcase_add_test(tc, forged_done_is_tampering);
+	tcase_add_test(tc, wrong_unchecked_passes_are_caught);
 	tcase_add_test(tc, hook_cancels);
 	return s;
 }
