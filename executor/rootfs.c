@@ -209,8 +209,10 @@ struct rootfs *rootfs_plan(const struct rootfs_options *o, char *why, size_t cap
 	 * that is being measured.
 	 */
 	static const char *const masked[] = { "stat", "schedstat", "interrupts", "softirqs", NULL };
+	add(r, K_FILE, NULL, fmt(r, "%s" ROOTFS_EMPTY, S), NULL, NULL, 0, "create");
 	for (const char *const *m = masked; *m; m++) {
-		struct op *op = add(r, K_BIND, fmt(r, "%s/dev/null", S), fmt(r, "%s/proc/%s", S, *m),
+		/* absent on some kernels (schedstat): nothing to hide there */
+		struct op *op = add(r, K_BIND, fmt(r, "%s" ROOTFS_EMPTY, S), fmt(r, "%s/proc/%s", S, *m),
 				    NULL, NULL, RO_FLAGS | MS_NOEXEC, "mask");
 		if (op)
 			op->optional = true;

@@ -15,7 +15,9 @@
  *                             working directory, HOME and TMPDIR
  *   /proc                     a new instance: only the sandbox's PID
  *                             namespace; /proc/sys and /proc/sysrq-trigger
- *                             read-only
+ *                             read-only; the system-wide per-CPU counters
+ *                             (stat, schedstat, interrupts, softirqs) read
+ *                             as empty files (ROOTFS_EMPTY bound on them)
  * Nothing else: no /sys (so no powercap, cgroup or device files), no /run,
  * /var, /home, /root, /srv, no repository, config, key directory or Redis
  * socket.  The root and /dev are read-only; /tmp and /dev/shm are the only
@@ -40,6 +42,7 @@
 
 #define ROOTFS_HARNESS "/jt/harness.py"
 #define ROOTFS_WORKDIR "/tmp"
+#define ROOTFS_EMPTY "/.empty"   /* an empty read-only file, for masking */
 
 struct rootfs_options {
 	const char *staging;   /* absolute, empty directory: the new root is mounted on it */

@@ -282,11 +282,14 @@ static int size_passes(struct run *r)
 	struct measure_trial t;
 	int err;
 
-	for (r->out->sizing_windows = 0;; k = k > max / 2 ? max : k * 2) {
+	for (r->out->sizing_windows = 0;;) {
 		if ((err = window(r, k, NULL, &t)))
 			return err;
 		if ((++r->out->sizing_windows >= 2 && t.wall_ns >= threshold) || k >= max)
 			break;
+		/* long enough already: the same count again, warm this time */
+		if (t.wall_ns < threshold)
+			k = k > max / 2 ? max : k * 2;
 	}
 	double ns = t.ns_per_pass > 0 ? t.ns_per_pass : 1;
 	double want = ceil((double)min_ns / ns);

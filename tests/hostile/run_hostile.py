@@ -50,6 +50,8 @@ PW = None
 #                         memory_limit) and its error text matching REGEX
 #   ("passes", None)      the candidate returned what the sandbox let it observe,
 #                         and that equals the safe answer (expected_output)
+#   ("wrong", X)          it answered X, and X is not the expected output (a
+#                         random secret the candidate cannot compute)
 
 HANG = 1    # timeout_seconds for the cases that never return
 
@@ -273,9 +275,112 @@ CASES = {
     "hostname": ("import socket\ndef solve():\n    return socket.gethostname()\n",
                  ("passes", "sandbox"), {}),
     "read_stdin": ("def solve():\n    return input()\n", ("test", "runtime_error", r"EOFError"), {}),
+    # -- issue 7: the figures and the neighbours
+    "exec_from_memfd": (
+        # runs, but as what it is: a program inside the same sandbox
+        "import os, subprocess\n"
+        "def solve():\n"
+        "    fd = os.memfd_create('x', 0)\n"
+        "    os.write(fd, open('/usr/bin/id', 'rb').read())\n"
+        "    r = subprocess.run(['/proc/self/fd/%d' % fd], pass_fds=(fd,), capture_output=True)\n"
+        "    return r.stdout.decode()\n",
+        ("passes", None), {}),
+    "flock_host_files": (
+        "import fcntl, struct\n"
+        "def solve():\n"
+        "    seen = set()\n"
+        "    for p in ('/etc/ld.so.cache', '/usr/bin/python3', '/jt/harness.py', '/dev/null'):\n"
+        "        with open(p, 'rb') as f:\n"
+        "            for lock in (lambda: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB),\n"
+        "                         lambda: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB),\n"
+        "                         lambda: fcntl.lockf(f, fcntl.LOCK_SH | fcntl.LOCK_NB),\n"
+        "                         lambda: fcntl.fcntl(f, fcntl.F_OFD_SETLK,\n"
+        "                             struct.pack('hh4xqqi4x', fcntl.F_RDLCK, 0, 0, 0, 0))):\n"
+        "                try:\n"
+        "                    lock()\n"
+        "                    seen.add('locked ' + p)\n"
+        "                except OSError as e:\n"
+        "                    seen.add(e.errno)\n"
+        "    return sorted(seen, key=str)\n",
+        ("passes", [1]), {}),   # EPERM, every time
+    "reply_over_the_cap": (
+        "import os\n"
+        "def solve():\n"
+        "    chunk = b'x' * (1 << 20)\n"
+        "    for _ in range(80):   # more than max_harness_message_bytes (64 MiB), no newline\n"
+        "        os.write(4, chunk)\n"
+        "    return 1\n",
+        ("error", "tampering_suspected"), {}),
+    "proc_stat_counters": (
+        "import os\n"
+        "def solve():\n"
+        "    sizes = []\n"
+        "    for p in ('/proc/stat', '/proc/schedstat', '/proc/interrupts', '/proc/softirqs'):\n"
+        "        try:\n"
+        "            sizes.append(len(open(p).read()))\n"
+        "        except FileNotFoundError:\n"
+        "            sizes.append(0)   # schedstat: absent on some kernels\n"
+        "        except OSError as e:\n"
+        "            sizes.append(e.strerror)\n"
+        "    return [sizes, os.cpu_count() is not None]\n",
+        ("passes", [[0, 0, 0, 0], True]), {}),
+    "forge_gate_reply": (
+        # answers the worker's "call" itself: a forged line is only another way
+        # to give an answer, and the worker compares it with what it alone knows
+        "import os\n"
+        "def solve():\n"
+        "    os.write(4, b'{\"i\":0,\"out\":{\"value\":\"forged\"},\"seconds\":0,'\n"
+        "                b'\"mutated_inputs\":false}\\n{\"ok\":true}\\n')\n"
+        "    return 'not the answer'\n",
+        ("wrong", "forged"), {}),
+    "widen_cpu_affinity": (None, ("passes", None), {}),
+    "find_the_expected_output": (None, ("wrong", "not found"), {}),
 }
 
-X86_ONLY = {"perf_event_open", "bpf", "keyctl", "i386_int80_syscall", "x32_syscall"}
+X86_ONLY = {"perf_event_open", "bpf", "keyctl", "i386_int80_syscall", "x32_syscall",
+            "widen_cpu_affinity"}
+
+# Looks for the expected output everywhere a contestant would: the objects of
+# its interpreter, its argv and environment, its whole readable memory.
+FIND_SECRET = (
+    "import gc, re\n"
+    "PAT = re.compile(rb'jt-secret-[0-9a-f]{32}')\n"
+    "def solve():\n"
+    "    for o in gc.get_objects():\n"
+    "        for v in (o.values() if isinstance(o, dict) else o if isinstance(o, (list, tuple)) else ()):\n"
+    "            if isinstance(v, str) and PAT.fullmatch(v.encode()):\n"
+    "                return v\n"
+    "    for p in ('/proc/self/cmdline', '/proc/self/environ', '/proc/1/cmdline'):\n"
+    "        m = PAT.search(open(p, 'rb').read())\n"
+    "        if m:\n"
+    "            return m.group().decode()\n"
+    "    mem = open('/proc/self/mem', 'rb', 0)\n"
+    "    for line in open('/proc/self/maps'):\n"
+    "        a, b = (int(x, 16) for x in line.split()[0].split('-'))\n"
+    "        if 'r' not in line.split()[1] or b - a > 1 << 28:\n"
+    "            continue\n"
+    "        try:\n"
+    "            mem.seek(a)\n"
+    "            m = PAT.search(mem.read(b - a))\n"
+    "        except (OSError, ValueError, OverflowError):\n"
+    "            continue\n"
+    "        if m:\n"
+    "            return m.group().decode()\n"
+    "    return 'not found'\n")
+
+# Tries to leave its CPUs through the library call and the raw system call.
+WIDEN_AFFINITY = (
+    "import ctypes, os\n"
+    "def solve():\n"
+    "    try:\n"
+    "        os.sched_setaffinity(0, range(64))\n"
+    "        lib = 'moved'\n"
+    "    except OSError as e:\n"
+    "        lib = e.errno\n"
+    "    libc = ctypes.CDLL(None, use_errno=True)\n"
+    "    mask = (ctypes.c_ulong * 16)(*([2**64 - 1] * 16))\n"
+    "    raw = libc.syscall(203, 0, ctypes.sizeof(mask), mask)   # x86_64 sched_setaffinity\n"
+    "    return [lib, raw, ctypes.get_errno(), sorted(os.sched_getaffinity(0))]\n")
 
 NORMAL = "def solve(n):\n    return n * 2\n"
 
@@ -318,7 +423,21 @@ def dynamic_case(name):
         return "def solve():\n    return open(%r, 'rb').read()\n" % os.path.join(S.tmp, "keys", "seal.key")
     if name == "read_calibration":
         return "def solve():\n    return open(%r).read()\n" % os.path.join(S.tmp, "calibration.json")
+    if name == "widen_cpu_affinity":
+        return WIDEN_AFFINITY
+    if name == "find_the_expected_output":
+        return FIND_SECRET
     raise KeyError(name)
+
+
+def cpus(key):
+    """The stack's measurement or infra CPUs, as a sorted list."""
+    text = S.get("/api/v1/socket0/status").json["isolation"][key]
+    out = []
+    for part in str(text).split(","):
+        lo, _, hi = part.partition("-")
+        out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
 
 
 def setUpModule():
@@ -370,10 +489,17 @@ class Hostile(unittest.TestCase):
             expect = ("passes", "uid=%d gid=%d groups=%d\n" % (PW.pw_uid, PW.pw_gid, PW.pw_gid))
         elif code is None:
             code = dynamic_case(name)
+        if name == "exec_from_memfd":
+            expect = ("passes", "uid=%d gid=%d groups=%d\n" % (PW.pw_uid, PW.pw_gid, PW.pw_gid))
+        elif name == "widen_cpu_affinity":
+            # /validate runs on the infra CPUs and stays there
+            expect = ("passes", [1, -1, 1, cpus("infra_cpus")])
         kind = expect[0]
         kw = {"timeout_seconds": HANG} if kind == "error" and expect[1] == "timeout" else {}
         kw.update(extra)
         expected = expect[1] if kind == "passes" else 0
+        if kind == "wrong":
+            expected = "jt-secret-" + os.urandom(16).hex()
         t0 = time.monotonic()
         r = S.post("/api/v1/validate", body(code, expected, **kw))
         took = time.monotonic() - t0
@@ -389,6 +515,12 @@ class Hostile(unittest.TestCase):
             res = v["test_results"][0]
             self.assertEqual(res["error_type"], expect[1], "%s: %s" % (name, res))
             self.assertRegex(res["error"] or "", expect[2], name)
+        elif kind == "wrong":
+            # ran, answered, and the answer is not the secret expected output
+            self.assertNotIn("error_type", j, "%s: %s" % (name, j))
+            self.assertFalse(v["is_correct"], j)
+            res = v["test_results"][0]
+            self.assertEqual((res["actual"], res["error"]), (expect[1], None), res)
         else:
             self.assertNotIn("error_type", j, "%s: %s" % (name, j))
             self.assertTrue(v.get("is_correct"), "%s: %s" % (name, j))
@@ -475,6 +607,95 @@ class HostileMeasure(unittest.TestCase):
         self.assertEqual(d.status, 200, d.raw)
         self.assertEqual(S.get("/api/v1/tasks/" + tid).json["status"], "cancelled")
         Hostile.after_case(self, "cancel")
+
+
+class Forgery(unittest.TestCase):
+    """Issue 7: measured code that tries to pass without computing, or to look
+    cheaper than it is.  Each attack must end as the named error, with no seal,
+    or be measured as what it really is."""
+
+    def measure(self, code, inputs, expected, **kw):
+        b = body(code, expected, test_cases=[{"test_id": "t", "inputs": inputs,
+                                               "expected_output": expected}])
+        b.update({"energy_measurement_trials": 3, "min_trials": 3, "warmup_trials": 1,
+                  "min_trial_seconds": 0.05, "timeout_seconds": 20})
+        b.update(kw)
+        r = S.post("/api/v1/measure", b)
+        self.assertEqual(r.status, 202, r.raw)
+        return S.wait_task(r.json["task_id"], timeout=180)
+
+    def failed_with(self, t, error_type, pattern):
+        self.assertEqual((t["status"], t.get("error_type")), ("failed", error_type), t)
+        self.assertRegex(t.get("error_message") or "", pattern)
+        self.assertNotIn("seal", t)
+
+    def test_forged_done_in_a_window(self):
+        # ends every window after one call by writing "done" itself
+        code = ("import os, sys\n"
+                "def solve(n):\n"
+                "    if 'window' in [f.f_code.co_name for f in [sys._getframe(1)]]:\n"
+                "        os.write(4, b'{\"done\":true,\"kept\":1,\"ns\":1}\\n')\n"
+                "    return n\n")
+        t = self.measure(code, [3], 3)
+        self.failed_with(t, "tampering_suspected", "out of turn|without the outputs")
+        Hostile.after_case(self, "forged_done")
+
+    def test_skips_work_once_sized(self):
+        # honest for the first calls (the sizing run), then answers from a cache
+        code = ("import time\n"
+                "calls = [0]\n"
+                "def solve(n):\n"
+                "    calls[0] += 1\n"
+                "    if calls[0] < 1500:\n"
+                "        end = time.perf_counter() + 100e-6\n"
+                "        while time.perf_counter() < end:\n"
+                "            pass\n"
+                "    return n\n")
+        t = self.measure(code, [3], 3)
+        self.failed_with(t, "tampering_suspected", "sizing run")
+        Hostile.after_case(self, "skips_work_once_sized")
+
+    def test_wrong_answers_in_unchecked_passes(self):
+        # right in one call out of five: whichever passes are checked, some are wrong
+        code = ("calls = [0]\n"
+                "def solve(n):\n"
+                "    calls[0] += 1\n"
+                "    return n if calls[0] % 5 == 1 else n + 1\n")
+        t = self.measure(code, [3], 3)
+        self.failed_with(t, "inconsistent_output", "expected 3, got 4")
+        Hostile.after_case(self, "wrong_in_unchecked_passes")
+
+    def test_state_built_in_the_gate_does_not_reach_the_trials(self):
+        # each process leaves its own token in /tmp and /dev/shm; a token of
+        # another process (the gate's) would turn every answer wrong
+        code = ("import os\n"
+                "TOKEN = os.urandom(8).hex()\n"
+                "def mine(p):\n"
+                "    if not os.path.exists(p):\n"
+                "        open(p, 'w').write(TOKEN)\n"
+                "    return open(p).read() == TOKEN\n"
+                "def solve(n):\n"
+                "    return n if mine('/tmp/gate') and mine('/dev/shm/gate') else -1\n")
+        t = self.measure(code, [3], 3)
+        self.assertEqual(t["status"], "completed", t)
+        Hostile.after_case(self, "state_from_the_gate")
+
+    def test_measured_run_stays_on_the_measurement_cpu(self):
+        if platform.machine() != "x86_64":
+            self.skipTest("x86_64 system call numbers")
+        want = [1, -1, 1, cpus("measurement_cpus")[:1]]
+        t = self.measure(WIDEN_AFFINITY, [], want, min_trial_seconds=0.01)
+        self.assertEqual(t["status"], "completed", t)
+        Hostile.after_case(self, "affinity_in_measure")
+
+    def test_honest_candidate_is_not_suspected(self):
+        t = self.measure("def solve(n):\n    return sum(range(n))\n", [2000], 1999000)
+        self.assertEqual(t["status"], "completed", t)
+        for tr in t["trials"]:
+            self.assertNotIn("time_per_pass_inconsistent", tr["flags"], tr)
+            self.assertGreater(tr["cpu_share"], 0.5, tr)
+        self.assertEqual(t["seal"]["payload"]["measurement"]["rejected_trials"], [])
+        Hostile.after_case(self, "honest")
 
 
 class ZRefusal(unittest.TestCase):

@@ -1,12 +1,14 @@
 /* test_syscall_filter.c — the seccomp policy, installed in forked children. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -31,6 +33,8 @@ enum probe {
 	P_NETLINK,      /* EAFNOSUPPORT: exits 0 when so */
 	P_INET,         /* allowed */
 	P_THREAD_FORK,  /* plain fork (clone without namespace flags) is allowed */
+	P_AFFINITY,     /* EPERM for sched_setaffinity; getaffinity still works */
+	P_LOCKS,        /* EPERM for flock and fcntl locks; F_GETLK still works */
 };
 
 /* Runs one probe under the filter in a child; returns its wait status. */
@@ -74,6 +78,21 @@ static int run_probe(const struct syscall_filter *f, enum probe p)
 			r = fd >= 0 ? 0 : 1;
 			break;
 		}
+		case P_AFFINITY: {
+			cpu_set_t set;
+			r = sched_getaffinity(0, sizeof set, &set) == 0 &&
+			    sched_setaffinity(0, sizeof set, &set) == -1 && errno == EPERM ? 0 : 1;
+			break;
+		}
+		case P_LOCKS: {
+			int fd = open("/proc/self/exe", O_RDONLY);
+			struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+			bool refused = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EPERM;
+			refused = refused && fcntl(fd, F_SETLK, &fl) == -1 && errno == EPERM;
+			refused = refused && fcntl(fd, F_OFD_SETLK, &fl) == -1 && errno == EPERM;
+			r = refused && fcntl(fd, F_GETLK, &fl) == 0 ? 0 : 1;
+			break;
+		}
 		case P_THREAD_FORK: {
 			pid_t c = fork();
 			if (c == 0)
@@ -98,7 +117,8 @@ START_TEST(test_policy)
 	ck_assert_int_gt(f.len, 10);
 	static const enum probe killed[] = { P_PTRACE, P_PERF, P_BPF, P_MOUNT, P_UNSHARE, P_KEYCTL,
 					     P_CLONE_NEWUSER, P_X32, P_INT80 };
-	static const enum probe ok[] = { P_GETPID, P_CLONE3, P_NETLINK, P_INET, P_THREAD_FORK };
+	static const enum probe ok[] = { P_GETPID, P_CLONE3, P_NETLINK, P_INET, P_THREAD_FORK,
+					 P_AFFINITY, P_LOCKS };
 	for (size_t i = 0; i < sizeof killed / sizeof killed[0]; i++) {
 		int ws = run_probe(&f, killed[i]);
 		ck_assert_msg(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGSYS,
