@@ -16,13 +16,15 @@ Commands (-> worker to harness, <- replies):
          <- {"ok":true,"n":N} | {"ok":false,"error_type","error"}
   call   -> {"cmd":"call"}        every input once, from fresh arguments (the gate)
          <- N lines {"i","out":OUT,"seconds","mutated_inputs"}, then {"ok":true}
-  run    -> {"cmd":"run","passes":P}       <- {"ready":true}
-         -> "go"                            <- {"done":true,"kept":P*N,"ns"}
-                                          | {"done":false,"error_type","error"}
-         Every pass is run the same way and every output of every pass is kept,
-         so no call can know whether its output will be compared.
-  show   -> {"cmd":"show","passes":[j,...]}   (after a run; then it forgets them)
-         <- one line {"j","i","out":OUT} per pass j and input i, then {"ok":true}
+  run    -> {"cmd":"run","passes":P,"keep":[j,...]}   <- {"ready":true}
+         -> "go"                  <- {"done":true,"kept":len(keep)*N,"ns"}
+                                | {"done":false,"error_type","error"}
+         keep: the passes (ascending, < P) whose outputs are kept for checking,
+         drawn at random by the worker for every window; all other outputs
+         are dropped as they come, as a caller that ignores them would.
+  show   -> {"cmd":"show"}        (after a run; then it forgets them)
+         <- one line {"j","i","out":OUT} per kept pass j and input i, then
+            {"ok":true}
   exit   -> {"cmd":"exit"}                  (exit status 0, no reply)
   OUT = {"value":V} | {"not_json":TEXT} | {"too_large":BYTES}
         | {"error":TEXT,"error_type":T}                 (call only)
@@ -39,11 +41,17 @@ Design notes (why, not what):
   same argument objects are reused (no copying inside the window).  The gate
   reports when a call mutated its inputs, because later passes then see
   different inputs.
-* The passes of a window run in one C-level loop (itertools.starmap over the
-  repeated argument tuples, collected by list()): no Python bytecode of the
-  harness runs between two calls, which keeps the window's non-call time below
-  that of a Python loop, and every output is kept at the same cost.  Keyword
-  inputs need a Python loop (starmap has no keyword form).
+* The passes of a window run in C-level loops (itertools.starmap over the
+  repeated argument tuples, drained by a zero-length deque, or collected by
+  list() for a kept pass): no Python bytecode of the harness runs between two
+  calls, which keeps the window's non-call time below that of a Python loop.
+  Keyword inputs need a Python loop (starmap has no keyword form).
+* Why only a few passes are kept (bench/loop_overhead.py): keeping every
+  output of every pass would put the kept objects' memory and garbage
+  collection inside the window, up to 5x the cost of a fast function that
+  returns fresh lists.  A call cannot tell from its arguments or from counting
+  calls whether it is in a kept pass; code that inspects this process can
+  (docs/SECURITY.md says what that buys it).
 * GC: before "ready" the harness runs gc.collect() and gc.freeze().  Freezing
   moves every object alive at that point (inputs, the candidate's module,
   harness state) out of the collector's reach, so collections inside the
@@ -67,6 +75,7 @@ import sys
 
 def _main(argv):
     import builtins
+    import collections
     import gc
     import itertools
     import json
@@ -119,6 +128,7 @@ def _main(argv):
     _bytes, _bytearray, _zip, _memoryview = bytes, bytearray, zip, memoryview
     _enumerate = enumerate
     _starmap, _repeat = itertools.starmap, itertools.repeat
+    _drain, _set = collections.deque, set
     _chain = itertools.chain.from_iterable
     _OverflowError, _ValueError = OverflowError, ValueError
     INT64 = 1 << 63
@@ -305,20 +315,33 @@ def _main(argv):
             return {k: bounded(y) for k, y in v.items()}
         return v
 
-    def window(calls, passes):
-        """passes passes over calls, every output kept (flat, pass-major).
-        Sizing, warm-ups and trials all come through here: one code path."""
+    def window(calls, passes, keep):
+        """passes passes over calls; returns the outputs of the kept passes
+        (keep: ascending pass numbers), pass-major.  Sizing, warm-ups and
+        trials all come through here: one code path."""
         fn = st["fn"]
+        kept = []
         for a, k in calls:
             if k is not None:
                 break
         else:
-            return _list(_starmap(fn, _chain(_repeat([a for a, k in calls], passes))))
-        kept = []
+            args = [a for a, k in calls]
+            done = 0
+            for j in keep:
+                _drain(_starmap(fn, _chain(_repeat(args, j - done))), 0)
+                kept.extend(_starmap(fn, args))
+                done = j + 1
+            _drain(_starmap(fn, _chain(_repeat(args, passes - done))), 0)
+            return kept
         ap = kept.append
-        for _ in _range(passes):
-            for a, k in calls:
-                ap(fn(*a) if k is None else fn(*a, **k))
+        ks = _set(keep)
+        for p in _range(passes):
+            if p in ks:
+                for a, k in calls:
+                    ap(fn(*a) if k is None else fn(*a, **k))
+            else:
+                for a, k in calls:
+                    fn(*a) if k is None else fn(*a, **k)
         return kept
 
     def need_loaded():
@@ -384,10 +407,18 @@ def _main(argv):
     def cmd_run(msg):
         if not need_loaded():
             return
-        passes = msg.get("passes")
-        if _type(passes) is not _int or passes < 1:
-            reply({"ok": False, "error_type": "internal", "error": "passes must be >= 1"})
+        passes, keep = msg.get("passes"), msg.get("keep")
+        if _type(passes) is not _int or passes < 1 or _type(keep) is not _list or not keep:
+            reply({"ok": False, "error_type": "internal",
+                   "error": "run needs passes >= 1 and a list of passes to keep"})
             return
+        prev = -1
+        for j in keep:
+            if _type(j) is not _int or j <= prev or j >= passes:
+                reply({"ok": False, "error_type": "internal",
+                       "error": "keep must ascend within 0..passes-1"})
+                return
+            prev = j
         st["kept"] = None
         calls = fresh_calls()
         _collect()
@@ -404,7 +435,7 @@ def _main(argv):
         # --- the energy window: only the calls ---
         try:
             t0 = _perf()
-            kept = window(calls, passes)
+            kept = window(calls, passes, keep)
             t1 = _perf()
             write_raw(b'{"done":true,"kept":%d,"ns":%d}\n' % (_len(kept), t1 - t0))
         except _BaseException as e:
@@ -413,25 +444,23 @@ def _main(argv):
             return
         # --- window closed ---
         _unfreeze()
-        st["kept"] = kept
+        st["kept"] = (keep, kept)
         kept = calls = None
         flush_candidate_output()
 
     def cmd_show(msg):
         kept = st["kept"]
         st["kept"] = None
-        which = msg.get("passes")
         n = _len(st["inputs"] or ())
-        if kept is None or _type(which) is not _list or n == 0:
+        if kept is None or n == 0:
             reply({"ok": False, "error_type": "internal", "error": "nothing to show"})
             return
-        for j in which:
-            if _type(j) is not _int or j < 0 or (j + 1) * n > _len(kept):
-                reply({"ok": False, "error_type": "internal", "error": "no pass %r" % (j,)})
-                return
-            for i in _range(n):
-                reply({"j": j, "i": i, "out": out_record(kept[j * n + i])})
+        keep, outs = kept
         kept = None
+        for x, j in _enumerate(keep):
+            for i in _range(n):
+                reply({"j": j, "i": i, "out": out_record(outs[x * n + i])})
+        outs = None
         reply({"ok": True})
 
     commands = {"load": cmd_load, "call": cmd_call, "run": cmd_run, "show": cmd_show}

@@ -98,8 +98,8 @@ static int broke(struct run *r, const char *what)
 	return fail(r, -EPROTO, "tampering_suspected", what);
 }
 
-/* k distinct pass numbers in [0, passes), drawn from the kernel's generator
- * after the window closed, so the candidate cannot know them in advance. */
+/* k distinct pass numbers in [0, passes), ascending, drawn from the kernel's
+ * generator for each window. */
 static size_t pick_passes(long passes, long *out, size_t k)
 {
 	size_t n = 0;
@@ -116,6 +116,12 @@ static size_t pick_passes(long passes, long *out, size_t k)
 		if (!dup)
 			out[n++] = j;
 	}
+	for (size_t i = 1; i < n; i++)   /* insertion sort of at most three */
+		for (size_t m = i; m > 0 && out[m - 1] > out[m]; m--) {
+			long x = out[m];
+			out[m] = out[m - 1];
+			out[m - 1] = x;
+		}
 	return n;
 }
 
@@ -139,22 +145,18 @@ static void describe_wrong(const struct measure_params *p, long j, long passes, 
 }
 
 /*
- * After a window: the outputs of a few random passes, compared here with the
+ * After a window: the outputs of the kept passes, compared here with the
  * expected ones.  A wrong one fails the run as inconsistent_output.
  */
-static int check_outputs(struct run *r, long passes)
+static int check_outputs(struct run *r, long passes, const long *pick, size_t k)
 {
 	const struct measure_params *p = r->p;
-	long pick[MEASURE_SAMPLE_PASSES];
-	size_t k = pick_passes(passes, pick, MEASURE_SAMPLE_PASSES);
-	json_t *which = json_array(), *msg = NULL;
+	json_t *msg = NULL;
 	char first[400] = "";
 	long wrong = 0;
 	int err;
 
-	for (size_t i = 0; i < k; i++)
-		json_array_append_new(which, json_integer(pick[i]));
-	if ((err = send_cmd(r, json_pack("{s:s, s:o}", "cmd", "show", "passes", which))))
+	if ((err = send_cmd(r, json_pack("{s:s}", "cmd", "show"))))
 		return err;
 	for (size_t i = 0; i < k; i++) {
 		for (size_t c = 0; c < p->n_tests; c++) {
@@ -188,10 +190,13 @@ static int check_outputs(struct run *r, long passes)
 }
 
 /* run/ready; a false "ready" is the candidate's error. */
-static int start_window(struct run *r, long passes, uint64_t dl)
+static int start_window(struct run *r, long passes, const long *pick, size_t k, uint64_t dl)
 {
-	json_t *msg = NULL;
-	int err = send_cmd(r, json_pack("{s:s, s:I}", "cmd", "run", "passes", (json_int_t)passes));
+	json_t *msg = NULL, *keep = json_array();
+	for (size_t i = 0; i < k; i++)
+		json_array_append_new(keep, json_integer(pick[i]));
+	int err = send_cmd(r, json_pack("{s:s, s:I, s:o}", "cmd", "run", "passes", (json_int_t)passes,
+					"keep", keep));
 	if (err || (err = recv_json(r, dl, &msg)))
 		return err;
 	if (!json_is_true(json_object_get(msg, "ready")))
@@ -203,14 +208,13 @@ static int start_window(struct run *r, long passes, uint64_t dl)
 }
 
 /* The "done" line: the candidate's error, or a count that must agree. */
-static int end_window(struct run *r, json_t *msg, long passes, struct measure_trial *t)
+static int end_window(struct run *r, json_t *msg, size_t kept, struct measure_trial *t)
 {
 	if (!json_is_true(json_object_get(msg, "done")))
 		return json_is_false(json_object_get(msg, "done")) ? candidate_error(r, msg) :
 			broke(r, "the candidate process answered out of turn in a window");
 	/* The harness's count only has to agree: the worker's pass count is used. */
-	if (json_integer_value(json_object_get(msg, "kept")) !=
-	    (json_int_t)passes * (json_int_t)r->p->n_tests)
+	if (json_integer_value(json_object_get(msg, "kept")) != (json_int_t)(kept * r->p->n_tests))
 		return broke(r, "the candidate process ended a window without the outputs of "
 			     "every call");
 	t->reported_ns = (uint64_t)json_integer_value(json_object_get(msg, "ns"));
@@ -226,12 +230,14 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 	struct meter_reading before, after;
 	json_t *msg = NULL;
 	uint64_t dl = deadline(r->p);
+	long pick[MEASURE_SAMPLE_PASSES];
+	size_t k = pick_passes(passes, pick, MEASURE_SAMPLE_PASSES);
 	int err;
 
 	memset(t, 0, sizeof *t);
 	t->passes = passes;
 	t->cpu_share = -1;
-	if ((err = start_window(r, passes, dl)))
+	if ((err = start_window(r, passes, pick, k, dl)))
 		return err;
 	if ((err = meter_read(r->m, &before)))
 		return fail(r, err, "internal", "meter read failed");
@@ -248,7 +254,7 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 	if (rerr || r->meter_err)
 		err = fail(r, rerr ? rerr : r->meter_err, "internal", "meter read failed");
 	else
-		err = end_window(r, msg, passes, t);
+		err = end_window(r, msg, k, t);
 	json_decref(msg);
 	if (err)
 		return err;
@@ -264,7 +270,7 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 		on_edge(r->ctx, 1, t);
 	if (t->cpu_share >= 0 && t->cpu_share < MEASURE_LOW_CPU_SHARE)
 		t->flags |= MEASURE_FLAG_LOW_CPU_SHARE;
-	return check_outputs(r, passes);
+	return check_outputs(r, passes, pick, k);
 }
 
 /*

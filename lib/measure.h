@@ -10,10 +10,10 @@
  * subtracted over that identical span, per domain, without clamping.
  *
  * The harness runs candidate code and is not trusted (issue 7): sizing,
- * warm-ups and trials are the same command, the harness keeps the outputs of
- * every pass, and after each window this module picks MEASURE_SAMPLE_PASSES
- * passes at random and compares their outputs with the expected ones itself
- * (jsoncmp.h).  The pass count is decided here from the window's wall time,
+ * warm-ups and trials are the same command; for every window this module
+ * draws MEASURE_SAMPLE_PASSES passes at random, the harness keeps their
+ * outputs, and after the window they are compared with the expected ones
+ * here (jsoncmp.h).  The pass count is decided here from the window's wall time,
  * never taken from the harness.  Every measured trial's time and energy per
  * pass are checked against the sizing run and the other trials: a trial off
  * by more than tamper_ratio (or faster than any call can be) is rejected and

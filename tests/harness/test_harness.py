@@ -118,16 +118,16 @@ class HarnessTest(unittest.TestCase):
     def values(self, code, inputs):
         return [x["out"].get("value") for x in self.gate(code, inputs)]
 
-    def window(self, passes, show):
-        """One run window, then the outputs of the passes in show."""
-        self.assertEqual(self.h.call({"cmd": "run", "passes": passes}), {"ready": True})
+    def window(self, passes, keep):
+        """One run window keeping the passes in keep, then their outputs."""
+        self.assertEqual(self.h.call({"cmd": "run", "passes": passes, "keep": keep}),
+                         {"ready": True})
         self.h.send(b"go\n")
         done = self.h.recv()
         if not done.get("done"):
             return done, None
-        self.h.send({"cmd": "show", "passes": show})
-        n = done["kept"] // passes
-        shown = self.h.lines(n * len(show))
+        self.h.send({"cmd": "show"})
+        shown = self.h.lines(done["kept"])
         self.assertEqual(self.h.recv(), {"ok": True})
         return done, shown
 
@@ -203,7 +203,7 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual(self.values("def solve():\n    return 1\n", [[]]), [1])
 
     def test_commands_before_load(self):
-        for cmd in ({"cmd": "call"}, {"cmd": "run", "passes": 1}, {"cmd": "show", "passes": [0]}):
+        for cmd in ({"cmd": "call"}, {"cmd": "run", "passes": 1, "keep": [0]}, {"cmd": "show"}):
             self.assertFalse(self.h.call(cmd)["ok"], cmd)
 
     # --- the gate ----------------------------------------------------------
@@ -237,7 +237,7 @@ class HarnessTest(unittest.TestCase):
                 "def solve(x):\n    return [x, 0.5]\n")
         self.assertEqual(self.values(code, [[2]]), [[2, 0.5]])
         done, shown = self.window(3, [2])
-        self.assertEqual(done["kept"], 3)
+        self.assertEqual(done["kept"], 1)
         self.assertEqual(shown[0]["out"], {"value": [2, 0.5]})
 
     def test_too_large_output(self):
@@ -248,32 +248,31 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual(outs[1], {"value": "x" * 10})
 
     # --- windows -----------------------------------------------------------
-    def test_window_keeps_every_pass(self):
+    def test_window_keeps_the_named_passes(self):
         code = ("calls = [0]\n"
                 "def solve(a, b):\n"
                 "    calls[0] += 1\n"
                 "    return [a + b, calls[0]]\n")
-        self.gate(code, [[2, 3], {"a": 1, "b": 1}])
-        done, shown = self.window(50, [0, 49, 17])
-        self.assertTrue(done["done"])
-        self.assertEqual(done["kept"], 100)
-        self.assertGreater(done["ns"], 0)
-        # the gate made 2 calls before; passes are pass-major: pass j, input i
-        got = [(x["j"], x["i"], x["out"]["value"]) for x in shown]
-        self.assertEqual(got, [(0, 0, [5, 3]), (0, 1, [2, 4]), (49, 0, [5, 101]),
-                               (49, 1, [2, 102]), (17, 0, [5, 37]), (17, 1, [2, 38])])
-        # shown once, then forgotten
-        self.assertFalse(self.h.call({"cmd": "show", "passes": [0]})["ok"])
+        for inputs in ([[2, 3], [1, 1]], [[2, 3], {"a": 1, "b": 1}]):   # C loop, Python loop
+            self.gate(code, inputs)
+            done, shown = self.window(50, [0, 17, 49])
+            self.assertTrue(done["done"])
+            self.assertEqual(done["kept"], 6)
+            self.assertGreater(done["ns"], 0)
+            # every pass ran (the gate made 2 calls before); pass-major: pass j, input i
+            got = [(x["j"], x["i"], x["out"]["value"]) for x in shown]
+            self.assertEqual(got, [(0, 0, [5, 3]), (0, 1, [2, 4]), (17, 0, [5, 37]),
+                                   (17, 1, [2, 38]), (49, 0, [5, 101]), (49, 1, [2, 102])])
+            # shown once, then forgotten
+            self.assertFalse(self.h.call({"cmd": "show"})["ok"])
 
-    def test_show_bounds(self):
+    def test_keep_must_be_valid(self):
         self.gate("def solve():\n    return 1\n", [[]])
-        self.window(4, [3])
-        self.h.call({"cmd": "run", "passes": 4})
-        self.h.send(b"go\n")
-        self.assertTrue(self.h.recv()["done"])
-        for bad in ([4], [-1], ["0"], 0):
-            r = self.h.call({"cmd": "show", "passes": bad})
-            self.assertFalse(r["ok"], bad)
+        for keep in ([4], [-1], ["0"], [2, 1], [1, 1], [], None, 0):
+            r = self.h.call({"cmd": "run", "passes": 4, "keep": keep})
+            self.assertFalse(r["ok"], keep)
+        done, shown = self.window(4, [3])
+        self.assertEqual([x["j"] for x in shown], [3])
 
     def test_window_with_prints(self):
         code = ("import sys\n"
@@ -282,7 +281,7 @@ class HarnessTest(unittest.TestCase):
                 "    sys.stderr.write('noise\\n')\n"
                 "    return (a + b, a * b)\n")
         self.gate(code, [[2, 3]])
-        self.assertEqual(self.h.call({"cmd": "run", "passes": 50}), {"ready": True})
+        self.assertEqual(self.h.call({"cmd": "run", "passes": 50, "keep": [49]}), {"ready": True})
         # nothing may arrive before go
         self.assertEqual(select.select([self.h.rep_r], [], [], 0.2)[0], [])
         self.h.send(b"go\n")
@@ -302,7 +301,7 @@ class HarnessTest(unittest.TestCase):
 
     def test_window_needs_go(self):
         self.gate("def solve():\n    return 1\n", [[]])
-        self.h.call({"cmd": "run", "passes": 1})
+        self.h.call({"cmd": "run", "passes": 1, "keep": [0]})
         r = self.h.call({"cmd": "call"})
         self.assertFalse(r["done"])
 
@@ -326,7 +325,7 @@ class MemoryTest(unittest.TestCase):
             a, b, ok = h.lines(3)
             self.assertEqual(a["out"], {"value": 10})
             self.assertEqual(b["out"], {"error": "MemoryError", "error_type": "memory_limit"})
-            h.call({"cmd": "run", "passes": 1})
+            h.call({"cmd": "run", "passes": 1, "keep": [0]})
             h.send(b"go\n")
             self.assertEqual(h.recv()["error_type"], "memory_limit")
         finally:

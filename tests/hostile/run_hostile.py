@@ -688,6 +688,18 @@ class Forgery(unittest.TestCase):
         self.assertEqual(t["status"], "completed", t)
         Hostile.after_case(self, "affinity_in_measure")
 
+    def test_waiting_is_reported_not_suspected(self):
+        # code that mostly sleeps: a low on-CPU share is shown, not punished
+        t = self.measure("import time\ndef solve(n):\n    time.sleep(0.002)\n    return n\n",
+                         [3], 3)
+        self.assertEqual(t["status"], "completed", t)
+        for tr in t["trials"]:
+            self.assertIn("low_cpu_share", tr["flags"], tr)
+            self.assertLess(tr["cpu_share"], 0.5, tr)
+        seal_trials = t["seal"]["payload"]["measurement"]["trials"]
+        self.assertTrue(all("low_cpu_share" in x["flags"] for x in seal_trials), seal_trials)
+        Hostile.after_case(self, "waiting")
+
     def test_honest_candidate_is_not_suspected(self):
         t = self.measure("def solve(n):\n    return sum(range(n))\n", [2000], 1999000)
         self.assertEqual(t["status"], "completed", t)

@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""Issue 7's purity budget, measured through a real stack (Redis, worker,
+server, the model meter, the sandbox):
+
+  * non-call time inside an energy window: the window's wall time (the two
+    meter readings) minus the span the candidate process itself timed around
+    its loop of calls; target <= 0.5 % of a 200 ms trial;
+  * job overhead: processing time of a task minus the wall time of its kept
+    trials; target: at most 50 ms more than before the candidate process was
+    separated (run this script with --tree on a checkout of the old commit).
+
+usage: bench/window_purity.py [--tree DIR] [--runs N]   (root, Linux)
+Prints one JSON object: medians over the runs, and every sample.
+DIR defaults to this checkout; it must be built (make) and set up
+(scripts/setup.sh).  Each run is one measure task: a ~10 us function, 5 test
+cases, one warm-up, exactly 3 trials of >= 0.2 s.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tree", default=os.path.dirname(HERE))
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.join(os.path.abspath(args.tree), "tests", "e2e"))
+    from stack import Stack  # the tree's own stack: its worker, its harness
+
+    os.sched_setaffinity(0, {0})
+    s = Stack("model")
+    s.start_or_explain()
+    code = "def solve(n):\n    return sum(range(n))\n"
+    body = {"candidate_code": code, "function_name": "solve",
+            "test_cases": [{"test_id": str(i), "inputs": [300 + i],
+                            "expected_output": sum(range(300 + i))} for i in range(5)],
+            "energy_measurement_trials": 3, "min_trials": 3, "warmup_trials": 1,
+            "min_trial_seconds": 0.2, "target_cv_percent": 100, "timeout_seconds": 30}
+    edges, overhead, samples = [], [], []
+    try:
+        for _ in range(args.runs):
+            r = s.post("/api/v1/measure", body)
+            t = s.wait_task(r.json["task_id"], timeout=300)
+            if t["status"] != "completed":
+                raise SystemExit("task failed: %s" % t)
+            kept = [x for x in t["trials"] if x["kept"]]
+            for x in kept:
+                reported = x.get("reported_ns", x.get("harness_ns"))
+                edges.append((x["wall_ns"] - reported) / x["wall_ns"] * 100)
+            walls = sum(x["wall_ns"] for x in kept) / 1e9
+            overhead.append((t["processing_time_seconds"] - walls) * 1000)
+            samples.append({"processing_s": t["processing_time_seconds"], "kept_wall_s": walls,
+                            "passes": t["energy_metrics"]["passes_per_trial"]})
+    finally:
+        s.close()
+    print(json.dumps({
+        "tree": os.path.abspath(args.tree), "runs": args.runs,
+        "non_call_percent_of_window_median": round(statistics.median(edges), 4),
+        "non_call_percent_of_window_max": round(max(edges), 4),
+        "job_overhead_ms_median": round(statistics.median(overhead), 1),
+        "samples": samples}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
