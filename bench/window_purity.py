@@ -5,8 +5,8 @@ server, the model meter, the sandbox):
   * non-call time inside an energy window: the window's wall time (the two
     meter readings) minus the span the candidate process itself timed around
     its loop of calls; target <= 0.5 % of a 200 ms trial;
-  * job overhead: processing time of a task minus the wall time of its kept
-    trials; target: at most 50 ms more than before the candidate process was
+  * job overhead: a task's started_at → finished_at minus the wall time of
+    its kept trials (sizing, warm-up, gate, process starts, checks, sealing); target: at most 50 ms more than before the candidate process was
     separated (run this script with --tree on a checkout of the old commit).
 
 usage: bench/window_purity.py [--tree DIR] [--runs N]   (root, Linux)
@@ -16,12 +16,17 @@ DIR defaults to this checkout; it must be built (make) and set up
 cases, one warm-up, exactly 3 trials of >= 0.2 s.
 """
 import argparse
+import datetime
 import json
 import os
 import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def stamp(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def main():
@@ -53,8 +58,10 @@ def main():
                 reported = x.get("reported_ns", x.get("harness_ns"))
                 edges.append((x["wall_ns"] - reported) / x["wall_ns"] * 100)
             walls = sum(x["wall_ns"] for x in kept) / 1e9
-            overhead.append((t["processing_time_seconds"] - walls) * 1000)
-            samples.append({"processing_s": t["processing_time_seconds"], "kept_wall_s": walls,
+            # started_at → finished_at: the same clock in every version
+            took = (stamp(t["finished_at"]) - stamp(t["started_at"])).total_seconds()
+            overhead.append((took - walls) * 1000)
+            samples.append({"processing_s": round(took, 4), "kept_wall_s": round(walls, 4),
                             "passes": t["energy_metrics"]["passes_per_trial"]})
     finally:
         s.close()

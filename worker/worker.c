@@ -229,6 +229,7 @@ static void run_task(struct worker *w, const char *id)
 	char why[512], *reqjson = NULL;
 	int err;
 
+	uint64_t t0 = util_mono_ns();
 	memset(&req, 0, sizeof req);
 	err = tasks_start(w->r_main, id, w->id);
 	if (err) {
@@ -257,6 +258,14 @@ static void run_task(struct worker *w, const char *id)
 		goto out;
 	}
 	err = job_measure(&env, &req, &hooks, &out);
+	if (err == 0 && out.ok) {
+		/* JouleTrace's timing fields (SPEC §4), lock wait included */
+		char now[UTIL_RFC3339_LEN];
+		util_rfc3339(util_realtime_ns(), now);
+		json_object_set_new(out.result, "processing_time_seconds",
+				    json_real((double)(util_mono_ns() - t0) / 1e9));
+		json_object_set_new(out.result, "measurement_timestamp", json_string(now));
+	}
 	if (err == 0 && out.ok && (err = seal_result(w, id, &out)) != 0) {
 		job_outcome_free(&out);
 		if (err != -ECANCELED)

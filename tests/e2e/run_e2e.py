@@ -112,6 +112,14 @@ class T02Measure(unittest.TestCase):
         self.assertIn("measuring", t["_stages"])
         self.assertEqual(t["progress"], 1)
         self.assertEqual((t["candidate_id"], t["problem_name"]), ("c-1", "sum"))
+        self.assertGreater(t["processing_time_seconds"], 0)
+        self.assertRegex(t["measurement_timestamp"], r"^\d{4}-\d\d-\d\dT.*Z$")
+        # what the worker saw of every trial (issue 7)
+        for tr in t["trials"]:
+            for k in ("ns_per_pass", "energy_per_pass_uj", "ratio_to_sizing", "cpu_share",
+                      "reported_ns"):
+                self.assertIn(k, tr)
+            self.assertLessEqual(tr["reported_ns"], tr["wall_ns"], tr)
         v = t["validation"]
         self.assertEqual((v["is_correct"], v["passed_tests"], v["total_tests"], v["pass_rate"]),
                          (True, 2, 2, 100))
