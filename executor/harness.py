@@ -57,8 +57,10 @@ Design notes (why, not what):
   harness state) out of the collector's reach, so collections inside the
   window scan only what the window allocates, and garbage from an earlier
   window is not collected inside this one.  The collector stays enabled: the
-  candidate's real GC cost is part of its energy.  gc.unfreeze() follows
-  "done".
+  candidate's real GC cost is part of its energy.  Nothing is unfrozen: the
+  next window's gc.collect() then scans only what was made since (sizing runs
+  a dozen windows; a full collection each would add up), and what is frozen
+  and later dropped is still freed by its reference count.
 * Outputs are converted to JSON values only after the window, and only for
   the passes the worker asks for: tuple -> list, dict keys as json.dumps would
   write them, int/float/str subclasses to the base type, objects with tolist()
@@ -117,7 +119,7 @@ def _main(argv):
             raise _ValueError("extra data after the JSON value")
         return obj
 
-    _collect, _freeze, _unfreeze = gc.collect, gc.freeze, gc.unfreeze
+    _collect, _freeze = gc.collect, gc.freeze
     _type, _len, _range, _repr, _str = type, len, range, repr, str
     _int, _float, _bool, _list, _tuple, _dict = int, float, bool, list, tuple, dict
     _isinstance, _getattr, _callable = isinstance, getattr, callable
@@ -426,7 +428,6 @@ def _main(argv):
         write_raw(b'{"ready":true}\n')
         go = read_line()
         if go != b"go":
-            _unfreeze()
             if go is None:
                 flush_candidate_output()
                 _exit(0)
@@ -439,11 +440,9 @@ def _main(argv):
             t1 = _perf()
             write_raw(b'{"done":true,"kept":%d,"ns":%d}\n' % (_len(kept), t1 - t0))
         except _BaseException as e:
-            _unfreeze()
             reply({"done": False, "error_type": error_type_of(e), "error": exc_text(e)})
             return
         # --- window closed ---
-        _unfreeze()
         st["kept"] = (keep, kept)
         kept = calls = None
         flush_candidate_output()

@@ -274,9 +274,10 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 }
 
 /*
- * SPEC §3 step 3, driven from here: windows of 1, 2, 4… passes until one lasts
- * long enough for the window's edges to be negligible (and at least two ran,
- * so a slow first call — a cache being filled — is not the reference).  The
+ * SPEC §3 step 3, driven from here: windows of 1 pass, then of as many passes
+ * as the last window says will last long enough for the window's edges to be
+ * negligible (at least twice as many), until one does and at least two ran
+ * (so a slow first call — a cache being filled — is not the reference).  The
  * last window's time per pass is the reference of the tampering check.
  */
 static int size_passes(struct run *r)
@@ -293,9 +294,14 @@ static int size_passes(struct run *r)
 			return err;
 		if ((++r->out->sizing_windows >= 2 && t.wall_ns >= threshold) || k >= max)
 			break;
-		/* long enough already: the same count again, warm this time */
-		if (t.wall_ns < threshold)
-			k = k > max / 2 ? max : k * 2;
+		if (t.wall_ns < threshold) {
+			/* Aim past the threshold from what this window showed (its fixed
+			 * edges make a short window over-estimate a pass: the next one
+			 * falls short at worst, and this repeats), at least doubling. */
+			double aim = ceil(1.25 * (double)threshold * (double)k / (double)(t.wall_ns + 1));
+			k = aim > (double)max || k > max / 2 ? max : aim > (double)(2 * k) ? (long)aim : 2 * k;
+		}
+		/* else long enough already: the same count again, warm this time */
 	}
 	double ns = t.ns_per_pass > 0 ? t.ns_per_pass : 1;
 	double want = ceil((double)min_ns / ns);

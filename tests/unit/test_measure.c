@@ -126,23 +126,34 @@ START_TEST(baseline_and_bounds)
 }
 END_TEST
 
-START_TEST(changed_answers_are_caught)
+/*
+ * Measures code that must fail: returns the result (caller frees) after
+ * checking that measure_run ended with -EPROTO and error_type.
+ */
+static struct measure_result *must_fail(const char *code, const char *error_type)
 {
 	struct cpuset cpu = last_cpu();
-	/* right during the gate-sized first calls, wrong once it has been called a lot */
-	struct harness *h = loaded("calls = [0]\n"
-				   "def solve(n):\n"
-				   "    calls[0] += 1\n"
-				   "    return n if calls[0] < 1000 else n + 1\n", &cpu);
+	struct harness *h = loaded(code, &cpu);
 	struct meter *m = model(&cpu);
 	struct measure_params p = params();
 	struct measure_result *r = calloc(1, sizeof *r);
 
 	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
-	ck_assert_str_eq(r->error_type, "inconsistent_output");
-	free(r);
+	ck_assert_msg(strcmp(r->error_type, error_type) == 0, "%s: %s", r->error_type,
+		      r->error_message);
 	meter_close(m);
 	harness_free(h);
+	return r;
+}
+
+START_TEST(changed_answers_are_caught)
+{
+	static const char code[] = "calls = [0]\n"
+				   "def solve(n):\n"
+				   "    calls[0] += 1\n"
+				   "    return n if calls[0] < 1000 else n + 1\n";
+	struct measure_result *r = must_fail(code, "inconsistent_output");
+	free(r);
 }
 END_TEST
 
@@ -150,8 +161,7 @@ END_TEST
  * trials are far faster per pass than its sizing run, twice in a row. */
 START_TEST(faster_in_trials_than_sized_is_tampering)
 {
-	struct cpuset cpu = last_cpu();
-	struct harness *h = loaded("import time\n"
+	static const char code[] = "import time\n"
 				   "calls = [0]\n"
 				   "def solve(n):\n"
 				   "    calls[0] += 1\n"
@@ -159,19 +169,12 @@ START_TEST(faster_in_trials_than_sized_is_tampering)
 				   "        end = time.perf_counter() + 50e-6\n"
 				   "        while time.perf_counter() < end:\n"
 				   "            pass\n"
-				   "    return n\n", &cpu);
-	struct meter *m = model(&cpu);
-	struct measure_params p = params();
-	struct measure_result *r = calloc(1, sizeof *r);
-
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
-	ck_assert_str_eq(r->error_type, "tampering_suspected");
+				   "    return n\n";
+	struct measure_result *r = must_fail(code, "tampering_suspected");
 	ck_assert_msg(strstr(r->error_message, "sizing run"), "%s", r->error_message);
 	ck_assert_uint_ge(r->n_rejected, 2);
 	ck_assert(r->rejected[0].flags & MEASURE_FLAG_TIME_INCONSISTENT);
 	free(r);
-	meter_close(m);
-	harness_free(h);
 }
 END_TEST
 
@@ -179,24 +182,16 @@ END_TEST
  * window: the claimed count cannot match, and nothing is measured. */
 START_TEST(forged_done_is_tampering)
 {
-	struct cpuset cpu = last_cpu();
-	struct harness *h = loaded("import os\n"
+	static const char code[] = "import os\n"
 				   "calls = [0]\n"
 				   "def solve(n):\n"
 				   "    calls[0] += 1\n"
 				   "    if calls[0] == 2:\n"
 				   "        os.write(4, b'{\"done\":true,\"kept\":1,\"ns\":1}\\n')\n"
-				   "    return n\n", &cpu);
-	struct meter *m = model(&cpu);
-	struct measure_params p = params();
-	struct measure_result *r = calloc(1, sizeof *r);
-
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
-	ck_assert_str_eq(r->error_type, "tampering_suspected");
+				   "    return n\n";
+	struct measure_result *r = must_fail(code, "tampering_suspected");
 	ck_assert_uint_eq(r->n_trials, 0);
 	free(r);
-	meter_close(m);
-	harness_free(h);
 }
 END_TEST
 
@@ -204,21 +199,13 @@ END_TEST
  * drawn at random, so a wrong one is found. */
 START_TEST(wrong_unchecked_passes_are_caught)
 {
-	struct cpuset cpu = last_cpu();
-	struct harness *h = loaded("calls = [0]\n"
+	static const char code[] = "calls = [0]\n"
 				   "def solve(n):\n"
 				   "    calls[0] += 1\n"
-				   "    return n if calls[0] % 7 == 1 else None\n", &cpu);
-	struct meter *m = model(&cpu);
-	struct measure_params p = params();
-	struct measure_result *r = calloc(1, sizeof *r);
-
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
-	ck_assert_str_eq(r->error_type, "inconsistent_output");
+				   "    return n if calls[0] % 7 == 1 else None\n";
+	struct measure_result *r = must_fail(code, "inconsistent_output");
 	ck_assert_msg(strstr(r->error_message, "got null"), "%s", r->error_message);
 	free(r);
-	meter_close(m);
-	harness_free(h);
 }
 END_TEST
 
