@@ -78,7 +78,7 @@ static const struct config_def config_table[] = {
 	ENUM(attribution_source, "auto", attribution_values, "auto|bpf|proc"),
 	DBL(attribution_foreign_max_percent, "5", 0, 100),
 	DBL(tampering_ratio, "3", 1.5, 1000),
-	INT(max_kept_outputs, "4194304", 1024, 1 << 26),
+	INT(max_calls_per_window, "16777216", 1024, 1 << 30),
 	/* model meter */
 	DBL(model_idle_package_watts, "10", 0, 1000),
 	DBL(model_active_watts_per_cpu, "12", 0, 1000),

@@ -76,8 +76,8 @@ struct jt_config {
 	double tampering_ratio;            /* 3, 1.5..1000: a trial whose time or energy per pass
 					   * is off the sizing run or the other trials by more is
 					   * retried; twice in a row fails as tampering_suspected */
-	long max_kept_outputs;             /* 4194304, 1024..2^26: outputs a window keeps (passes
-					   * × test cases) so any pass can be checked */
+	long max_calls_per_window;         /* 16777216, 1024..2^30: passes × test cases of one
+					   * window at most (bounds sizing) */
 
 	/* logging */
 	char *log_level;           /* debug|info|warn|error */

@@ -68,8 +68,7 @@ struct measure_params {
 	double idle_watts[METER_NDOMAINS]; /* calibrated idle power per domain */
 	double noise_floor_joules;
 	int meter_poll_ms;        /* read the meter this often inside a window (wraps) */
-	long max_passes;          /* upper bound for sizing (the harness keeps passes × n_tests
-				   * outputs in memory during a window) */
+	long max_passes;          /* upper bound for sizing */
 };
 
 struct measure_trial {

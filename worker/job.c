@@ -235,8 +235,7 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		.tamper_ratio = env->cfg->tampering_ratio,
 		.noise_floor_joules = env->cfg->noise_floor_joules,
 		.meter_poll_ms = 20,
-		/* every output of a window is kept until the checked passes are picked */
-		.max_passes = env->cfg->max_kept_outputs / (long)(c.n ? c.n : 1),
+		.max_passes = env->cfg->max_calls_per_window / (long)(c.n ? c.n : 1),
 	};
 	if (p.max_passes < 1)
 		p.max_passes = 1;
