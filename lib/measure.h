@@ -146,6 +146,20 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		struct measure_result *out);
 
 /*
+ * The tampering check measure_run() applies to each measured trial t (not yet
+ * counted in out->trials), exposed for tests: time per call under
+ * MEASURE_MIN_CALL_NS, time per pass off out->sizing_ns_per_pass or the median
+ * of the kept trials by more than p->tamper_ratio (3 when unset), or energy
+ * per pass off the kept trials' median by more than that ratio widened by
+ * their spread (ratio + 3 × CV) — energy only where it carries a signal:
+ * positive, above the noise floor, not low_cpu_share.  Sets
+ * MEASURE_FLAG_TIME_INCONSISTENT or _ENERGY_INCONSISTENT and t->ratio_to_sizing,
+ * and says why (empty when consistent).
+ */
+void measure_check_trial(const struct measure_params *p, const struct measure_result *out,
+			 struct measure_trial *t, char *why, size_t cap);
+
+/*
  * The "energy_metrics" object of GET /api/v1/tasks/{id} (JouleTrace's names plus
  * ours) and a "trials" array with the per-trial raw and net figures.  New refs.
  */

@@ -209,6 +209,80 @@ START_TEST(wrong_unchecked_passes_are_caught)
 }
 END_TEST
 
+/* A trial of passes passes lasting ns with net energy uj. */
+static struct measure_trial trial(long passes, double ns, double uj, unsigned flags)
+{
+	struct measure_trial t = { .passes = passes, .wall_ns = (uint64_t)ns, .flags = flags };
+	t.ns_per_pass = ns / (double)passes;
+	t.net_total_j = uj / 1e6;
+	return t;
+}
+
+/* The tampering check on made-up trials: what is flagged, and what is not. */
+START_TEST(consistency_rules)
+{
+	struct measure_params p = params();
+	struct measure_result *out = calloc(1, sizeof *out);
+	struct measure_trial t;
+	char why[256];
+
+	p.n_tests = 2;
+	out->sizing_ns_per_pass = 1000;   /* 1 us per pass when sized */
+	/* alone: within 3x of the sizing run either way is fine */
+	t = trial(1000, 2.5e6, 5000, 0);
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert_uint_eq(t.flags, 0);
+	ck_assert_str_eq(why, "");
+	ck_assert_double_eq_tol(t.ratio_to_sizing, 2.5, 1e-9);
+	t = trial(1000, 0.2e6, 5000, 0);
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	ck_assert_msg(strstr(why, "sizing run"), "%s", why);
+	t = trial(1000, 4e6, 5000, 0);   /* slower counts too */
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	/* under 2 ns per call is no call at all, whatever the sizing run said */
+	out->sizing_ns_per_pass = 3;
+	t = trial(1000000, 3e6, 5000, 0);
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	ck_assert_msg(strstr(why, "per call"), "%s", why);
+
+	/* two kept trials at 1 us and 5 mJ per 1000 passes */
+	out->sizing_ns_per_pass = 1000;
+	out->trials[0] = trial(1000, 1e6, 5000, 0);
+	out->trials[1] = trial(1000, 1.1e6, 5200, 0);
+	out->n_trials = 2;
+	t = trial(1000, 1.05e6, 1000, 0);   /* same time, a fifth of the energy */
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_ENERGY_INCONSISTENT);
+	ck_assert_msg(strstr(why, "uJ per pass"), "%s", why);
+	/* no signal, nothing to compare: waiting code, negative or tiny nets */
+	t = trial(1000, 1.05e6, 1000, MEASURE_FLAG_LOW_CPU_SHARE);
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert_uint_eq(t.flags, MEASURE_FLAG_LOW_CPU_SHARE);
+	t = trial(1000, 1.05e6, -300, 0);
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert_uint_eq(t.flags, 0);
+	/* a noisy energy history widens the bound: CV ~ 0.85 → 3 + 2.5 */
+	out->trials[0] = trial(1000, 1e6, 2000, 0);
+	out->trials[1] = trial(1000, 1.1e6, 8000, 0);
+	t = trial(1000, 1.05e6, 1100, 0);   /* 4.5x off the median of 5000 */
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert_uint_eq(t.flags, 0);
+	t = trial(1000, 1.05e6, 600, 0);    /* 8.3x off */
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_ENERGY_INCONSISTENT);
+	/* time against the kept trials, too */
+	out->sizing_ns_per_pass = 2500;     /* sized slow, trials fast: each within 3x */
+	t = trial(1000, 7e6, 5000, 0);      /* 2.8x the sizing run, 6.7x the trials */
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	ck_assert_msg(strstr(why, "other trials"), "%s", why);
+	free(out);
+}
+END_TEST
+
 static int cancel_after(void *ctx, const char *stage, double progress)
 {
 	(void)progress;
@@ -246,6 +320,7 @@ static Suite *measure_suite(void)
 	tcase_add_test(tc, faster_in_trials_than_sized_is_tampering);
 	tcase_add_test(tc, forged_done_is_tampering);
 	tcase_add_test(tc, wrong_unchecked_passes_are_caught);
+	tcase_add_test(tc, consistency_rules);
 	tcase_add_test(tc, hook_cancels);
 	return s;
 }
