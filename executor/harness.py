@@ -290,17 +290,24 @@ def _main(argv):
         return [unpack(_loads(t)) for t in st["inputs"]]
 
     def out_record(x):
-        """The JSON record of one output (OUT in the docstring)."""
+        """The JSON text of one output's record (OUT in the docstring),
+        serialized once: it may be most of a message."""
         good, v = to_json(x)
         if not good:
-            return {"not_json": v}
+            return _dumps({"not_json": v})
         try:
             text = _dumps(bounded(v))
+        except _MemoryError:
+            raise
         except _BaseException as e:
-            return {"not_json": exc_text(e)}
+            return _dumps({"not_json": exc_text(e)})
         if _len(text) > max_msg - 256:
-            return {"too_large": _len(text)}
-        return {"value": bounded(v)}
+            return _dumps({"too_large": _len(text)})
+        return '{"value":' + text + "}"
+
+    def reply_out(head, out):
+        """A reply line {head..., "out": OUT} with OUT already serialized."""
+        write_raw((_dumps(head)[:-1] + ',"out":' + out + "}\n").encode("ascii"))
 
     def bounded(v):
         """v with ints outside int64 as floats (or text when even a float
@@ -396,13 +403,12 @@ def _main(argv):
                 res = None
             except _BaseException as e:
                 t1 = _perf()
-                out = {"error": exc_text(e), "error_type": error_type_of(e)}
+                out = _dumps({"error": exc_text(e), "error_type": error_type_of(e)})
             orig = _loads(itext)
             sent = _list(a) if _type(orig) is _list else k if _type(orig) is _dict else a[0]
             good, now = to_json(sent)
             mutated = not (good and _dumps(bounded(now)) == _dumps(bounded(orig)))
-            reply({"i": i, "out": out, "seconds": (t1 - t0) / 1e9,
-                   "mutated_inputs": mutated})
+            reply_out({"i": i, "seconds": (t1 - t0) / 1e9, "mutated_inputs": mutated}, out)
             flush_candidate_output()
         reply({"ok": True})
 
@@ -458,7 +464,7 @@ def _main(argv):
         kept = None
         for x, j in _enumerate(keep):
             for i in _range(n):
-                reply({"j": j, "i": i, "out": out_record(outs[x * n + i])})
+                reply_out({"j": j, "i": i}, out_record(outs[x * n + i]))
         outs = None
         reply({"ok": True})
 
