@@ -46,11 +46,13 @@ else
 	RHOST="" RPORT=""
 fi
 if [[ -n $RPORT ]] && ! redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null 2>&1; then
-	echo "start: Redis not answering at $RHOST:$RPORT; starting one with AOF in $RUN/redis"
-	mkdir -p "$RUN/redis"
-	redis-server --bind "$RHOST" --port "$RPORT" --dir "$RUN/redis" \
+	# one data folder per instance: two stacks on one machine never share an AOF
+	RDIR="$RUN/redis-$RPORT"
+	echo "start: Redis not answering at $RHOST:$RPORT; starting one with AOF in $RDIR"
+	mkdir -p "$RDIR"
+	redis-server --bind "$RHOST" --port "$RPORT" --dir "$RDIR" \
 		--appendonly yes --appendfsync everysec --save "" --daemonize no \
-		--logfile "$RUN/redis/redis.log" &
+		--logfile "$RDIR/redis.log" &
 	pids+=($!)
 	for _ in $(seq 50); do redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 	redis-cli -h "$RHOST" -p "$RPORT" ping >/dev/null || { echo "start: Redis did not come up" >&2; exit 1; }

@@ -128,15 +128,17 @@ class Stack:
         self.start_worker()
         self.start_server()
 
-    def calibrate(self, duration=3, attempts=6):
+    def calibrate(self, duration=3, within=120):
         # Calibration refuses (exit 1) while the measurement CPU is busy; like an
-        # operator, wait and try again rather than force a skewed idle figure.
-        for _ in range(attempts):
+        # operator, wait for a quiet moment and try again (for a bounded time)
+        # rather than force a skewed idle figure.
+        end = time.monotonic() + within
+        while True:
             r = subprocess.run([os.path.join(BUILD, "jouletrace-calibrate"), "--config", self.config,
                                 "--duration", str(duration)], cwd=REPO, capture_output=True,
                                text=True, timeout=120,
                                preexec_fn=lambda: os.sched_setaffinity(0, {self.infra_cpu}))
-            if r.returncode != 1:
+            if r.returncode != 1 or time.monotonic() + duration + 2 > end:
                 break
             time.sleep(2)
         if r.returncode != 0:
