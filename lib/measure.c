@@ -413,6 +413,7 @@ static void summarize(const struct measure_params *p, struct measure_result *out
 	out->ci_method = ci.method;
 	double calls = (double)out->passes * (double)p->n_tests;
 	out->energy_per_call_j = calls > 0 ? out->median_total_j / calls : 0;
+	out->energy_per_test_case_j = p->n_tests ? out->median_total_j / (double)p->n_tests : 0;
 	out->power_watts = out->median_seconds > 0 ? out->median_total_j / out->median_seconds : 0;
 }
 
@@ -534,11 +535,12 @@ json_t *measure_metrics_json(const struct measure_result *r, bool estimated)
 		"median_ram_energy_joules", num(r->median_dram_j),
 		"median_total_energy_joules", num(r->median_total_j),
 		"median_execution_time_seconds", num(r->median_seconds),
-		/* one "test case" execution is one call: the same figure as energy_per_call */
-		"energy_per_test_case_joules", num(r->energy_per_call_j),
+		/* JouleTrace's meanings, so its notebooks compute what they did: a
+		 * trial's median total over the test cases, and the score is that
+		 * same figure (lower is better).  Compare by energy_per_call. */
+		"energy_per_test_case_joules", num(r->energy_per_test_case_j),
 		"power_consumption_watts", num(r->power_watts),
-		/* calls per joule: higher is better, comparable across problems of one size */
-		"energy_efficiency_score", num(r->energy_per_call_j > 0 ? 1.0 / r->energy_per_call_j : 0.0),
+		"energy_efficiency_score", num(r->energy_per_test_case_j),
 		"energy_per_call_joules", num(r->energy_per_call_j),
 		"passes_per_trial", (json_int_t)r->passes,
 		"trials", (json_int_t)r->n_trials,

@@ -126,6 +126,7 @@ struct measure_result {
 	double ci95_low_j, ci95_high_j;
 	enum stats_ci_method ci_method;
 	double energy_per_call_j; /* median net total / (passes × n_tests) */
+	double energy_per_test_case_j; /* median net total / n_tests (JouleTrace's meaning) */
 	double power_watts;       /* median net total / median window */
 	bool below_noise;         /* any trial flagged */
 

@@ -281,6 +281,7 @@ static const char *const get_fields[F_N] = {
 static const char *const base_keys[] = {
 	"task_id", "status", "stage", "progress", "created_at", "started_at",
 	"finished_at", "candidate_id", "problem_name", "error_type", "error_message",
+	"failure_timestamp", "elapsed_seconds", "request_id",
 };
 
 /* A JSON string even for text that is not UTF-8 (bytes ≥ 0x80 become '?'). */
@@ -328,6 +329,18 @@ static char *base_json(const char *id, const char *const v[F_N], double progress
 	if (v[F_ERRTYPE] && (set_new(o, "error_type", jstr(v[F_ERRTYPE])) ||
 			     set_new(o, "error_message", jstr(v[F_ERRMSG] ? v[F_ERRMSG] : ""))))
 		goto out;
+	/* JouleTrace's names: when a failure happened, how long a task has run */
+	if (v[F_STATUS] && strcmp(v[F_STATUS], "failed") == 0 &&
+	    set_new(o, "failure_timestamp", jstr(v[F_FINISHED])))
+		goto out;
+	uint64_t started;
+	if (v[F_STATUS] && strcmp(v[F_STATUS], "running") == 0 && v[F_STARTED] &&
+	    util_rfc3339_parse(v[F_STARTED], &started) == 0) {
+		uint64_t now = util_realtime_ns();
+		if (set_new(o, "elapsed_seconds",
+			    json_real(now > started ? (double)(now - started) / 1e9 : 0)))
+			goto out;
+	}
 	/* 6 significant digits: progress is for humans, and %.17g prints 0.3 badly. */
 	out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 out:

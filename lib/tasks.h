@@ -74,7 +74,8 @@ int tasks_create(struct redis *r, const struct task_new *t,
  * The GET /api/v1/tasks/{id} body (malloc'd, caller frees; *len optional):
  * task_id, status, stage, progress, created_at, started_at, finished_at,
  * candidate_id, problem_name (null when unset), error_type/error_message
- * when set, and for finished tasks every key of the stored result object.
+ * when set, failure_timestamp (= finished_at) when failed, elapsed_seconds
+ * while running, and for finished tasks every key of the stored result object.
  * One HMGET; no JSON parsing for finished tasks.  -ENOENT for unknown ids.
  */
 int tasks_get_json(struct redis *r, const char *id, char **json, size_t *len);

@@ -60,6 +60,29 @@ static void respond_json(struct http_response *resp, int status, json_t *body)
 	json_decref(body);
 }
 
+/*
+ * JouleTrace puts request_id on every reply: spliced in front of the stored
+ * task body without parsing it (request ids are plain: http.c admits only
+ * [A-Za-z0-9._:-]).  Takes json; NULL when out of memory.
+ */
+static char *with_request_id(char *json, size_t len, const char *rid, size_t *out_len)
+{
+	size_t rlen = strlen(rid);
+	if (len < 2 || json[0] != '{' || strcspn(rid, "\"\\") != rlen) {
+		*out_len = len;
+		return json;
+	}
+	bool empty = json[1] == '}';
+	char *out = malloc(len + rlen + 20);
+	if (out) {
+		int n = sprintf(out, "{\"request_id\":\"%s\"%s", rid, empty ? "" : ",");
+		memcpy(out + n, json + 1, len);   /* the rest, with its NUL */
+		*out_len = (size_t)n + len - 1;
+	}
+	free(json);
+	return out;
+}
+
 static void respond_error(struct http_response *resp, const struct http_request *req,
 			  const char *code, const char *msg, const struct request_errors *errs)
 {
@@ -309,11 +332,12 @@ static int parse_request(const struct http_request *req, struct http_response *r
 	return err;
 }
 
-static double estimate_seconds(const struct measure_request *m, long long depth)
+/* Whole seconds, as JouleTrace gives them. */
+static json_int_t estimate_seconds(const struct measure_request *m, long long depth)
 {
 	double trial = m->min_trial_seconds > 0.2 ? m->min_trial_seconds : 0.2;
 	double one = 2.0 + trial * (double)(m->warmup_trials + m->energy_measurement_trials);
-	return one * (double)(depth + 1);
+	return (json_int_t)ceil(one * (double)(depth + 1));
 }
 
 static void h_measure(struct api *a, const struct http_request *req, struct http_response *resp)
@@ -373,7 +397,7 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	char poll[96];
 	snprintf(poll, sizeof poll, TASKS_PREFIX "%s", id);
 	snprintf(resp->location, sizeof resp->location, "%s", poll);
-	respond_json(resp, 202, json_pack("{s:s, s:s, s:s, s:s, s:f, s:b}",
+	respond_json(resp, 202, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}",
 		"task_id", id, "request_id", req->request_id, "status", "queued",
 		"poll_url", poll, "estimated_completion_seconds", estimate_seconds(&m, depth),
 		"idempotent_replay", existing));
@@ -455,6 +479,8 @@ static void h_task(struct api *a, const struct http_request *req, struct http_re
 	}
 	if (strcmp(req->method, "GET") == 0) {
 		err = tasks_get_json(r, id, &json, &len);
+		if (err == 0 && !(json = with_request_id(json, len, req->request_id, &len)))
+			err = -ENOMEM;
 		if (err == 0) {
 			resp->status = 200;
 			resp->body = json;

@@ -164,7 +164,10 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 	json_t *sandbox = sandbox_report_json(harness_sandbox(h));
 	json_object_set_new(sandbox, "memory_limit_mb", json_integer(req->memory_limit_mb));
 	json_object_set_new(sandbox, "timeout_seconds", json_integer(req->timeout_seconds));
-	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o}",
+	char now[UTIL_RFC3339_LEN];
+	util_rfc3339(util_realtime_ns(), now);
+	/* thermal_controlled: JouleTrace's field; nothing here controls temperature */
+	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o, s:b, s:s}",
 		"meter_type", meter_backend(env->meter),
 		"estimated", meter_estimated(env->meter),
 		"measurement_core", cpu, "measurement_cpus", cpus, "infra_cpus", infra,
@@ -172,7 +175,7 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 		"shared_package", env->layout->shared_package,
 		"cpu_model", env->host->cpu_model, "kernel", env->host->kernel,
 		"host_fingerprint", env->host->fingerprint,
-		"sandbox", sandbox);
+		"sandbox", sandbox, "thermal_controlled", false, "timestamp", now);
 }
 
 int job_measure(const struct job_env *env, const struct measure_request *req,

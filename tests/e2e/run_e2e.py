@@ -106,6 +106,7 @@ class T02Measure(unittest.TestCase):
         self.assertEqual(r.status, 202, r.raw)
         for k in ("task_id", "request_id", "poll_url", "estimated_completion_seconds"):
             self.assertIn(k, r.json)
+        self.assertIsInstance(r.json["estimated_completion_seconds"], int)
         self.assertEqual(r.json["status"], "queued")
         t = S.wait_task(r.json["task_id"])
         self.assertEqual(t["status"], "completed", t)
@@ -113,6 +114,18 @@ class T02Measure(unittest.TestCase):
         self.assertEqual(t["progress"], 1)
         self.assertEqual((t["candidate_id"], t["problem_name"]), ("c-1", "sum"))
         self.assertGreater(t["processing_time_seconds"], 0)
+        # JouleTrace's fields and meanings (issue 8)
+        self.assertRegex(t["request_id"], r"^[A-Za-z0-9._:-]+$")
+        env = t["measurement_environment"]
+        self.assertIs(env["thermal_controlled"], False)
+        self.assertRegex(env["timestamp"], r"^\d{4}-\d\d-\d\dT.*Z$")
+        mm = t["energy_metrics"]
+        self.assertAlmostEqual(mm["energy_per_test_case_joules"],
+                               mm["median_total_energy_joules"] / 2, delta=1e-12)
+        self.assertEqual(mm["energy_efficiency_score"], mm["energy_per_test_case_joules"])
+        self.assertAlmostEqual(mm["energy_per_call_joules"],
+                               mm["median_total_energy_joules"] / (2 * mm["passes_per_trial"]),
+                               delta=1e-15)
         self.assertRegex(t["measurement_timestamp"], r"^\d{4}-\d\d-\d\dT.*Z$")
         # what the worker saw of every trial (issue 7)
         for tr in t["trials"]:
@@ -195,6 +208,8 @@ class T02Measure(unittest.TestCase):
         t = S.wait_task(r.json["task_id"])
         self.assertEqual(t["status"], "failed")
         self.assertEqual(t["error_type"], "validation_failed")
+        self.assertEqual(t["failure_timestamp"], t["finished_at"])
+        self.assertIn("request_id", t)
         v = t["validation"]
         self.assertFalse(v["is_correct"])
         self.assertEqual((v["passed_tests"], v["total_tests"]), (1, 2))
@@ -498,7 +513,9 @@ class T03Cancel(unittest.TestCase):
         r = S.post("/api/v1/measure", body(code=slow, cases=cases, energy_measurement_trials=50,
                                            min_trials=50, min_trial_seconds=2))
         tid = r.json["task_id"]
-        S.wait_task(tid, statuses=("running",), timeout=60)
+        running = S.wait_task(tid, statuses=("running",), timeout=60)
+        self.assertGreaterEqual(running["elapsed_seconds"], 0)
+        self.assertNotIn("failure_timestamp", running)
         d = S.request("DELETE", "/api/v1/tasks/" + tid)
         self.assertEqual(d.status, 200, d.raw)
         self.assertEqual(d.json["status"], "cancelled")

@@ -122,6 +122,9 @@ START_TEST(full_lifecycle)
 	ck_assert_str_eq(sget(o, "status"), "running");
 	ck_assert_str_eq(sget(o, "stage"), "validating");
 	ck_assert_int_eq(util_rfc3339_parse(sget(o, "started_at"), &ns), 0);
+	/* JouleTrace's elapsed_seconds while running, no failure_timestamp */
+	ck_assert(json_real_value(json_object_get(o, "elapsed_seconds")) >= 0);
+	ck_assert_ptr_null(json_object_get(o, "failure_timestamp"));
 	json_decref(o);
 	counts_are(0, 1, 0, 0, 0);
 	ck_assert_int_eq(tasks_status(r, id, st), 0);
@@ -191,6 +194,8 @@ START_TEST(failed_with_details)
 	json_t *o = get(id);     /* invalid UTF-8 in the message still gives valid JSON */
 	ck_assert_str_eq(sget(o, "status"), "failed");
 	ck_assert_str_eq(sget(o, "error_type"), "validation_failed");
+	ck_assert_str_eq(sget(o, "failure_timestamp"), sget(o, "finished_at"));
+	ck_assert_ptr_null(json_object_get(o, "elapsed_seconds"));
 	ck_assert_ptr_nonnull(strstr(sget(o, "error_message"), "0/1 tests passed"));
 	ck_assert_double_eq_tol(json_real_value(json_object_get(o, "progress")), 0.25, 1e-9);
 	ck_assert_str_eq(sget(o, "problem_name"), "two-sum");
