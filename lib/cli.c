@@ -6,15 +6,33 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cpuset.h"
 #include "log.h"
 
 static void usage(FILE *f, const char *program)
 {
-	fprintf(f, "usage: %s [--config FILE] [--print-config]\n"
+	fprintf(f, "usage: %s [--config FILE] [--print-config] [--print-layout]\n"
 		   "  --config FILE    configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 		   "  --print-config   print the effective configuration and exit\n"
+		   "  --print-layout   print the measurement and infra CPUs this host resolves to\n"
 		   "Every key can be overridden with JT_<KEY> in the environment.\n",
 		program);
+}
+
+/* The resolved CPU layout, for scripts (scripts/start_jouletrace.sh pins to infra). */
+static int print_layout(const struct jt_config *cfg, const char *program)
+{
+	struct cpu_layout l;
+	char m[256], i[256];
+	if (cpuset_resolve("", cfg->measurement_cpus, cfg->infra_cpus, &l) != 0) {
+		fprintf(stderr, "%s: CPU layout: %s\n", program, l.why);
+		return 2;
+	}
+	cpuset_format(&l.measurement, m, sizeof m);
+	cpuset_format(&l.infra, i, sizeof i);
+	printf("measurement_cpus = %s\ninfra_cpus = %s\nshared_package = %s\n", m, i,
+	       l.shared_package ? "true" : "false");
+	return 0;
 }
 
 int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
@@ -23,6 +41,7 @@ int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "print-config", no_argument, NULL, 'p' },
+		{ "print-layout", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -30,13 +49,14 @@ int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
 	struct config_error cerr;
 	enum log_level lvl = LOG_LVL_INFO;
 	enum log_format fmt = LOG_FMT_TEXT;
-	bool print = false;
+	bool print = false, layout = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'p': print = true; break;
+		case 'l': layout = true; break;
 		case 'h': usage(stdout, program); *exit_code = 0; return 1;
 		default: usage(stderr, program); *exit_code = 2; return 1;
 		}
@@ -49,6 +69,11 @@ int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
 	if (config_load(cfg, path, path != NULL, NULL, &cerr)) {
 		fprintf(stderr, "%s: %s\n", program, cerr.msg);
 		*exit_code = 2;
+		return 1;
+	}
+	if (layout) {
+		*exit_code = print_layout(cfg, program);
+		config_free(cfg);
 		return 1;
 	}
 	if (print) {

@@ -1,6 +1,7 @@
 /*
  * cli.h — the command-line prologue the long-running programs share:
- * `--config FILE`, `--print-config`, `--help`, config loading and log setup.
+ * `--config FILE`, `--print-config`, `--print-layout`, `--help`, config
+ * loading and log setup.
  * Exiting stays in main(): cli_start() only says whether to go on and with
  * which exit code to stop otherwise.
  */
@@ -12,8 +13,9 @@
 /*
  * Parses argv, loads cfg and calls log_init(program, …).  Returns 0 when the
  * program should run (cfg loaded; the caller frees it), or 1 when it should
- * exit now with *exit_code (help and --print-config printed: 0; usage or
- * config error reported on stderr: 2).
+ * exit now with *exit_code (help, --print-config and --print-layout printed:
+ * 0; usage or config error reported on stderr: 2; a layout that does not
+ * resolve: 2).
  */
 int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
 	      int *exit_code);

@@ -466,3 +466,40 @@ int cpuset_pin_self(const struct cpuset *s)
 	cpuset_to_cpu_set(s, &set);
 	return sched_setaffinity(0, sizeof set, &set) < 0 ? -errno : 0;
 }
+
+/* comm and Cpus_allowed_list of one /proc/<pid>/status; 0 or -errno. */
+static int proc_affinity(const char *root, const char *pid, char comm[16], struct cpuset *allowed)
+{
+	char path[PATH_MAX], line[8192];
+	bool have_comm = false, have_cpus = false;
+	int ret = -ENOENT;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/proc/%s/status", root, pid) >= sizeof path)
+		return -ENAMETOOLONG;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while ((!have_comm || !have_cpus) && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "Name:\t", 6) == 0) {
+			snprintf(comm, 16, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
+			have_comm = true;
+		} else if (strncmp(line, "Cpus_allowed_list:\t", 19) == 0) {
+			have_cpus = cpuset_parse(line + 19, allowed) == 0;
+		}
+	}
+	if (have_comm && have_cpus)
+		ret = 0;
+	fclose(f);
+	return ret;
+}
+
+int cpuset_proc_affinity(const char *proc_root, int pid, struct cpuset_proc *out)
+{
+	char name[24];
+	memset(out, 0, sizeof *out);
+	if (pid <= 0)
+		return -EINVAL;
+	snprintf(name, sizeof name, "%d", pid);
+	out->pid = pid;
+	return proc_affinity(proc_root ? proc_root : "", name, out->comm, &out->allowed);
+}

@@ -53,6 +53,18 @@ void cpuset_to_cpu_set(const struct cpuset *s, cpu_set_t *out);
 /* Pins the calling thread (and what it creates later) to s.  0 or -errno. */
 int cpuset_pin_self(const struct cpuset *s);
 
+/*
+ * The name and affinity (Name, Cpus_allowed_list of
+ * <proc_root>/proc/<pid>/status; proc_root "" or NULL: the real /proc) of
+ * one process.  0, or -errno (-ENOENT: no such process).
+ */
+struct cpuset_proc {
+	int pid;
+	char comm[16];
+	struct cpuset allowed;
+};
+int cpuset_proc_affinity(const char *proc_root, int pid, struct cpuset_proc *out);
+
 /* <root>/sys/devices/system/cpu/online. */
 int cpuset_online(const char *sysfs_root, struct cpuset *out);
 /* <root>/sys/devices/system/cpu/isolated; empty or missing file → empty set. */

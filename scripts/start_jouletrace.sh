@@ -25,6 +25,13 @@ RUN=${JT_RUN_DIR:-run}
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)
 
+# The service stays off the measurement CPUs: this script, and so the Redis,
+# calibrator, worker and server it starts, run on the infra CPUs only.
+layout() { "$B/jouletrace-server" "${CONFIG_ARGS[@]}" --print-layout | sed -n "s/^$1 = //p"; }
+INFRA=$(layout infra_cpus)
+taskset -pc "$INFRA" $$ >/dev/null
+echo "start: pinned to the infra CPUs $INFRA; candidates are measured on CPUs $(layout measurement_cpus)"
+
 pids=()
 cleanup() {
 	trap - INT TERM EXIT

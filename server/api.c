@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apierr.h"
 #include "calib.h"
@@ -261,6 +262,50 @@ static void h_health(struct api *a, const struct http_request *req, struct http_
 	respond_json(resp, up ? 200 : 503, body);
 }
 
+/* Redis's pid from INFO server, or 0. */
+static int redis_pid(struct redis *r)
+{
+	struct redis_reply *rep = NULL;
+	int pid = 0;
+	if (redis_cmdv(r, &rep, "INFO", "server", NULL) == 0 && rep->str) {
+		const char *p = strstr(rep->str, "process_id:");
+		pid = p ? atoi(p + strlen("process_id:")) : 0;
+	}
+	redis_reply_free(rep);
+	return pid;
+}
+
+/*
+ * The service's own processes — this server, this host's worker, the Redis
+ * it talks to (when it runs here) — whose affinity lets them run on a
+ * measurement CPU: each would add its energy to the candidates' (issue 8).
+ * [{pid, comm, cpus}].  A pid is taken only while its name says it is the
+ * process expected (a remote Redis's pid means nothing here).
+ */
+static json_t *service_on(const struct cpuset *measurement, const json_t *worker, int redis)
+{
+	const struct { int pid; const char *comm; } procs[] = {
+		{ (int)getpid(), "jouletrace-serv" },
+		{ (int)json_integer_value(json_object_get(worker, "pid")), "jouletrace-work" },
+		{ redis, "redis-server" },
+	};
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < sizeof procs / sizeof procs[0]; i++) {
+		struct cpuset_proc p;
+		struct cpuset both;
+		char allowed[256];
+		if (cpuset_proc_affinity("", procs[i].pid, &p) != 0 || strcmp(p.comm, procs[i].comm))
+			continue;
+		cpuset_and(&both, &p.allowed, measurement);
+		if (cpuset_count(&both) == 0)
+			continue;
+		cpuset_format(&p.allowed, allowed, sizeof allowed);
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "pid", p.pid, "comm", p.comm,
+						     "cpus", allowed));
+	}
+	return arr;
+}
+
 static void h_socket0(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct redis *r = redis_pool_get(a->pool);
@@ -269,11 +314,13 @@ static void h_socket0(struct api *a, const struct http_request *req, struct http
 	long long fence = 0, live = 0;
 	json_t *worker = NULL;
 	char reason[256] = "", msg[400], cpus[256], infra[256], iso[256], since_s[UTIL_RFC3339_LEN];
+	int rpid = 0;
 
 	(void)req;
 	if (up) {
 		worker = host_worker(r, a->host_id, &live);
 		lock_info(r, a->host_id, &held, &since, &fence);
+		rpid = redis_pid(r);
 	}
 	if (r)
 		redis_pool_put(a->pool, r);
@@ -289,17 +336,22 @@ static void h_socket0(struct api *a, const struct http_request *req, struct http
 		snprintf(msg, sizeof msg, "ready");
 	cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
 	cpuset_format(&a->layout.infra, infra, sizeof infra);
+	json_t *intruders = service_on(&a->layout.measurement, worker, rpid);
+	if (json_array_size(intruders) > 0 && ready)
+		snprintf(msg, sizeof msg, "ready, but %zu process(es) of the service may run on "
+			 "the measurement CPUs (see isolation.service_on_measurement_cpus)",
+			 json_array_size(intruders));
 	struct cpuset isolated;
 	if (cpuset_isolated("", &isolated) != 0)
 		memset(&isolated, 0, sizeof isolated);
 	cpuset_format(&isolated, iso, sizeof iso);
 	if (held)
 		util_rfc3339(since, since_s);
-	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:b, s:i, s:s}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I}, s:s, s:s}",
+	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:b, s:i, s:s, s:o}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I}, s:s, s:s}",
 		"ready", ready, "calibration", cal,
 		"isolation", "measurement_cpus", cpus, "infra_cpus", infra, "isolated_cpus", iso,
 		"shared_package", a->layout.shared_package, "socket", a->layout.socket,
-		"why", a->layout.why,
+		"why", a->layout.why, "service_on_measurement_cpus", intruders,
 		"meter", worker,
 		"redis", "connected", up, "url", a->cfg->redis_url,
 		"lock", "held", held, "since", held ? since_s : NULL,
@@ -787,6 +839,11 @@ fail:
 	api_free(a);
 	errno = -err;
 	return NULL;
+}
+
+const struct cpu_layout *api_layout(const struct api *a)
+{
+	return &a->layout;
 }
 
 void api_free(struct api *a)

@@ -18,6 +18,8 @@ struct api;
 /* NULL + errno.  Does not need Redis to be up (health then says so). */
 struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen);
 void api_free(struct api *a);
+/* The measurement/infra CPU layout the API reports (valid until api_free). */
+const struct cpu_layout *api_layout(const struct api *a);
 /* http_handler_fn */
 void api_handle(void *api, const struct http_request *req, struct http_response *resp);
 

@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "cpuset.h"
 #include "http.h"
 #include "log.h"
 
@@ -33,6 +34,14 @@ int main(int argc, char **argv)
 		log_error("cannot start: %s", why[0] ? why : strerror(errno));
 		goto out;
 	}
+	/* Off the measurement CPUs before any thread exists: every thread inherits. */
+	const struct cpu_layout *lay = api_layout(api);
+	char infra[256];
+	cpuset_format(&lay->infra, infra, sizeof infra);
+	if (cpuset_pin_self(&lay->infra) == 0)
+		log_info("pinned to the infra CPUs %s", infra);
+	else
+		log_warn("cannot pin to the infra CPUs %s: %s", infra, strerror(errno));
 	struct http_options ho = {
 		.listen = cfg.listen,
 		.max_body_bytes = (size_t)cfg.max_body_bytes,

@@ -93,6 +93,18 @@ class T01Status(unittest.TestCase):
         self.assertEqual(j["isolation"]["infra_cpus"], "0")
         self.assertTrue(j["isolation"]["shared_package"])
         self.assertEqual(j["meter"]["meter"], METER)
+        # the service stays off the measurement CPU (issue 8) ...
+        self.assertEqual(j["isolation"]["service_on_measurement_cpus"], [], j)
+        # ... and says so when a part of it does not
+        redis = S.procs["redis"].pid
+        os.sched_setaffinity(redis, {0, 1})
+        try:
+            j = S.get("/api/v1/socket0/status").json
+        finally:
+            os.sched_setaffinity(redis, {0})
+        self.assertEqual(j["isolation"]["service_on_measurement_cpus"],
+                         [{"pid": redis, "comm": "redis-server", "cpus": "0-1"}], j)
+        self.assertIn("measurement CPUs", j["message"])
 
     def test_metrics(self):
         r = S.get("/metrics")

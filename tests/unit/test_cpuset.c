@@ -352,6 +352,37 @@ START_TEST(test_real_system)
 }
 END_TEST
 
+/* One process's name and affinity, from a fake /proc and from the real one. */
+START_TEST(test_proc_affinity)
+{
+	struct cpuset_proc p;
+	char want[64];
+
+	testutil_write(root, "proc/4242/status", "Name:\tredis-server\nUmask:\t0022\n"
+			   "Cpus_allowed:\t3\nCpus_allowed_list:\t0-1,5\nMems_allowed:\t1\n");
+	ck_assert_int_eq(cpuset_proc_affinity(root, 4242, &p), 0);
+	ck_assert_int_eq(p.pid, 4242);
+	ck_assert_str_eq(p.comm, "redis-server");
+	cpuset_format(&p.allowed, want, sizeof want);
+	ck_assert_str_eq(want, "0-1,5");
+	/* no such process, no affinity line, a bad pid */
+	ck_assert_int_eq(cpuset_proc_affinity(root, 4243, &p), -ENOENT);
+	testutil_write(root, "proc/7/status", "Name:\tx\n");
+	ck_assert_int_eq(cpuset_proc_affinity(root, 7, &p), -ENOENT);
+	ck_assert_int_eq(cpuset_proc_affinity(root, 0, &p), -EINVAL);
+
+	/* this test itself, pinned to one CPU */
+	struct cpuset on, one;
+	ck_assert_int_eq(cpuset_online("", &on), 0);
+	cpuset_zero(&one);
+	cpuset_set(&one, cpuset_first(&on));
+	ck_assert_int_eq(cpuset_pin_self(&one), 0);
+	ck_assert_int_eq(cpuset_proc_affinity("", (int)getpid(), &p), 0);
+	ck_assert_msg(strncmp(p.comm, "test_cpuset", 11) == 0, "%s", p.comm);
+	ck_assert(cpuset_equal(&p.allowed, &one));
+}
+END_TEST
+
 static Suite *cpuset_suite(void)
 {
 	TCase *tc;
@@ -370,6 +401,7 @@ static Suite *cpuset_suite(void)
 	tcase_add_test(tc, test_resolve_overlap_and_one_cpu);
 	tcase_add_test(tc, test_resolve_no_topology);
 	tcase_add_test(tc, test_real_system);
+	tcase_add_test(tc, test_proc_affinity);
 	return s;
 }
 
