@@ -50,12 +50,13 @@ static json_t *domains_json(unsigned present, const uint64_t *u, const int64_t *
 	return o;
 }
 
-static json_t *trial_json(const struct measure_trial *t)
+static json_t *trial_json(const struct measure_trial *t, bool net)
 {
 	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
 		"wall_ns", (json_int_t)t->wall_ns, "passes", (json_int_t)t->passes,
 		"raw_uj", domains_json(t->present, t->raw_uj, NULL, NULL),
-		"net_uj", domains_json(t->present, NULL, t->net_uj, NULL),
+		/* without a profile there is no idle figure: raw is never labelled net */
+		"net_uj", net ? domains_json(t->present, NULL, t->net_uj, NULL) : json_null(),
 		"wraps", domains_json(t->present, NULL, NULL, t->wraps),
 		"flags", measure_flags_json(t->flags),
 		/* per mille: the seal holds no floats it does not need */
@@ -64,12 +65,12 @@ static json_t *trial_json(const struct measure_trial *t)
 }
 
 /* The kept trials, or the rejected ones (contaminated, inconsistent). */
-static json_t *trials_json(const struct measure_result *mr, bool rejected)
+static json_t *trials_json(const struct measure_result *mr, bool rejected, bool net)
 {
 	json_t *arr = json_array();
 	size_t n = rejected ? mr->n_rejected : mr->n_trials;
 	for (size_t i = 0; arr && i < n; i++)
-		json_array_append_new(arr, trial_json(rejected ? &mr->rejected[i] : &mr->trials[i]));
+		json_array_append_new(arr, trial_json(rejected ? &mr->rejected[i] : &mr->trials[i], net));
 	return arr;
 }
 
@@ -91,23 +92,26 @@ json_t *payload_build(const struct payload_input *in)
 			json_array_append_new(domains, json_string(meter_domain_name((enum meter_domain)d)));
 
 	double calls = (double)mr->passes * (double)in->calls_per_pass;
+	bool net = in->calib != NULL;
+	json_t *cal = !net ? json_null() :
+		json_pack("{s:s, s:o, s:o, s:s}", "sha256", in->calib->sha256,
+			  "idle_package_watts", json_real(in->calib->idle_package_watts),
+			  "idle_dram_watts", json_real(in->calib->idle_dram_watts),
+			  "measured_at", in->calib->measured_at);
 	json_t *p = json_pack(
-		"{s:i, s:s, s:s, s:s, s:o, s:s, s:{s:s, s:b, s:o},"
-		" s:{s:s, s:o, s:o, s:s},"
-		" s:{s:i, s:s, s:i, s:b, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:s}}",
+		"{s:i, s:s, s:s, s:s, s:o, s:s, s:{s:s, s:b, s:o}, s:o,"
+		" s:{s:i, s:s, s:i, s:b, s:I, s:I, s:I, s:o, s:o, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:s}}",
 		"seal_version", 1, "issuer", "jouletrace", "task_id", in->task_id,
 		"issued_at", issued, "host", host_json(in->host), "submission_sha256", in->submission_sha256,
 		"meter", "backend", meter_backend(in->meter), "estimated", meter_estimated(in->meter),
 		"domains", domains,
-		"calibration", "sha256", in->calib->sha256,
-		"idle_package_watts", json_real(in->calib->idle_package_watts),
-		"idle_dram_watts", json_real(in->calib->idle_dram_watts),
-		"measured_at", in->calib->measured_at,
+		"calibration", cal,
 		"measurement", "cpu", in->cpu, "measurement_cpus", cpus, "socket", in->layout->socket,
 		"shared_package", in->layout->shared_package,
 		"lock_fencing_token", (json_int_t)in->fence,
 		"passes", (json_int_t)mr->passes, "test_cases", (json_int_t)in->calls_per_pass,
-		"trials", trials_json(mr, false), "rejected_trials", trials_json(mr, true),
+		"trials", trials_json(mr, false, net), "rejected_trials", trials_json(mr, true, net),
+		"idle_subtracted", net,
 		"median_package_uj", uj(mr->median_package_j),
 		"median_dram_uj", uj(mr->median_dram_j),
 		"median_total_uj", uj(mr->median_total_j),

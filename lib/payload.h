@@ -28,7 +28,8 @@ struct payload_input {
 	const struct attrib_window *attribution; /* NULL when no on-CPU source */
 	const char *attribution_source;
 	const struct hostid *host;
-	const struct calib_profile *calib;
+	const struct calib_profile *calib; /* NULL: no valid profile — raw figures only:
+	                                     calibration null, no net_uj, idle_subtracted false */
 	struct meter *meter;
 	const struct cpu_layout *layout;
 	int cpu;

@@ -338,13 +338,21 @@ static void summary(const struct run *r)
 	       meter_estimated(r->meter) ? ", estimated" : "");
 	sandbox_summary(r);
 	printf("  wall time          %.6f s\n", (double)t->wall_ns / 1e9);
-	for (int d = 0; d < METER_NDOMAINS; d++)
-		if (t->present & (1u << d))
+	for (int d = 0; d < METER_NDOMAINS; d++) {
+		if (!(t->present & (1u << d)))
+			continue;
+		if (r->calibrated)
 			printf("  %-8s energy    %12.6f J raw  %12.6f J net  (%u wraps)\n",
 			       meter_domain_name((enum meter_domain)d), (double)t->raw_uj[d] / 1e6,
 			       (double)t->net_uj[d] / 1e6, t->wraps[d]);
+		else
+			printf("  %-8s energy    %12.6f J raw  (%u wraps)\n",
+			       meter_domain_name((enum meter_domain)d), (double)t->raw_uj[d] / 1e6,
+			       t->wraps[d]);
+	}
 	if (!r->calibrated)
-		printf("  note               no valid calibration (%s): net = raw\n", r->calib_why);
+		printf("  note               no valid calibration (%s): raw energy only, idle "
+		       "included; the split below is of raw energy\n", r->calib_why);
 	printf("  attribution        %s, foreign %.2f %% of the CPU\n",
 	       oncpu_source_name(oncpu_source(r->oncpu)), r->attr.foreign_percent);
 	for (size_t i = 0; i < r->attr.n && i < 10; i++) {
@@ -396,7 +404,8 @@ static int write_seal(struct run *r)
 		.task_id = id, .submission_sha256 = sub, .calls_per_pass = 1, .mr = &r->mr,
 		.attribution = &r->attr,
 		.attribution_source = oncpu_source_name(oncpu_source(r->oncpu)),
-		.host = &r->host, .calib = &r->calib, .meter = r->meter, .layout = &r->layout,
+		.host = &r->host, .calib = r->calibrated ? &r->calib : NULL, .meter = r->meter,
+		.layout = &r->layout,
 		.cpu = r->cpu, .fence = 0, .issued_realtime_ns = util_realtime_ns(),
 		.sandbox = r->sandbox_json,
 	};

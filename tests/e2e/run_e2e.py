@@ -440,6 +440,31 @@ class T07RunTool(unittest.TestCase):
         ok = verify_tool(seal, S.get("/api/v1/keys").raw.decode())
         self.assertEqual(ok.returncode, 0, ok.stdout)
 
+    def test_run_without_a_profile_reports_raw_as_raw(self):
+        # issue 8: no valid calibration → no net column, calibration null in the seal
+        seal_path = os.path.join(S.tmp, "run-raw.seal.json")
+        env = dict(os.environ, JT_CALIBRATION_FILE=os.path.join(S.tmp, "no-such-profile.json"))
+        r = subprocess.run([os.path.join(BUILD, "jouletrace-run"), "--config", S.config, "--seal",
+                            seal_path, "--", "/usr/bin/python3", "-c", "sum(range(10**6))"],
+                           capture_output=True, text=True, timeout=120, cwd=S.tmp, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn(" net ", r.stdout)
+        self.assertIn("J raw", r.stdout)
+        self.assertIn("no valid calibration", r.stdout)
+        with open(seal_path) as f:
+            p = json.load(f)["payload"]
+        self.assertIsNone(p["calibration"])
+        self.assertIs(p["measurement"]["idle_subtracted"], False)
+        self.assertIsNone(p["measurement"]["trials"][0]["net_uj"])
+        self.assertGreater(p["measurement"]["trials"][0]["raw_uj"]["package"], 0)
+        # a calibrated run says the opposite
+        seal_path = os.path.join(S.tmp, "run-net.seal.json")
+        self.assertEqual(self.run_tool("--seal", seal_path, "--", "/bin/true").returncode, 0)
+        with open(seal_path) as f:
+            p = json.load(f)["payload"]
+        self.assertIs(p["measurement"]["idle_subtracted"], True)
+        self.assertIn("idle_package_watts", p["calibration"])
+
     def test_run_exit_codes(self):
         self.assertEqual(self.run_tool("--no-seal", "--", "/nonexistent/cmd").returncode, 127)
         self.assertEqual(self.run_tool("--no-seal", "--", "/bin/false").returncode, 1)
