@@ -78,6 +78,8 @@ static const struct config_def config_table[] = {
 	ENUM(attribution_source, "auto", attribution_values, "auto|bpf|proc"),
 	DBL(attribution_foreign_max_percent, "5", 0, 100),
 	DBL(tampering_ratio, "3", 1.5, 1000),
+	DBL(max_plausible_package_watts, "1000", 1, 100000),
+	DBL(max_plausible_dram_watts, "1000", 1, 100000),
 	INT(max_calls_per_window, "16777216", 1024, 1 << 30),
 	/* model meter */
 	DBL(model_idle_package_watts, "10", 0, 1000),

@@ -73,6 +73,10 @@ struct jt_config {
 	char *attribution_source;          /* auto|bpf|proc: per-process on-CPU time source */
 	double attribution_foreign_max_percent; /* 5, 0..100: foreign share of the CPUs'
 					   * time that marks a trial contaminated (retried) */
+	double max_plausible_package_watts; /* 1000, 1..1e5: a powercap counter that goes back
+					    * is a wrap only below this power (package, core,
+					    * uncore, psys); above, a reset: the trial is retried */
+	double max_plausible_dram_watts;   /* 1000, 1..1e5: the same for DRAM */
 	double tampering_ratio;            /* 3, 1.5..1000: a trial whose time or energy per pass
 					   * is off the sizing run or the other trials by more is
 					   * retried; twice in a row fails as tampering_suspected */

@@ -264,6 +264,9 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 	for (int d = 0; d < METER_NDOMAINS; d++) {
 		t->raw_uj[d] = after.uj[d] - before.uj[d];
 		t->wraps[d] = after.wraps[d] - before.wraps[d];
+		/* a reset inside the window loses energy nobody can count */
+		if (after.resets[d] != before.resets[d])
+			t->flags |= MEASURE_FLAG_COUNTER_RESET;
 	}
 	net_figures(r->p, t);
 	if (on_edge)
@@ -499,11 +502,13 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 			out->n_trials = 0;
 			continue;
 		}
-		if (t->flags & MEASURE_FLAG_CONTAMINATED) {
-			/* Foreign work inside the window: the figure is not the candidate's. */
+		if (t->flags & (MEASURE_FLAG_CONTAMINATED | MEASURE_FLAG_COUNTER_RESET)) {
+			/* Foreign work inside the window, or a counter reset: the figure
+			 * is not the candidate's. */
 			reject(out, t);
 			if (++out->retries > MEASURE_MAX_RETRIES)
-				return fail(&r, -EAGAIN, "internal",
+				return fail(&r, -EAGAIN, "internal", t->flags & MEASURE_FLAG_COUNTER_RESET ?
+					    "the energy counters kept being reset" :
 					    "the measurement CPU kept being used by other tasks");
 			continue;
 		}
@@ -565,6 +570,7 @@ json_t *measure_flags_json(unsigned flags)
 		{ MEASURE_FLAG_LOW_CPU_SHARE, "low_cpu_share" },
 		{ MEASURE_FLAG_TIME_INCONSISTENT, "time_per_pass_inconsistent" },
 		{ MEASURE_FLAG_ENERGY_INCONSISTENT, "energy_per_pass_inconsistent" },
+		{ MEASURE_FLAG_COUNTER_RESET, "counter_reset" },
 	};
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < sizeof names / sizeof names[0]; i++)

@@ -51,6 +51,7 @@ enum measure_trial_flag {
 	MEASURE_FLAG_LOW_CPU_SHARE = 1u << 2, /* the candidate mostly waited (reported only) */
 	MEASURE_FLAG_TIME_INCONSISTENT = 1u << 3,   /* time per pass off (tampering?) */
 	MEASURE_FLAG_ENERGY_INCONSISTENT = 1u << 4, /* energy per pass off (tampering?) */
+	MEASURE_FLAG_COUNTER_RESET = 1u << 5, /* an energy counter was reset: run again */
 };
 #define MEASURE_FLAGS_TAMPER (MEASURE_FLAG_TIME_INCONSISTENT | MEASURE_FLAG_ENERGY_INCONSISTENT)
 

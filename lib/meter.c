@@ -138,5 +138,8 @@ struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_la
 		.model_active_dram_watts_per_cpu = cfg->model_active_dram_watts_per_cpu,
 		.proc_root = "",
 	};
+	for (int d = 0; d < METER_NDOMAINS; d++)
+		o.max_plausible_watts[d] = d == METER_DRAM ? cfg->max_plausible_dram_watts
+							   : cfg->max_plausible_package_watts;
 	return meter_open(&o, why, whylen);
 }

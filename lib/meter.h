@@ -50,6 +50,9 @@ struct meter_reading {
 	uint64_t t_ns;                   /* CLOCK_MONOTONIC */
 	uint64_t uj[METER_NDOMAINS];     /* cumulative since open, wrap-corrected */
 	uint32_t wraps[METER_NDOMAINS];  /* cumulative counter wraps seen */
+	uint32_t resets[METER_NDOMAINS]; /* cumulative counter resets: a backward step that
+					  * as a wrap would imply more than the domain's
+					  * plausible power (powercap); not counted as energy */
 	unsigned present;                /* METER_BIT() of the domains filled in */
 };
 
@@ -63,6 +66,9 @@ struct meter_options {
 	double model_idle_dram_watts;
 	double model_active_dram_watts_per_cpu;
 	const char *proc_root;      /* NULL or "" real; else model reads <proc_root>/proc/stat */
+	/* A counter that goes backwards is a wrap only below this power (W) per
+	 * domain; 0 = 1000 W.  Above it, it was reset (resets[], no energy). */
+	double max_plausible_watts[METER_NDOMAINS];
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -31,8 +32,10 @@ struct pc_zone {
 	enum meter_domain dom;
 	uint64_t max_range;   /* max_energy_range_uj: the counter runs 0..max_range */
 	uint64_t last;        /* raw value at the previous read */
+	uint64_t last_ns;     /* when it was read */
 	uint64_t cum;         /* µJ since open */
-	uint32_t wraps;
+	uint32_t wraps, resets;
+	double max_watts;     /* a backward step implying more is a reset, not a wrap */
 	char dir[48];         /* "intel-rapl:0:0", for dedup and messages */
 };
 
@@ -164,6 +167,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 		return ret;
 	}
 	/* An initial read both validates the file and sets the baseline. */
+	z->last_ns = util_mono_ns();
 	ret = read_u64_fd(z->fd, &z->last);
 	if (ret) {
 		meter_say(why, whylen, "%s: %s", path, ret == -EIO ? "not a number" : strerror(-ret));
@@ -230,7 +234,6 @@ static int add_subzones(struct pc_state *s, const char *scan, const char *pkgdir
 static int pc_read(struct meter *m, uint64_t t_ns, struct meter_reading *out)
 {
 	struct pc_state *s = m->priv;
-	(void)t_ns;
 	for (size_t i = 0; i < s->n; i++) {
 		struct pc_zone *z = &s->z[i];
 		uint64_t raw, delta;
@@ -240,14 +243,31 @@ static int pc_read(struct meter *m, uint64_t t_ns, struct meter_reading *out)
 		if (raw >= z->last) {
 			delta = raw - z->last;
 		} else {
-			/* Counter ran up to max_range and restarted at 0. */
-			delta = z->last <= z->max_range ? (z->max_range - z->last) + raw : raw;
-			z->wraps++;
+			/*
+			 * Either the counter ran up to max_range and restarted at 0, or
+			 * it was reset (a driver reload, a resume): the wrap reading is
+			 * taken only when the energy it implies is a power the domain
+			 * can draw.  A reset adds nothing; the trial is retried.
+			 */
+			uint64_t wrap = z->last <= z->max_range ? (z->max_range - z->last) + raw : raw;
+			double dt = (double)(t_ns - z->last_ns);   /* ns; µJ/ns = kW */
+			if (dt > 0 && (double)wrap / dt * 1e3 <= z->max_watts) {
+				delta = wrap;
+				z->wraps++;
+			} else {
+				delta = 0;
+				z->resets++;
+				log_warn("powercap: %s went from %llu to %llu µJ: a reset, not a wrap "
+					 "(that would be %.0f W)", z->dir, (unsigned long long)z->last,
+					 (unsigned long long)raw, dt > 0 ? (double)wrap / dt * 1e3 : INFINITY);
+			}
 		}
 		z->last = raw;
+		z->last_ns = t_ns;
 		z->cum += delta;
 		out->uj[z->dom] += z->cum;
 		out->wraps[z->dom] += z->wraps;
+		out->resets[z->dom] += z->resets;
 	}
 	return 0;
 }
@@ -355,8 +375,11 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 		    *found ? found : "no intel-rapl/amd-rapl zones");
 		goto out;
 	}
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
+		double w = o->max_plausible_watts[s->z[i].dom];
+		s->z[i].max_watts = w > 0 ? w : PC_ASSUMED_MAX_WATTS;
 		m->present |= METER_BIT(s->z[i].dom);
+	}
 	m->ops = &pc_ops;
 	m->priv = s;
 	m->max_wrap_seconds = wrap_seconds(s, root);

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "cpuset.h"
@@ -283,6 +284,61 @@ START_TEST(consistency_rules)
 }
 END_TEST
 
+/* The fake powercap counter of reset_inside_a_window_is_retried. */
+static char pc_dir[64];
+
+static void pc_put(const char *rel, const char *text)
+{
+	testutil_write(pc_dir, rel, text);
+}
+
+/* Resets the counter right after the first measured window opened. */
+static void reset_once(void *ctx, int edge, struct measure_trial *t)
+{
+	int *done = ctx;
+	(void)t;
+	if (edge == 0 && !*done) {
+		pc_put("pc/intel-rapl:0/energy_uj", "10\n");
+		*done = 1;
+	}
+}
+
+/* A counter reset inside a window (a driver reload, a resume) is not a wrap:
+ * the trial is flagged counter_reset, kept apart, and run again. */
+START_TEST(reset_inside_a_window_is_retried)
+{
+	struct cpuset cpu = last_cpu();
+	char root[PATH_MAX], why[256];
+	int done = 0;
+
+	testutil_tmpdir(pc_dir, sizeof pc_dir, "measure-pc");
+	pc_put("pc/intel-rapl:0/name", "package-0\n");
+	pc_put("pc/intel-rapl:0/max_energy_range_uj", "1000000000000\n");
+	pc_put("pc/intel-rapl:0/energy_uj", "500000000000\n");
+	snprintf(root, sizeof root, "%s/pc", pc_dir);
+	struct meter_options mo = { .kind = "powercap", .powercap_root = root, .socket = 0 };
+	struct meter *m = meter_open(&mo, why, sizeof why);
+	ck_assert_msg(m != NULL, "%s", why);
+	struct harness *h = loaded("def solve(n):\n    return n\n", &cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+
+	p.max_trials = p.min_trials = 2;
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, reset_once, &done, r), 0);
+	ck_assert_int_eq(done, 1);
+	ck_assert_uint_eq(r->n_rejected, 1);
+	ck_assert(r->rejected[0].flags & MEASURE_FLAG_COUNTER_RESET);
+	ck_assert_uint_eq(r->rejected[0].wraps[METER_PACKAGE], 0);
+	ck_assert_uint_eq(r->n_trials, 2);
+	for (size_t i = 0; i < r->n_trials; i++)
+		ck_assert(!(r->trials[i].flags & MEASURE_FLAG_COUNTER_RESET));
+	free(r);
+	meter_close(m);
+	harness_free(h);
+	testutil_rmtree(pc_dir);
+}
+END_TEST
+
 static int cancel_after(void *ctx, const char *stage, double progress)
 {
 	(void)progress;
@@ -321,6 +377,7 @@ static Suite *measure_suite(void)
 	tcase_add_test(tc, forged_done_is_tampering);
 	tcase_add_test(tc, wrong_unchecked_passes_are_caught);
 	tcase_add_test(tc, consistency_rules);
+	tcase_add_test(tc, reset_inside_a_window_is_retried);
 	tcase_add_test(tc, hook_cancels);
 	return s;
 }

@@ -160,6 +160,51 @@ START_TEST(powercap_by_name_and_wraps)
 }
 END_TEST
 
+/*
+ * A counter that goes backwards: a wrap when the corrected step is a power
+ * the domain can draw, a reset (no energy, counted apart) when it is not.
+ * The steps are chosen so that the verdict cannot depend on how fast the
+ * reads are: 500 kJ is a reset at 1 kW unless the reads are 500 s apart.
+ */
+START_TEST(powercap_reset_is_not_a_wrap)
+{
+	zone("intel-rapl:0", "package-0", 1000000000000ull, 500000000000ull);
+	char why[512];
+	struct meter *m = pc_open(0, why, sizeof why);
+	struct meter_reading r;
+	ck_assert_int_eq(meter_read(m, &r), 0);
+	ck_assert_uint_eq(r.uj[METER_PACKAGE], 0);
+
+	putu("pc/intel-rapl:0/energy_uj", 10);              /* back to 10 µJ: reset */
+	ck_assert_int_eq(meter_read(m, &r), 0);
+	ck_assert_uint_eq(r.uj[METER_PACKAGE], 0);
+	ck_assert_uint_eq(r.resets[METER_PACKAGE], 1);
+	ck_assert_uint_eq(r.wraps[METER_PACKAGE], 0);
+
+	putu("pc/intel-rapl:0/energy_uj", 1000000000000ull - 100);
+	ck_assert_int_eq(meter_read(m, &r), 0);             /* forward: energy */
+	ck_assert_uint_eq(r.uj[METER_PACKAGE], 1000000000000ull - 110);
+	putu("pc/intel-rapl:0/energy_uj", 50);              /* 150 µJ across the top: a wrap */
+	ck_assert_int_eq(meter_read(m, &r), 0);
+	ck_assert_uint_eq(r.uj[METER_PACKAGE], 1000000000000ull + 40);
+	ck_assert_uint_eq(r.wraps[METER_PACKAGE], 1);
+	ck_assert_uint_eq(r.resets[METER_PACKAGE], 1);
+	meter_close(m);
+
+	/* the ceiling comes from the options: at 1 nW even the small step is a reset */
+	zone("intel-rapl:0", "package-0", 1000, 900);
+	struct meter_options o = pc_opts(0);
+	o.max_plausible_watts[METER_PACKAGE] = 1e-9;
+	m = meter_open(&o, why, sizeof why);
+	ck_assert_ptr_nonnull(m);
+	putu("pc/intel-rapl:0/energy_uj", 50);
+	ck_assert_int_eq(meter_read(m, &r), 0);
+	ck_assert_uint_eq(r.resets[METER_PACKAGE], 1);
+	ck_assert_uint_eq(r.uj[METER_PACKAGE], 0);
+	meter_close(m);
+}
+END_TEST
+
 START_TEST(powercap_other_socket)
 {
 	build_tree();
@@ -436,6 +481,7 @@ static Suite *meter_suite(void)
 	Suite *s = testutil_suite("meter", &tc);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, powercap_by_name_and_wraps);
+	tcase_add_test(tc, powercap_reset_is_not_a_wrap);
 	tcase_add_test(tc, powercap_other_socket);
 	tcase_add_test(tc, powercap_no_package_zone);
 	tcase_add_test(tc, powercap_missing_root);
