@@ -1,5 +1,6 @@
 /* jcs.c — RFC 8785 canonical JSON; the rules and decisions are in jcs.h. */
 #include "jcs.h"
+#include "jcs_impl.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,23 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TEXT_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | \
-                    JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL)
-
-struct out {
-	char *p;
-	size_t len, cap;
-	const char *why;  /* reason for the first -EINVAL, for jcs_canonicalize_text */
-};
-
-static int fail(struct out *o, const char *why)
+int jcs_fail(struct out *o, const char *why)
 {
 	if (!o->why)
 		o->why = why;
 	return -EINVAL;
 }
 
-static int put(struct out *o, const void *s, size_t n)
+int jcs_put(struct out *o, const void *s, size_t n)
 {
 	if (o->cap - o->len <= n) {   /* keeps room for the NUL */
 		if (n >= SIZE_MAX / 2 - o->len)
@@ -45,9 +37,9 @@ static int put(struct out *o, const void *s, size_t n)
 	return 0;
 }
 
-static int put_str(struct out *o, const char *s)
+int jcs_put_str(struct out *o, const char *s)
 {
-	return put(o, s, strlen(s));
+	return jcs_put(o, s, strlen(s));
 }
 
 /*
@@ -55,7 +47,7 @@ static int put_str(struct out *o, const char *s)
  * surrogates (CESU / lone halves) and values above U+10FFFF are refused, since
  * a signer and a verifier must never disagree on what a string is.
  */
-static int utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp)
+int jcs_utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp)
 {
 	size_t p = *i;
 	unsigned c = s[p], lo = 0x80, hi = 0xBF;
@@ -103,14 +95,14 @@ static int utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp
 }
 
 /* RFC 8785 §3.2.2.2: only '"', '\\' and C0 controls are escaped. */
-static int put_string(struct out *o, const char *str, size_t len)
+int jcs_put_string(struct out *o, const char *str, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0;
 	int rc;
 
-	if ((rc = put(o, "\"", 1)))
+	if ((rc = jcs_put(o, "\"", 1)))
 		return rc;
 	while (i < len) {
 		unsigned c = s[i];
@@ -119,8 +111,8 @@ static int put_string(struct out *o, const char *str, size_t len)
 		uint32_t cp;
 
 		if (c >= 0x80) {
-			if (utf8_next(s, len, &i, &cp))
-				return fail(o, "string is not valid UTF-8 (or holds a surrogate)");
+			if (jcs_utf8_next(s, len, &i, &cp))
+				return jcs_fail(o, "string is not valid UTF-8 (or holds a surrogate)");
 			continue;
 		}
 		if (c >= 0x20 && c != '"' && c != '\\') {
@@ -140,13 +132,13 @@ static int put_string(struct out *o, const char *str, size_t len)
 			esc[5] = hex[c & 15];
 			esc[6] = '\0';
 		}
-		if ((rc = put(o, s + run, i - run)) || (rc = put_str(o, e)))
+		if ((rc = jcs_put(o, s + run, i - run)) || (rc = jcs_put_str(o, e)))
 			return rc;
 		run = ++i;
 	}
-	if ((rc = put(o, s + run, i - run)))
+	if ((rc = jcs_put(o, s + run, i - run)))
 		return rc;
-	return put(o, "\"", 1);
+	return jcs_put(o, "\"", 1);
 }
 
 /* ---- numbers ------------------------------------------------------------ */
@@ -292,14 +284,14 @@ struct member {
 };
 
 /* UTF-8 → UTF-16 code units; dst needs len units (never more than bytes). */
-static int to_utf16(const char *key, size_t len, uint16_t *dst, size_t *n16)
+int jcs_to_utf16(const char *key, size_t len, uint16_t *dst, size_t *n16)
 {
 	const unsigned char *s = (const unsigned char *)key;
 	size_t i = 0, n = 0;
 	uint32_t cp;
 
 	while (i < len) {
-		if (utf8_next(s, len, &i, &cp))
+		if (jcs_utf8_next(s, len, &i, &cp))
 			return -EINVAL;
 		if (cp >= 0x10000) {
 			cp -= 0x10000;
@@ -314,15 +306,19 @@ static int to_utf16(const char *key, size_t len, uint16_t *dst, size_t *n16)
 }
 
 /* RFC 8785 §3.2.3: plain code-unit comparison, shorter prefix first. */
+int jcs_u16_cmp(const uint16_t *a, size_t na, const uint16_t *b, size_t nb)
+{
+	size_t n = na < nb ? na : nb;
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return (na > nb) - (na < nb);
+}
+
 static int member_cmp(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
-	size_t n = x->n16 < y->n16 ? x->n16 : y->n16;
-
-	for (size_t i = 0; i < n; i++)
-		if (x->u16[i] != y->u16[i])
-			return x->u16[i] < y->u16[i] ? -1 : 1;
-	return (x->n16 > y->n16) - (x->n16 < y->n16);
+	return jcs_u16_cmp(x->u16, x->n16, y->u16, y->n16);
 }
 
 static int emit(struct out *o, const json_t *v, int depth);
@@ -336,7 +332,7 @@ static int emit_object(struct out *o, const json_t *obj, int depth)
 	int rc;
 
 	if (n == 0)
-		return put(o, "{}", 2);
+		return jcs_put(o, "{}", 2);
 	if (!(m = calloc(n, sizeof *m)))
 		return -ENOMEM;
 	for (void *it = json_object_iter(v); it && i < n; it = json_object_iter_next(v, it), i++) {
@@ -352,23 +348,23 @@ static int emit_object(struct out *o, const json_t *obj, int depth)
 	}
 	for (i = 0; i < n; i++) {
 		m[i].u16 = arena + used;
-		if (to_utf16(m[i].key, m[i].klen, arena + used, &m[i].n16)) {
-			rc = fail(o, "object key is not valid UTF-8 (or holds a surrogate)");
+		if (jcs_to_utf16(m[i].key, m[i].klen, arena + used, &m[i].n16)) {
+			rc = jcs_fail(o, "object key is not valid UTF-8 (or holds a surrogate)");
 			goto out;
 		}
 		used += m[i].n16;
 	}
 	qsort(m, n, sizeof *m, member_cmp);
-	if ((rc = put(o, "{", 1)))
+	if ((rc = jcs_put(o, "{", 1)))
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((i && (rc = put(o, ",", 1))) ||
-		    (rc = put_string(o, m[i].key, m[i].klen)) ||
-		    (rc = put(o, ":", 1)) ||
+		if ((i && (rc = jcs_put(o, ",", 1))) ||
+		    (rc = jcs_put_string(o, m[i].key, m[i].klen)) ||
+		    (rc = jcs_put(o, ":", 1)) ||
 		    (rc = emit(o, m[i].val, depth)))
 			goto out;
 	}
-	rc = put(o, "}", 1);
+	rc = jcs_put(o, "}", 1);
 out:
 	free(arena);
 	free(m);
@@ -383,39 +379,39 @@ static int emit(struct out *o, const json_t *v, int depth)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		if (depth >= JCS_MAX_DEPTH)
-			return fail(o, "nested deeper than JCS_MAX_DEPTH");
+			return jcs_fail(o, "nested deeper than JCS_MAX_DEPTH");
 		return emit_object(o, v, depth + 1);
 	case JSON_ARRAY:
 		if (depth >= JCS_MAX_DEPTH)
-			return fail(o, "nested deeper than JCS_MAX_DEPTH");
-		if ((rc = put(o, "[", 1)))
+			return jcs_fail(o, "nested deeper than JCS_MAX_DEPTH");
+		if ((rc = jcs_put(o, "[", 1)))
 			return rc;
 		for (size_t i = 0; i < json_array_size(v); i++)
-			if ((i && (rc = put(o, ",", 1))) ||
+			if ((i && (rc = jcs_put(o, ",", 1))) ||
 			    (rc = emit(o, json_array_get(v, i), depth + 1)))
 				return rc;
-		return put(o, "]", 1);
+		return jcs_put(o, "]", 1);
 	case JSON_STRING:
-		return put_string(o, json_string_value(v), json_string_length(v));
+		return jcs_put_string(o, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER: {
 		json_int_t x = json_integer_value(v);
 		if (x > JCS_MAX_SAFE_INT || x < -JCS_MAX_SAFE_INT)
-			return fail(o, "integer magnitude is 2^53 or more");
+			return jcs_fail(o, "integer magnitude is 2^53 or more");
 		snprintf(num, sizeof num, "%lld", (long long)x);
-		return put_str(o, num);
+		return jcs_put_str(o, num);
 	}
 	case JSON_REAL:
 		if (jcs_format_double(json_real_value(v), num, sizeof num))
-			return fail(o, "number is not finite");
-		return put_str(o, num);
+			return jcs_fail(o, "number is not finite");
+		return jcs_put_str(o, num);
 	case JSON_TRUE:
-		return put(o, "true", 4);
+		return jcs_put(o, "true", 4);
 	case JSON_FALSE:
-		return put(o, "false", 5);
+		return jcs_put(o, "false", 5);
 	case JSON_NULL:
-		return put(o, "null", 4);
+		return jcs_put(o, "null", 4);
 	}
-	return fail(o, "unknown JSON type");
+	return jcs_fail(o, "unknown JSON type");
 }
 
 static int run(const json_t *v, char **out, size_t *len, const char **why)
@@ -444,30 +440,3 @@ int jcs_serialize(const json_t *v, char **out, size_t *len)
 	return run(v, out, len, &why);
 }
 
-int jcs_canonicalize_text(const char *text, size_t len, char **out, size_t *outlen,
-                          char *msg, size_t msgcap)
-{
-	json_error_t err;
-	const char *why = NULL;
-	json_t *v;
-	int rc;
-
-	if (msg && msgcap)
-		msg[0] = '\0';
-	if (out)
-		*out = NULL;
-	if (!text || !out || !outlen)
-		return -EINVAL;
-	if (!(v = json_loadb(text, len, TEXT_FLAGS, &err))) {
-		if (json_error_code(&err) == json_error_out_of_memory)
-			return -ENOMEM;
-		if (msg && msgcap)
-			snprintf(msg, msgcap, "line %d column %d: %s", err.line, err.column, err.text);
-		return -EINVAL;
-	}
-	rc = run(v, out, outlen, &why);
-	if (rc == -EINVAL && msg && msgcap)
-		snprintf(msg, msgcap, "%s", why ? why : "cannot canonicalize");
-	json_decref(v);
-	return rc;
-}

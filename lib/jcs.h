@@ -18,10 +18,11 @@
  *   otherwise -EINVAL.  A jansson real prints via jcs_format_double(), at any
  *   magnitude (it is a double already).
  * * jcs_canonicalize_text() is for JSON from outside (jouletrace-verify
- *   --canonicalize, submissions).  It parses with JSON_DECODE_INT_AS_REAL, so
- *   every number goes through the double path exactly as RFC 8785 says:
- *   "1.0" → 1, "9007199254740993" → 9007199254740992, "1E30" → 1e+30.  Numbers
- *   that overflow a double (1e400) are rejected by the parser → -EINVAL.
+ *   --canonicalize, submissions).  It reads the text with its own strict
+ *   RFC 8259 parser (not jansson, whose keys cannot hold U+0000), and every
+ *   number goes through the double path exactly as RFC 8785 says: "1.0" → 1,
+ *   "9007199254740993" → 9007199254740992, "1E30" → 1e+30.  Numbers that
+ *   overflow a double (1e400) → -EINVAL.
  *
  * Limits: nesting deeper than JCS_MAX_DEPTH arrays/objects → -EINVAL (the walk
  * is recursive; request.h caps user JSON at 64 levels, far below).  The input
@@ -52,12 +53,12 @@
 int jcs_serialize(const json_t *v, char **out, size_t *len);
 
 /*
- * Parses text[0..len) (any JSON value at top level, "\u0000" allowed inside
- * strings, trailing garbage refused) with JSON_REJECT_DUPLICATES and
- * JSON_DECODE_INT_AS_REAL, and canonicalizes it.  Errors: -EINVAL with a
- * one-line reason in msg (when msg is non-NULL and msgcap > 0) for malformed
- * JSON, duplicate keys, lone surrogates, numbers out of double range, nesting
- * too deep; -ENOMEM.
+ * Parses text[0..len) (any JSON value at top level; "\u0000" allowed in
+ * strings and keys; whitespace around it allowed, anything else after it
+ * refused) and canonicalizes it.  Errors: -EINVAL with a one-line reason and
+ * its byte offset in msg (when msg is non-NULL and msgcap > 0) for malformed
+ * JSON, duplicate keys (compared after unescaping), lone surrogates, invalid
+ * UTF-8, numbers out of double range, nesting too deep; -ENOMEM.
  */
 int jcs_canonicalize_text(const char *text, size_t len, char **out, size_t *outlen,
                           char *msg, size_t msgcap);

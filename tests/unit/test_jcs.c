@@ -625,6 +625,89 @@ START_TEST(number_generated_vs_node)
 }
 END_TEST
 
+/* Text from outside: keys with U+0000 (jansson cannot hold them) and more. */
+START_TEST(nul_in_keys)
+{
+	expect_canon("{\"a\\u0000b\":1,\"a\":2,\"\\u0000\":3}",
+		     "{\"\\u0000\":3,\"a\":2,\"a\\u0000b\":1}");
+	expect_canon("[\"\\u0000\", {\"\\u0000\\u0000\": {}}]", "[\"\\u0000\",{\"\\u0000\\u0000\":{}}]");
+	/* the same key spelled two ways is still one key */
+	expect_canon_fails("{\"\\u0000\":1,\"\\u0000\":2}", "duplicate");
+	/* strict RFC 8259 */
+	expect_canon_fails("{\"a\":1,}", NULL);
+	expect_canon_fails("01", NULL);
+	expect_canon_fails("1.", NULL);
+	expect_canon_fails("-", NULL);
+	expect_canon_fails("\"\t\"", "control");
+	expect_canon_fails("\"\\x\"", "escape");
+	expect_canon_fails("tru", NULL);
+	expect_canon("  \"\\/\"\n", "\"/\"");
+}
+END_TEST
+
+/* Random texts from node (tests/jcs/canonical_cases.js): its JSON.parse, its
+ * key sort and its JSON.stringify are the reference. */
+START_TEST(texts_generated_vs_node)
+{
+	char node[4096];
+	if (find_node(node, sizeof node)) {
+		printf("test_jcs: node not found (set JT_NODE or PATH): SKIPPED the generated texts\n");
+		return;
+	}
+	char tmp[] = "/tmp/jt-jcs-XXXXXX", in[64], outp[64], script[4200];
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	snprintf(in, sizeof in, "%s/none", tmp);
+	snprintf(outp, sizeof outp, "%s/cases.txt", tmp);
+	snprintf(script, sizeof script, "%s/tests/jcs/canonical_cases.js", srcdir());
+	FILE *f = fopen(in, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fclose(f), 0);
+	char *text = NULL;
+	size_t tlen, cases = 0, bad = 0, with_nul = 0;
+	int nrc = run_node(node, script, in, outp);
+	int rrc = nrc ? 0 : util_read_file(outp, 256u << 20, &text, &tlen);
+	unlink(in);
+	unlink(outp);
+	rmdir(tmp);
+	ck_assert_msg(nrc == 0, "%s %s failed: %d", node, script, nrc);
+	ck_assert_int_eq(rrc, 0);
+	for (char *p = text, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		ck_assert_ptr_nonnull(nl);
+		*nl = '\0';
+		char *tab = strchr(p, '\t');
+		ck_assert_ptr_nonnull(tab);
+		*tab = '\0';
+		size_t il = strlen(p) / 2, wl = strlen(tab + 1) / 2;
+		char *input = malloc(il + 1), *want = malloc(wl + 1);
+		ck_assert(input && want);
+		for (size_t i = 0; i < il; i++)
+			sscanf(p + 2 * i, "%2hhx", (unsigned char *)&input[i]);
+		for (size_t i = 0; i < wl; i++)
+			sscanf(tab + 1 + 2 * i, "%2hhx", (unsigned char *)&want[i]);
+		want[wl] = '\0';
+		char *got = NULL, msg[256];
+		size_t gl = 0;
+		int rc = jcs_canonicalize_text(input, il, &got, &gl, msg, sizeof msg);
+		if (rc || gl != wl || memcmp(got, want, wl)) {
+			if (bad++ < 5)
+				printf("test_jcs: case %zu: rc %d (%s)\n  in   %.*s\n  want %s\n  got  %s\n",
+				       cases, rc, msg, (int)il, input, want, got ? got : "");
+		}
+		with_nul += memmem(want, wl, "\\u0000", 6) != NULL;
+		free(got);
+		free(input);
+		free(want);
+		cases++;
+	}
+	free(text);
+	ck_assert_uint_ge(cases, 3000);
+	ck_assert_uint_gt(with_nul, 100);   /* U+0000 in keys and strings, often */
+	ck_assert_msg(bad == 0, "%zu of %zu texts differ from node", bad, cases);
+	printf("test_jcs: %zu generated texts match node's canonical form\n", cases);
+}
+END_TEST
+
 static Suite *jcs_suite(void)
 {
 	Suite *s = suite_create("jcs");
@@ -638,10 +721,12 @@ static Suite *jcs_suite(void)
 	tcase_add_test(tc, integers);
 	tcase_add_test(tc, depth_limit);
 	tcase_add_test(tc, number_fixed_cases);
+	tcase_add_test(tc, nul_in_keys);
 	suite_add_tcase(s, tc);
 	TCase *gen = tcase_create("generated");
 	tcase_set_timeout(gen, 600);   /* >100k doubles, node start-up, sanitizers */
 	tcase_add_test(gen, number_generated_vs_node);
+	tcase_add_test(gen, texts_generated_vs_node);
 	suite_add_tcase(s, gen);
 	return s;
 }

@@ -278,6 +278,10 @@ START_TEST(canonicalize_matches_the_vectors)
 	ck_assert_int_eq(run(&out, &outlen, "--canonicalize <<'EOF'\n{\"b\": 1.0, \"a\": [1E30, \"\\u00e9\"]}\nEOF"), 0);
 	ck_assert_str_eq(out, "{\"a\":[1e+30,\"\xc3\xa9\"],\"b\":1}");
 	free(out);
+	/* a key holding U+0000: valid JSON, and canonicalized like any other */
+	ck_assert_int_eq(run(&out, &outlen, "--canonicalize <<'EOF'\n{\"b\\u0000\": 1, \"b\": 2}\nEOF"), 0);
+	ck_assert_str_eq(out, "{\"b\":2,\"b\\u0000\":1}");
+	free(out);
 	ck_assert_int_eq(run(&out, &outlen, "--canonicalize <<'EOF' 2>&1\n{\"a\": 1, \"a\": 2}\nEOF"), 1);
 	ck_assert_ptr_nonnull(strstr(out, "canonicalize"));
 	free(out);
