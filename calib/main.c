@@ -190,11 +190,16 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	struct progress_state ps = { 0 };
+	/* the whole package: work on its other CPUs is package power too */
+	struct cpuset pkg;
+	if (cpuset_package_cpus("", layout.socket, &pkg) != 0)
+		pkg = layout.measurement;
 	struct calib_run_opts ro = {
 		.duration_seconds = duration, .sample_interval_ms = 1000,
 		.max_cv_percent = cfg.calibration_max_cv_percent,
 		.max_busy_percent = cfg.calibration_max_busy_percent,
-		.cpus = &layout.measurement, .proc_root = "", .measurement_cpus = mcpus,
+		.cpus = &layout.measurement, .package_cpus = &pkg, .proc_root = "",
+		.measurement_cpus = mcpus,
 		.socket = layout.socket, .host_fingerprint = hid.fingerprint,
 		.valid_until_days = cfg.calibration_valid_days,
 		.progress = progress, .progress_arg = &ps, .stop = &stop_requested,
@@ -212,6 +217,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		log_warn("writing despite refusal (--force): %s", reason);
+		/* said in the file, and so in every result and seal that uses it */
+		prof.forced = true;
+		snprintf(prof.forced_reason, sizeof prof.forced_reason, "%.255s", reason);
 	} else if (ret < 0) {
 		fprintf(stderr, "jouletrace-calibrate: failed: %s\n", reason);
 		rc = EXIT_FAILED;
@@ -233,6 +241,7 @@ int main(int argc, char **argv)
 	       "  idle package   %.3f W (mean %.3f, stddev %.3f, CV %.2f%%)\n"
 	       "  idle dram      %.3f W (mean %.3f, stddev %.3f)\n"
 	       "  samples        %ld over %.1f s\n"
+	       "  background     package CPUs %s %.1f%% busy%s\n"
 	       "  measured at    %s, valid until %s\n"
 	       "  host           %s\n"
 	       "  sha256         %s\n"
@@ -241,7 +250,9 @@ int main(int argc, char **argv)
 	       prof.socket, prof.measurement_cpus, layout.shared_package ? " (shared package)" : "",
 	       prof.idle_package_watts, prof.mean_package_watts, prof.stddev_package_watts,
 	       prof.cv_percent, prof.idle_dram_watts, prof.mean_dram_watts,
-	       prof.stddev_dram_watts, prof.samples, prof.duration_seconds, prof.measured_at,
+	       prof.stddev_dram_watts, prof.samples, prof.duration_seconds, prof.busy_cpus,
+	       prof.background_busy_percent, prof.forced ? " (FORCED despite a refusal)" : "",
+	       prof.measured_at,
 	       until, prof.host_fingerprint, prof.sha256, reason);
 	rc = 0;
 out:

@@ -20,7 +20,7 @@
 #define NS_PER_DAY (86400.0 * 1e9)
 #define POLL_NS (100ull * 1000000ull)
 
-enum ftype { F_INT, F_LONG, F_NUM, F_STR };
+enum ftype { F_INT, F_LONG, F_NUM, F_STR, F_BOOL };
 
 /* The file schema, in file order.  min/max bound numbers; for strings max is the buffer size. */
 static const struct field {
@@ -28,8 +28,10 @@ static const struct field {
 	enum ftype type;
 	size_t off;
 	double min, max;
+	bool optional;   /* absent in older profiles: stays zero */
 } fields[] = {
-#define F(k, t, lo, hi) { #k, t, offsetof(struct calib_profile, k), lo, hi }
+#define F(k, t, lo, hi) { #k, t, offsetof(struct calib_profile, k), lo, hi, false }
+#define OPT(k, t, lo, hi) { #k, t, offsetof(struct calib_profile, k), lo, hi, true }
 	F(version, F_INT, CALIB_VERSION, CALIB_VERSION),
 	F(host_fingerprint, F_STR, 0, sizeof ((struct calib_profile *)0)->host_fingerprint),
 	F(meter_backend, F_STR, 0, sizeof ((struct calib_profile *)0)->meter_backend),
@@ -46,6 +48,11 @@ static const struct field {
 	F(cv_percent, F_NUM, 0, 1e6),
 	F(measured_at, F_STR, 0, UTIL_RFC3339_LEN),
 	F(valid_until_days, F_LONG, 1, 365),
+	OPT(background_busy_percent, F_NUM, 0, 100),
+	OPT(busy_cpus, F_STR, 0, sizeof ((struct calib_profile *)0)->busy_cpus),
+	OPT(forced, F_BOOL, 0, 1),
+	OPT(forced_reason, F_STR, 0, sizeof ((struct calib_profile *)0)->forced_reason),
+#undef OPT
 #undef F
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -79,7 +86,7 @@ static int validate(struct calib_profile *p, char *err, size_t cap)
 		const struct field *f = &fields[i];
 		const char *base = (const char *)p + f->off;
 		double v;
-		if (f->type == F_STR)
+		if (f->type == F_STR || f->type == F_BOOL)
 			continue;
 		v = f->type == F_INT ? *(const int *)(const void *)base
 		    : f->type == F_LONG ? (double)*(const long *)(const void *)base
@@ -135,11 +142,20 @@ static int from_json(json_t *root, struct calib_profile *p, char *err, size_t ca
 		const struct field *f = &fields[i];
 		char *base = (char *)p + f->off;
 		val = json_object_get(root, f->key);
+		if (!val && f->optional)
+			continue;
 		if (!val) {
 			say(err, cap, "%s: missing", f->key);
 			return -EINVAL;
 		}
 		switch (f->type) {
+		case F_BOOL:
+			if (!json_is_boolean(val)) {
+				say(err, cap, "%s: must be true or false", f->key);
+				return -EINVAL;
+			}
+			*(bool *)(void *)base = json_is_true(val);
+			break;
 		case F_INT:
 		case F_LONG: {
 			if (!json_is_integer(val)) {
@@ -235,6 +251,7 @@ int calib_write(const char *path, struct calib_profile *p)
 		json_t *v = f->type == F_INT ? json_integer(*(const int *)(const void *)base)
 			    : f->type == F_LONG ? json_integer(*(const long *)(const void *)base)
 			    : f->type == F_NUM ? json_real(*(const double *)(const void *)base)
+			    : f->type == F_BOOL ? json_boolean(*(const bool *)(const void *)base)
 			    : json_string(base);
 		if (!v || json_object_set_new(root, f->key, v) < 0) {
 			ret = -ENOMEM;
@@ -350,6 +367,13 @@ static int check_opts(const struct calib_run_opts *o, unsigned *interval_ms, cha
 	return 0;
 }
 
+static double busy_percent(const struct procstat_sample *a, const struct procstat_sample *b)
+{
+	uint64_t dbusy = b->busy >= a->busy ? b->busy - a->busy : 0;
+	uint64_t dtotal = b->total >= a->total ? b->total - a->total : 0;
+	return dtotal ? 100.0 * (double)dbusy / (double)dtotal : 0;
+}
+
 /* Fills the summary fields from per-interval watts. */
 static void summarize(struct calib_profile *out, const double *pkg, const double *dram, size_t n)
 {
@@ -369,7 +393,8 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 	      char *reason, size_t cap)
 {
 	struct procstat *ps = NULL;
-	struct procstat_sample b0, b1;
+	struct procstat_sample b0, b1, p0, p1;
+	const struct cpuset *pkg_cpus = o && o->package_cpus ? o->package_cpus : o ? o->cpus : NULL;
 	struct meter_reading r0, start, r;
 	double *pkg = NULL, *dram = NULL;
 	unsigned interval_ms;
@@ -389,7 +414,8 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 		goto out;
 	}
 	ps = procstat_open(o->proc_root);
-	if (!ps || (ret = procstat_read(ps, o->cpus, &b0)) < 0) {
+	if (!ps || (ret = procstat_read(ps, o->cpus, &b0)) < 0 ||
+	    (ret = procstat_read(ps, pkg_cpus, &p0)) < 0) {
 		ret = ps ? ret : -errno;
 		say(reason, cap, "%s/proc/stat: %s", o->proc_root ? o->proc_root : "", strerror(-ret));
 		goto out;
@@ -436,7 +462,8 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 			o->progress(o->progress_arg, &pr);
 		}
 	}
-	if ((ret = procstat_read(ps, o->cpus, &b1)) < 0) {
+	if ((ret = procstat_read(ps, o->cpus, &b1)) < 0 ||
+	    (ret = procstat_read(ps, pkg_cpus, &p1)) < 0) {
 		say(reason, cap, "/proc/stat: %s", strerror(-ret));
 		goto out;
 	}
@@ -458,13 +485,17 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 	out->valid_until_days = o->valid_until_days > 0 ? o->valid_until_days
 							: CALIB_DEFAULT_VALID_DAYS;
 
-	uint64_t dbusy = b1.busy >= b0.busy ? b1.busy - b0.busy : 0;
-	uint64_t dtotal = b1.total >= b0.total ? b1.total - b0.total : 0;
-	double busy = dtotal ? 100.0 * (double)dbusy / (double)dtotal : 0;
-	if (busy > o->max_busy_percent) {
-		say(reason, cap, "measurement CPUs %s were %.1f%% busy (limit %g%%): stop what runs "
-		    "there (ps -eo psr,pid,comm shows it), then calibrate again",
-		    out->measurement_cpus, busy, o->max_busy_percent);
+	double busy = busy_percent(&b0, &b1), background = busy_percent(&p0, &p1);
+	/* Idle is idle of the whole package: work on its other CPUs draws package
+	 * power too, and would come out as "idle" and make every net figure low. */
+	out->background_busy_percent = round(background * 100) / 100;
+	if (!pkg_cpus || cpuset_format(pkg_cpus, out->busy_cpus, sizeof out->busy_cpus) < 0)
+		snprintf(out->busy_cpus, sizeof out->busy_cpus, "%s", out->measurement_cpus);
+	if (background > o->max_busy_percent || busy > o->max_busy_percent) {
+		say(reason, cap, "the package's CPUs %s were %.1f%% busy (measurement CPUs %s: %.1f%%; "
+		    "limit %g%%): stop what runs there (ps -eo psr,pid,comm shows it), then "
+		    "calibrate again", out->busy_cpus, background, out->measurement_cpus, busy,
+		    o->max_busy_percent);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -477,9 +508,9 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 		ret = -ERANGE;
 		goto out;
 	}
-	say(reason, cap, "idle package %.3f W (CV %.2f%%), DRAM %.3f W%s, CPUs %.1f%% busy, "
+	say(reason, cap, "idle package %.3f W (CV %.2f%%), DRAM %.3f W%s, package CPUs %.1f%% busy, "
 	    "%zu samples over %.1f s", out->idle_package_watts, out->cv_percent,
-	    out->idle_dram_watts, has_dram ? "" : " (no DRAM domain)", busy, n,
+	    out->idle_dram_watts, has_dram ? "" : " (no DRAM domain)", background, n,
 	    out->duration_seconds);
 	ret = 0;
 out:

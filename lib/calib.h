@@ -17,6 +17,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util.h"
@@ -46,6 +47,16 @@ struct calib_profile {
 	char measured_at[UTIL_RFC3339_LEN];
 	uint64_t measured_at_ns;        /* measured_at parsed (not a file field) */
 	long valid_until_days;
+	/*
+	 * What else ran on the package while idle was sampled (issue 8): the busy
+	 * % of all the package's CPUs (busy_cpus), and whether the profile was
+	 * written despite a refusal (--force) and why.  Optional in the file
+	 * (older profiles: 0, "", false, "").
+	 */
+	double background_busy_percent;
+	char busy_cpus[512];
+	bool forced;
+	char forced_reason[256];
 	char sha256[UTIL_SHA256_HEX_LEN]; /* hex SHA-256 of the file bytes (not a file field) */
 };
 
@@ -100,7 +111,10 @@ struct calib_run_opts {
 	unsigned sample_interval_ms;    /* 0 → 1000; 10..60000 */
 	double max_cv_percent;          /* refuse (-ERANGE) above */
 	double max_busy_percent;        /* refuse (-EBUSY) above */
-	const struct cpuset *cpus;      /* measurement CPUs, for busy %; NULL = all */
+	const struct cpuset *cpus;      /* measurement CPUs; NULL = all */
+	/* All the CPUs of the measurement package: their busy % is the
+	 * background, refused above max_busy_percent; NULL = cpus. */
+	const struct cpuset *package_cpus;
 	const char *proc_root;          /* "" or NULL real; else <proc_root>/proc/stat */
 	const char *measurement_cpus;   /* text for the profile; NULL → formatted cpus */
 	int socket;

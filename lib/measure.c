@@ -88,7 +88,11 @@ static void net_figures(const struct measure_params *p, struct measure_trial *t)
 		t->net_uj[d] = (int64_t)t->raw_uj[d] - llround(p->idle_watts[d] * secs * 1e6);
 	}
 	t->net_total_j = (double)(t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]) / 1e6;
-	if (fabs(t->net_total_j) < p->noise_floor_joules)
+	/* the profile's own spread over this window, or the configured least floor */
+	double wobble = MEASURE_NOISE_SIGMAS * secs *
+			(p->idle_stddev_watts[METER_PACKAGE] + p->idle_stddev_watts[METER_DRAM]);
+	t->noise_floor_j = wobble > p->noise_floor_joules ? wobble : p->noise_floor_joules;
+	if (fabs(t->net_total_j) < t->noise_floor_j)
 		t->flags |= MEASURE_FLAG_BELOW_NOISE;
 }
 
@@ -590,9 +594,10 @@ static json_t *trial_json(const struct measure_trial *t, bool kept)
 		json_object_set_new(net, name, json_integer((json_int_t)t->net_uj[d]));
 		json_object_set_new(wr, name, json_integer((json_int_t)t->wraps[d]));
 	}
-	return json_pack("{s:i, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:i, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"seq", (int)t->seq, "kept", kept,
 		"wall_ns", (json_int_t)t->wall_ns, "reported_ns", (json_int_t)t->reported_ns,
+		"noise_floor_uj", (json_int_t)llround(t->noise_floor_j * 1e6),
 		"passes", (json_int_t)t->passes, "raw_uj", raw, "net_uj", net,
 		"wraps", wr, "flags", measure_flags_json(t->flags),
 		"foreign_cpu_percent", num(t->foreign_percent),

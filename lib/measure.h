@@ -42,6 +42,9 @@ struct harness;
  * about 30 ns on today's fastest cores): a window that implies less did not
  * run its calls. */
 #define MEASURE_MIN_CALL_NS 2.0
+/* The idle baseline wobbles by its calibrated standard deviation: a trial's
+ * net energy below this many of them over its window is noise. */
+#define MEASURE_NOISE_SIGMAS 2.0
 /* A window's candidate on-CPU share below this is reported (low_cpu_share). */
 #define MEASURE_LOW_CPU_SHARE 0.5
 
@@ -67,7 +70,9 @@ struct measure_params {
 	const json_t *test_ids;   /* array of n_tests test_id strings, for messages (borrowed) */
 	double tamper_ratio;      /* > 1: per-pass time/energy disagreement that counts */
 	double idle_watts[METER_NDOMAINS]; /* calibrated idle power per domain */
-	double noise_floor_joules;
+	double idle_stddev_watts[METER_NDOMAINS]; /* its standard deviation (calibration) */
+	double noise_floor_joules;  /* the least noise floor; the floor of a trial is
+				     * MEASURE_NOISE_SIGMAS × Σ idle stddev × window when larger */
 	int meter_poll_ms;        /* read the meter this often inside a window (wraps) */
 	long max_passes;          /* upper bound for sizing */
 };
@@ -81,6 +86,7 @@ struct measure_trial {
 	int64_t net_uj[METER_NDOMAINS];  /* raw − idle × window; may be negative */
 	uint32_t wraps[METER_NDOMAINS];
 	double net_total_j;       /* package + dram net */
+	double noise_floor_j;     /* |net_total_j| below this is noise (BELOW_NOISE) */
 	unsigned flags;           /* enum measure_trial_flag */
 	unsigned seq;             /* 1, 2, … over every measured window of a run */
 	double foreign_percent;   /* set by the observer, if any */

@@ -223,12 +223,14 @@ static json_t *calibration_json(struct api *a, json_t *worker, bool *valid, char
 	*valid = err == 0;
 	if (!exists)
 		return json_pack("{s:b, s:b, s:s}", "exists", 0, "valid", 0, "reason", reason);
-	return json_pack("{s:b, s:b, s:s?, s:f, s:f, s:f, s:f, s:s, s:s, s:s}",
+	return json_pack("{s:b, s:b, s:s?, s:f, s:f, s:f, s:f, s:s, s:s, s:s, s:b, s:s?, s:f}",
 		"exists", 1, "valid", *valid, "reason", *valid ? NULL : reason,
 		"age_days", calib_age_days(&p, util_realtime_ns()),
 		"idle_package_watts", p.idle_package_watts, "idle_dram_watts", p.idle_dram_watts,
 		"cv_percent", p.cv_percent, "measured_at", p.measured_at,
-		"meter_backend", p.meter_backend, "sha256", p.sha256);
+		"meter_backend", p.meter_backend, "sha256", p.sha256,
+		"forced", p.forced, "forced_reason", p.forced ? p.forced_reason : NULL,
+		"background_busy_percent", p.background_busy_percent);
 }
 
 static void h_health(struct api *a, const struct http_request *req, struct http_response *resp)

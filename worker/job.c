@@ -167,7 +167,8 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 	char now[UTIL_RFC3339_LEN];
 	util_rfc3339(util_realtime_ns(), now);
 	/* thermal_controlled: JouleTrace's field; nothing here controls temperature */
-	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o, s:b, s:s}",
+	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o, s:b, s:s,"
+			 " s:{s:s, s:s, s:b, s:s?, s:f}}",
 		"meter_type", meter_backend(env->meter),
 		"estimated", meter_estimated(env->meter),
 		"measurement_core", cpu, "measurement_cpus", cpus, "infra_cpus", infra,
@@ -175,7 +176,11 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 		"shared_package", env->layout->shared_package,
 		"cpu_model", env->host->cpu_model, "kernel", env->host->kernel,
 		"host_fingerprint", env->host->fingerprint,
-		"sandbox", sandbox, "thermal_controlled", false, "timestamp", now);
+		"sandbox", sandbox, "thermal_controlled", false, "timestamp", now,
+		"calibration", "sha256", env->calib->sha256, "measured_at", env->calib->measured_at,
+		"forced", env->calib->forced, "forced_reason",
+		env->calib->forced ? env->calib->forced_reason : NULL,
+		"background_busy_percent", env->calib->background_busy_percent);
 }
 
 int job_measure(const struct job_env *env, const struct measure_request *req,
@@ -244,6 +249,8 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		p.max_passes = 1;
 	p.idle_watts[METER_PACKAGE] = env->calib->idle_package_watts;
 	p.idle_watts[METER_DRAM] = env->calib->idle_dram_watts;
+	p.idle_stddev_watts[METER_PACKAGE] = env->calib->stddev_package_watts;
+	p.idle_stddev_watts[METER_DRAM] = env->calib->stddev_dram_watts;
 	mr = calloc(1, sizeof *mr);
 	if (!mr) {
 		err = -ENOMEM;

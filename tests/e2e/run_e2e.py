@@ -130,6 +130,13 @@ class T02Measure(unittest.TestCase):
         self.assertRegex(t["request_id"], r"^[A-Za-z0-9._:-]+$")
         env = t["measurement_environment"]
         self.assertIs(env["thermal_controlled"], False)
+        # the calibration it used, as the profile says: forced only on a busy machine
+        cal = env["calibration"]
+        self.assertIs(cal["forced"], S.calibration_forced, cal)
+        self.assertIs(t["seal"]["payload"]["calibration"]["forced"], S.calibration_forced)
+        self.assertGreaterEqual(cal["background_busy_percent"], 0)
+        for tr in t["trials"]:
+            self.assertGreaterEqual(tr["noise_floor_uj"], 1000, tr)   # >= noise_floor_joules
         self.assertRegex(env["timestamp"], r"^\d{4}-\d\d-\d\dT.*Z$")
         mm = t["energy_metrics"]
         self.assertAlmostEqual(mm["energy_per_test_case_joules"],

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -128,21 +129,30 @@ class Stack:
         self.start_worker()
         self.start_server()
 
-    def calibrate(self, duration=3, within=120):
-        # Calibration refuses (exit 1) while the measurement CPU is busy; like an
-        # operator, wait for a quiet moment and try again (for a bounded time)
-        # rather than force a skewed idle figure.
+    def calibrate(self, duration=3, within=60):
+        # Calibration refuses (exit 1) while the package is busy; like an
+        # operator, wait for a quiet moment and try again for a bounded time,
+        # then write it anyway with --force, which the profile records (and
+        # every result and seal that uses it says so): a test run on a busy
+        # machine is then still a test run, not a failure.
         end = time.monotonic() + within
+        args = [os.path.join(BUILD, "jouletrace-calibrate"), "--config", self.config,
+                "--duration", str(duration)]
         while True:
-            r = subprocess.run([os.path.join(BUILD, "jouletrace-calibrate"), "--config", self.config,
-                                "--duration", str(duration)], cwd=REPO, capture_output=True,
-                               text=True, timeout=120,
+            r = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120,
                                preexec_fn=lambda: os.sched_setaffinity(0, {self.infra_cpu}))
-            if r.returncode != 1 or time.monotonic() + duration + 2 > end:
+            if r.returncode != 1 or "--force" in args:
                 break
+            if time.monotonic() + duration + 2 > end:
+                args.append("--force")
+                continue
             time.sleep(2)
         if r.returncode != 0:
             raise AssertionError("calibration failed: " + r.stdout + r.stderr)
+        with open(os.path.join(self.tmp, "calibration.json")) as f:
+            self.calibration_forced = json.load(f).get("forced", False)
+        if self.calibration_forced:
+            print("stack: calibration forced on a busy machine:", r.stdout, file=sys.stderr)
 
     def start_worker(self, name="worker"):
         self._spawn(name, [os.path.join(BUILD, "jouletrace-worker"), "--config", self.config])

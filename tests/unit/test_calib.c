@@ -3,6 +3,7 @@
  * files, and calib_run against the model and a fake powercap tree.
  */
 #include <check.h>
+#include <jansson.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -106,6 +107,27 @@ START_TEST(round_trip)
 	ck_assert_str_eq(q.sha256, hex);
 	ck_assert_str_eq(p.sha256, hex);
 	free(data);
+
+	/* a profile from before issue 8 (no background, no forced flag) still loads */
+	json_error_t je;
+	json_t *old = json_load_file(at("cal.json"), 0, &je);
+	ck_assert_ptr_nonnull(old);
+	json_object_del(old, "background_busy_percent");
+	json_object_del(old, "busy_cpus");
+	json_object_del(old, "forced");
+	json_object_del(old, "forced_reason");
+	ck_assert_int_eq(json_dump_file(old, at("old.json"), 0), 0);
+	json_decref(old);
+	ck_assert_int_eq(calib_load(at("old.json"), &q, err, sizeof err), 0);
+	ck_assert(!q.forced);
+	ck_assert_double_eq(q.background_busy_percent, 0);
+	/* a forced flag of the wrong type is refused */
+	old = json_load_file(at("cal.json"), 0, &je);
+	json_object_set_new(old, "forced", json_integer(1));
+	ck_assert_int_eq(json_dump_file(old, at("bad-forced.json"), 0), 0);
+	json_decref(old);
+	ck_assert_int_eq(calib_load(at("bad-forced.json"), &q, err, sizeof err), -EINVAL);
+	ck_assert_msg(strstr(err, "forced"), "%s", err);
 
 	/* an invalid profile is not written */
 	p.idle_package_watts = -1;
@@ -260,15 +282,16 @@ struct fake_stat {
 	unsigned long long step_busy, step_idle;  /* added per progress call */
 	bool alternate;              /* add step_busy only on odd samples */
 	unsigned calls;
+	unsigned long long busy0, step_busy0;  /* cpu0: another CPU of the package */
 };
 
 static void write_stat(const struct fake_stat *s)
 {
 	char b[512];
 	snprintf(b, sizeof b, "cpu  %llu 0 0 %llu 0 0 0 0 0 0\n"
-		 "cpu0 0 0 0 100000 0 0 0 0 0 0\n"
+		 "cpu0 %llu 0 0 100000 0 0 0 0 0 0\n"
 		 "cpu1 %llu 0 0 %llu 0 0 0 0 0 0\nintr 0\n",
-		 s->busy1, 100000 + s->idle1, s->busy1, s->idle1);
+		 s->busy1 + s->busy0, 100000 + s->idle1, s->busy0, s->busy1, s->idle1);
 	put("proc/stat", b);
 }
 
@@ -280,6 +303,7 @@ static void on_progress(void *arg, const struct calib_progress *p)
 	ck_assert_uint_eq(p->total, 5);
 	if (!s->alternate || (p->sample % 2))
 		s->busy1 += s->step_busy;
+	s->busy0 += s->step_busy0;
 	s->idle1 += s->step_idle;
 	write_stat(s);
 }
@@ -355,6 +379,43 @@ START_TEST(run_busy_refused)
 	ck_assert_msg(strstr(reason, "50.0% busy"), "%s", reason);
 	ck_assert_int_eq(p.samples, 5);   /* still filled for --force */
 	ck_assert_int_eq(p.version, 1);
+	meter_close(m);
+}
+END_TEST
+
+/* Another CPU of the package busy while idle is sampled: refused, with the
+ * background named, and recorded in the profile when forced (issue 8). */
+START_TEST(run_background_on_the_package_refused)
+{
+	struct cpuset cs, pkg;
+	cpuset_parse("1", &cs);
+	cpuset_parse("0-1", &pkg);
+	/* cpu1 idle; cpu0 fully busy: the package is 50 % busy */
+	struct fake_stat fs = { .step_idle = 100, .step_busy0 = 100 };
+	write_stat(&fs);
+	struct meter *m = model_meter(&cs);
+	struct calib_run_opts o = run_opts(&cs, &fs);
+	o.max_cv_percent = 1e6;
+	struct calib_profile p, q;
+	char reason[512], err[256];
+	ck_assert_int_eq(calib_run(m, &o, &p, reason, sizeof reason), 0);  /* cpu1 alone: idle */
+	ck_assert_double_eq_tol(p.background_busy_percent, 0, 1e-9);
+	fs.calls = 0;   /* a second run: the progress callback counts again */
+	write_stat(&fs);
+	o.package_cpus = &pkg;
+	ck_assert_int_eq(calib_run(m, &o, &p, reason, sizeof reason), -EBUSY);
+	ck_assert_msg(strstr(reason, "package's CPUs 0-1 were 50.0% busy"), "%s", reason);
+	ck_assert_double_eq_tol(p.background_busy_percent, 50, 0.01);
+	ck_assert_str_eq(p.busy_cpus, "0-1");
+	/* --force keeps it, and the file says so */
+	p.forced = true;
+	snprintf(p.forced_reason, sizeof p.forced_reason, "%s", "package busy");
+	ck_assert_int_eq(calib_write(at("forced.json"), &p), 0);
+	ck_assert_int_eq(calib_load(at("forced.json"), &q, err, sizeof err), 0);
+	ck_assert(q.forced);
+	ck_assert_str_eq(q.forced_reason, "package busy");
+	ck_assert_double_eq_tol(q.background_busy_percent, 50, 0.01);
+	ck_assert_str_eq(q.busy_cpus, "0-1");
 	meter_close(m);
 }
 END_TEST
@@ -455,6 +516,7 @@ static Suite *calib_suite(void)
 	tcase_add_test(tc, run_idle_writes_profile);
 	tcase_add_test(tc, run_busy_refused);
 	tcase_add_test(tc, run_noisy_refused);
+	tcase_add_test(tc, run_background_on_the_package_refused);
 	tcase_add_test(tc, run_bad_options);
 	tcase_add_test(tc, run_powercap_wraps);
 	return s;
