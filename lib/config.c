@@ -102,6 +102,8 @@ static const struct config_def config_table[] = {
 	INT(heartbeat_interval_ms, "1000", 100, 60000),
 	INT(worker_ttl_ms, "10000", 1000, 600000),
 	INT(max_job_attempts, "3", 1, 20),
+	INT(host_busy_retry_seconds, "600", 0, 86400),
+	INT(host_busy_backoff_seconds, "15", 1, 3600),
 	/* executor */
 	STR(python, "/usr/bin/python3", check_nonempty, "a path"),
 	STR(harness_path, "executor/harness.py", check_nonempty, "a path"),

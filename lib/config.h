@@ -77,6 +77,10 @@ struct jt_config {
 					    * is a wrap only below this power (package, core,
 					    * uncore, psys); above, a reset: the trial is retried */
 	double max_plausible_dram_watts;   /* 1000, 1..1e5: the same for DRAM */
+	long host_busy_retry_seconds;      /* 600, 0..86400: a task whose trials others keep
+					   * contaminating is requeued for this long, then fails
+					   * as host_busy (0: at once) */
+	long host_busy_backoff_seconds;    /* 15, 1..3600: first delay; doubles, at most 8× */
 	double tampering_ratio;            /* 3, 1.5..1000: a trial whose time or energy per pass
 					   * is off the sizing run or the other trials by more is
 					   * retried; twice in a row fails as tampering_suspected */

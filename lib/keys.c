@@ -94,6 +94,13 @@ int keys_queue(char *buf, size_t cap, const char *kind)
 	return fmt(buf, cap, KEYS_PREFIX "q:%s", kind);
 }
 
+int keys_delayed(char *buf, size_t cap, const char *kind)
+{
+	if (!keys_kind_valid(kind))
+		return -EINVAL;
+	return fmt(buf, cap, KEYS_PREFIX "delayed:%s", kind);
+}
+
 int keys_proc(char *buf, size_t cap, const char *kind, const char *worker_id)
 {
 	if (!keys_kind_valid(kind) || !keys_id_valid(worker_id))

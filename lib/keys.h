@@ -64,6 +64,8 @@ int keys_proc(char *buf, size_t cap, const char *kind, const char *worker_id);
 int keys_proc_prefix(char *buf, size_t cap, const char *kind);
 int keys_attempts(char *buf, size_t cap, const char *kind);
 int keys_dead(char *buf, size_t cap, const char *kind);
+/* jt:delayed:{kind}: jobs waiting for a time (ZSET, score = due ms since the epoch). */
+int keys_delayed(char *buf, size_t cap, const char *kind);
 int keys_hb(char *buf, size_t cap, const char *worker_id);
 int keys_lock(char *buf, size_t cap, const char *host_id);
 int keys_fence(char *buf, size_t cap, const char *host_id);

@@ -511,9 +511,10 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 			 * is not the candidate's. */
 			reject(out, t);
 			if (++out->retries > MEASURE_MAX_RETRIES)
-				return fail(&r, -EAGAIN, "internal", t->flags & MEASURE_FLAG_COUNTER_RESET ?
-					    "the energy counters kept being reset" :
-					    "the measurement CPU kept being used by other tasks");
+				return t->flags & MEASURE_FLAG_COUNTER_RESET ?
+					fail(&r, -EAGAIN, "internal", "the energy counters kept being reset") :
+					fail(&r, -EBUSY, "host_busy", "the measurement CPUs kept being "
+					     "used by other tasks");
 			continue;
 		}
 		out->n_trials++;

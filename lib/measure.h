@@ -139,7 +139,7 @@ struct measure_result {
 
 	/* on failure */
 	char error_type[32];      /* timeout|memory_limit|runtime_error|inconsistent_output|
-				   * tampering_suspected|cancelled|internal */
+				   * tampering_suspected|host_busy|cancelled|internal */
 	char error_message[512];
 };
 
@@ -147,7 +147,8 @@ struct measure_result {
  * Runs steps 3–8.  Returns 0 with out filled, or a negative errno with
  * out->error_type / error_message saying what went wrong (-ECANCELED when the
  * hook cancelled, -ETIMEDOUT, -EPIPE when the harness died, -EPROTO for a
- * protocol or candidate error).  The harness is left alive on success.
+ * protocol or candidate error, -EBUSY with error_type "host_busy" when other
+ * tasks kept contaminating the trials).  The harness is left alive on success.
  */
 int measure_run(struct harness *h, struct meter *m, const struct measure_params *p,
 		measure_hook_fn hook, measure_edge_fn on_edge, void *ctx,

@@ -57,6 +57,18 @@ static const struct redis_script recover_jobs = {
 	"return {requeued, dead}\n",
 };
 
+/* KEYS: delayed zset, queue.  ARGV: now ms.  → moved count.  RPUSH: the
+ * right end is the next one BLMOVE takes, and these jobs came first. */
+static const struct redis_script promote_due = {
+	"queue_promote_due",
+	"local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)\n"
+	"for _, j in ipairs(due) do\n"
+	"  redis.call('ZREM', KEYS[1], j)\n"
+	"  redis.call('RPUSH', KEYS[2], j)\n"
+	"end\n"
+	"return #due\n",
+};
+
 /* KEYS: reply list.  ARGV: payload, ttl seconds. */
 static const struct redis_script reply_push = {
 	"queue_reply_push",
@@ -107,6 +119,40 @@ int queue_push(struct redis *r, const char *kind, const char *payload, size_t le
 	const char *argv[] = { "LPUSH", q, payload };
 	const size_t lens[] = { 5, strlen(q), len };
 	return redis_cmd(r, NULL, 3, argv, lens);
+}
+
+int queue_delay(struct redis *r, const char *kind, const char *payload, size_t len,
+		long long due_ms)
+{
+	char z[KEYS_MAX], score[32];
+	int ret = check_payload(payload, len);
+
+	if (ret || (ret = keys_delayed(z, sizeof z, kind)))
+		return ret;
+	snprintf(score, sizeof score, "%lld", due_ms);
+	const char *argv[] = { "ZADD", z, score, payload };
+	const size_t lens[] = { 4, strlen(z), strlen(score), len };
+	return redis_cmd(r, NULL, 4, argv, lens);
+}
+
+int queue_promote_due(struct redis *r, const char *kind, long long now_ms, int *moved)
+{
+	char z[KEYS_MAX], q[KEYS_MAX], now[32];
+	struct redis_reply *rep = NULL;
+	int ret;
+
+	if (moved)
+		*moved = 0;
+	if ((ret = keys_delayed(z, sizeof z, kind)) || (ret = keys_queue(q, sizeof q, kind)))
+		return ret;
+	snprintf(now, sizeof now, "%lld", now_ms);
+	const char *keys[] = { z, q };
+	const char *args[] = { now };
+	ret = redis_eval(r, &promote_due, 2, keys, 1, args, &rep);
+	if (ret == 0 && moved && rep && rep->type == REDIS_T_INT)
+		*moved = (int)rep->integer;
+	redis_reply_free(rep);
+	return ret;
 }
 
 int queue_reserve(struct redis *r, const char *kind, const char *worker_id,

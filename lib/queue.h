@@ -10,6 +10,8 @@
  *   queue_ack       LREM from the worker's processing list (after the result
  *                   is stored: a crash in between only causes a redelivery,
  *                   which tasks_start() refuses for a finished task)
+ *   queue_delay     ZADD jt:delayed:{kind}: back to the queue (queue_promote_due,
+ *                   run by every worker's keeper) once its time has come
  *   queue_recover   run periodically by every worker: a worker listed in
  *                   jt:workers whose jt:hb:{id} expired is dead; its processing
  *                   list goes back to the FRONT of the queue (the jobs were
@@ -56,6 +58,16 @@ int queue_ack(struct redis *r, const char *kind, const char *worker_id,
 	      const char *payload, size_t len);
 
 int queue_depth(struct redis *r, const char *kind, long long *n);
+/*
+ * Delayed jobs (jt:delayed:{kind}, a sorted set by due time): the job goes
+ * back to the queue once due_ms (milliseconds since the epoch) has passed and
+ * some worker calls queue_promote_due.  A job already delayed gets the new
+ * time.  queue_promote_due moves up to 100 due jobs to the back of the queue
+ * (they were first) atomically; *moved (optional) says how many.
+ */
+int queue_delay(struct redis *r, const char *kind, const char *payload, size_t len,
+		long long due_ms);
+int queue_promote_due(struct redis *r, const char *kind, long long now_ms, int *moved);
 
 /* Removes a still-pending job (cancel).  0, or -ENOENT if it was not queued. */
 int queue_remove(struct redis *r, const char *kind, const char *payload);

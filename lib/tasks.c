@@ -21,6 +21,7 @@ static const char *const status_names[TASK_NSTATUS] = {
 #define RC_CANCELED 2
 #define RC_ALREADY 3
 #define RC_EXISTS 4
+#define RC_EXPIRED 5
 
 /*
  * KEYS: task, queue, count:queued [, idem].
@@ -60,6 +61,32 @@ static const struct redis_script start_script = {
 	"redis.call('HSET', KEYS[1], 'status', 'running', 'stage', 'validating', 'progress', '0',\n"
 	"           'started_at', ARGV[2], 'worker', ARGV[1])\n"
 	"redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
+	"return 0\n",
+};
+
+/*
+ * KEYS: task, count:running, count:queued, delayed zset.
+ * ARGV: id, now ms, backoff ms, give-up window ms, message.
+ * The first time records busy_since; after the window, nothing is changed and
+ * the caller fails the task.  Otherwise running → queued, stage "host_busy",
+ * the message kept, busy_requeues + 1, the job delayed by backoff × 2^(n−1)
+ * (n = requeues so far, at most 8 × backoff).  → 0 | rc
+ */
+static const struct redis_script requeue_busy_script = {
+	"tasks_requeue_busy",
+	"local st = redis.call('HGET', KEYS[1], 'status')\n"
+	"if not st then return 1 end\n"
+	"if st == 'cancelled' then return 2 end\n"
+	"if st ~= 'running' then return 3 end\n"
+	"local since = tonumber(redis.call('HGET', KEYS[1], 'busy_since_ms') or ARGV[2])\n"
+	"if tonumber(ARGV[2]) - since > tonumber(ARGV[4]) then return 5 end\n"
+	"redis.call('HSET', KEYS[1], 'busy_since_ms', since, 'status', 'queued', 'stage', 'host_busy',\n"
+	"           'progress', '0', 'busy_message', ARGV[5])\n"
+	"local n = redis.call('HINCRBY', KEYS[1], 'busy_requeues', 1)\n"
+	"redis.call('DECR', KEYS[2])\n"
+	"redis.call('INCR', KEYS[3])\n"
+	"local due = tonumber(ARGV[2]) + tonumber(ARGV[3]) * 2 ^ math.min(n - 1, 3)\n"
+	"redis.call('ZADD', KEYS[4], due, ARGV[1])\n"
 	"return 0\n",
 };
 
@@ -164,6 +191,7 @@ static int script_rc(int ret, const struct redis_reply *rep)
 	case RC_NOENT: return -ENOENT;
 	case RC_CANCELED: return -ECANCELED;
 	case RC_ALREADY: return -EALREADY;
+	case RC_EXPIRED: return -ETIME;
 	default: return -EPROTO;
 	}
 }
@@ -677,6 +705,25 @@ int tasks_cancel(struct redis *r, const char *id, long ttl_s)
 	const char *keys[] = { task, q, cq, cr, cc, att };
 	const char *args[] = { id, now, ttl };
 	return eval_rc(r, &cancel_script, 6, keys, 3, args);
+}
+
+int tasks_requeue_busy(struct redis *r, const char *id, long long now_ms, long long backoff_ms,
+		       long long window_ms, const char *message)
+{
+	char task[KEYS_MAX], cr[KEYS_MAX], cq[KEYS_MAX], z[KEYS_MAX];
+	char now[32], due[32], win[32];
+
+	if (keys_task(task, sizeof task, id))
+		return -ENOENT;
+	if (count_key(cr, sizeof cr, TASK_RUNNING) || count_key(cq, sizeof cq, TASK_QUEUED) ||
+	    keys_delayed(z, sizeof z, KEYS_KIND_MEASURE) || window_ms < 0)
+		return -EINVAL;
+	snprintf(now, sizeof now, "%lld", now_ms);
+	snprintf(due, sizeof due, "%lld", backoff_ms);
+	snprintf(win, sizeof win, "%lld", window_ms);
+	const char *keys[] = { task, cr, cq, z };
+	const char *args[] = { id, now, due, win, message ? message : "" };
+	return eval_rc(r, &requeue_busy_script, 4, keys, 5, args);
 }
 
 int tasks_fail_lost(struct redis *r, const char *id, const char *message, long ttl_s)

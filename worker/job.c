@@ -145,6 +145,34 @@ static int attribution_total(struct window_ctx *w, const struct measure_result *
 	return 0;
 }
 
+/*
+ * ": comm (pid) N ms, …" — the foreign processes that took the most time on
+ * the measurement CPUs in the rejected (contaminated) trials.
+ */
+static void busy_culprits(const struct window_ctx *w, const struct measure_result *mr,
+			  char *buf, size_t cap)
+{
+	struct attrib_window sum = { 0 };
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < mr->n_rejected; i++) {
+		unsigned seq = mr->rejected[i].seq;
+		if (seq < w->nwins && attrib_add(&sum, &w->wins[seq]) != 0)
+			break;
+	}
+	/* procs are sorted by role, then by on-CPU time */
+	for (size_t i = 0; i < sum.n && n < 3; i++) {
+		const struct attrib_proc *p = &sum.procs[i];
+		if (p->role != ATTRIB_FOREIGN || p->pid == 0)
+			continue;
+		size_t used = strlen(buf);
+		snprintf(buf + used, cap - used, "%s%s (pid %d) %.0f ms", n ? ", " : ": ", p->comm,
+			 (int)p->pid, (double)p->cpu_ns / 1e6);
+		n++;
+	}
+	attrib_window_free(&sum);
+}
+
 static void window_ctx_free(struct window_ctx *w)
 {
 	for (size_t i = 0; i < w->nwins; i++)
@@ -276,6 +304,15 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	}
 	if (err == -ECANCELED)
 		goto out;
+	if (err == -EBUSY) {
+		/* host_busy: say who occupied the measurement CPUs (issue 8) */
+		char who[300];
+		busy_culprits(&wc, mr, who, sizeof who);
+		snprintf(out->error_type, sizeof out->error_type, "%s", mr->error_type);
+		snprintf(out->error_message, sizeof out->error_message, "%s%s", mr->error_message, who);
+		err = 0;
+		goto out;
+	}
 	if (err) {
 		snprintf(out->error_type, sizeof out->error_type, "%s", mr->error_type);
 		snprintf(out->error_message, sizeof out->error_message, "%s", mr->error_message);

@@ -33,6 +33,7 @@
 #define KEEPER_TICK_MS 50
 #define CANCEL_CHECK_MS 200
 #define RECOVER_EVERY_MS 3000
+#define PROMOTE_EVERY_MS 500    /* delayed (host_busy) jobs are due at this grain */
 #define LOCK_RETRY_MS 200
 
 struct worker {
@@ -181,6 +182,23 @@ static int finish_task(struct worker *w, const char *id, const struct job_outcom
 	return err;
 }
 
+/*
+ * host_busy (issue 8): the task goes back to the queue with backoff while
+ * host_busy_retry_seconds have not passed since it was first sent back.  0
+ * when it was requeued; otherwise the caller fails it as host_busy.
+ */
+static int requeue_busy(struct worker *w, const char *id, const char *why)
+{
+	long long now_ms = (long long)(util_realtime_ns() / 1000000ull);
+	int err = tasks_requeue_busy(w->r_main, id, now_ms, w->cfg->host_busy_backoff_seconds * 1000,
+				     w->cfg->host_busy_retry_seconds * 1000, why);
+	if (err == 0)
+		log_info("task %s back in the queue: %s", id, why);
+	else if (err != -ETIME)
+		log_warn("task %s could not be requeued: %s", id, strerror(-err));
+	return err;
+}
+
 static void fail_task(struct worker *w, const char *id, const char *type, const char *msg)
 {
 	struct job_outcome o = { .ok = false, .result = NULL };
@@ -258,6 +276,9 @@ static void run_task(struct worker *w, const char *id)
 		goto out;
 	}
 	err = job_measure(&env, &req, &hooks, &out);
+	if (err == 0 && !out.ok && strcmp(out.error_type, "host_busy") == 0 &&
+	    requeue_busy(w, id, out.error_message) == 0)
+		goto out;   /* back in the queue, later: not finished */
 	if (err == 0 && out.ok) {
 		/* JouleTrace's timing fields (SPEC §4), lock wait included */
 		char now[UTIL_RFC3339_LEN];
@@ -470,7 +491,7 @@ static int on_dead_validate(void *arg, const char *payload, size_t len)
 static void *keeper_thread(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t next_hb = 0, next_renew = 0, next_cancel = 0, next_recover = 0;
+	uint64_t next_hb = 0, next_renew = 0, next_cancel = 0, next_recover = 0, next_promote = 0;
 	const uint64_t ms = 1000000ull;
 
 	while (!stopping(w)) {
@@ -499,6 +520,14 @@ static void *keeper_thread(void *arg)
 					  on_dead_validate, w, &n) == 0 && n)
 				log_warn("requeued %d validate job(s) of dead workers", n);
 			next_recover = now + RECOVER_EVERY_MS * ms;
+		}
+		if (now >= next_promote) {
+			/* host_busy tasks whose wait is over go back to the queue */
+			int n = 0;
+			long long now_ms = (long long)(util_realtime_ns() / 1000000ull);
+			if (queue_promote_due(w->r_keep, "measure", now_ms, &n) == 0 && n)
+				log_info("%d delayed measure job(s) back in the queue", n);
+			next_promote = now + PROMOTE_EVERY_MS * ms;
 		}
 		sleep_ms(KEEPER_TICK_MS);
 	}

@@ -136,6 +136,36 @@ START_TEST(remove_queued)
 }
 END_TEST
 
+/* host_busy: a delayed job waits for its time, then goes before the others. */
+START_TEST(delayed_jobs_wait_then_come_first)
+{
+	long long d;
+	int moved = -1;
+	push("measure", "queued-1");
+	ck_assert_int_eq(queue_delay(r1, "measure", "later", 5, 2000), 0);
+	ck_assert_int_eq(queue_delay(r1, "measure", "sooner", 6, 1000), 0);
+	ck_assert_int_eq(queue_delay(r1, "measure", "x", 0, 1), -EINVAL);
+	ck_assert_int_eq(queue_promote_due(r1, "measure", 999, &moved), 0);
+	ck_assert_int_eq(moved, 0);                   /* nothing due yet */
+	ck_assert_int_eq(queue_depth(r1, "measure", &d), 0);
+	ck_assert_int_eq(d, 1);
+	ck_assert_int_eq(queue_promote_due(r1, "measure", 1500, &moved), 0);
+	ck_assert_int_eq(moved, 1);
+	expect_reserve(r1, "measure", "w", "sooner");   /* it was first: taken first */
+	expect_reserve(r1, "measure", "w", "queued-1");
+	/* delaying again moves the time, it does not duplicate */
+	ck_assert_int_eq(queue_delay(r1, "measure", "later", 5, 5000), 0);
+	ck_assert_int_eq(queue_promote_due(r1, "measure", 2500, &moved), 0);
+	ck_assert_int_eq(moved, 0);
+	ck_assert_int_eq(queue_promote_due(r1, "measure", 5000, &moved), 0);
+	ck_assert_int_eq(moved, 1);
+	expect_reserve(r1, "measure", "w", "later");
+	ck_assert_int_eq(queue_depth(r1, "measure", &d), 0);
+	ck_assert_int_eq(d, 0);
+	ck_assert_int_eq(testsrv_int(r1, "ZCARD", "jt:delayed:measure", NULL), 0);
+}
+END_TEST
+
 /* The scenario from the design: a worker dies holding a job. */
 START_TEST(dead_worker_job_goes_to_front)
 {
@@ -399,6 +429,7 @@ static Suite *redis_queue_suite(void)
 	tcase_add_test(tc, blocked_reserve_wakes_on_push);
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, remove_queued);
+	tcase_add_test(tc, delayed_jobs_wait_then_come_first);
 	tcase_add_test(tc, dead_worker_job_goes_to_front);
 	tcase_add_test(tc, poison_job_gives_up_after_max_attempts);
 	tcase_add_test(tc, requeue_own_after_restart);

@@ -320,6 +320,58 @@ START_TEST(cancel_running)
 }
 END_TEST
 
+/* When a delayed job is due (ZSCORE answers a string). */
+static long long due_of(const char *id)
+{
+	struct redis_reply *rep = NULL;
+	ck_assert_int_eq(redis_cmdv(r, &rep, "ZSCORE", "jt:delayed:measure", id, NULL), 0);
+	ck_assert_ptr_nonnull(rep->str);
+	long long v = atoll(rep->str);
+	redis_reply_free(rep);
+	return v;
+}
+
+/* host_busy: back in the queue with a growing delay, until the window is over. */
+START_TEST(requeue_when_host_busy)
+{
+	char id[37];
+	long long t0 = 1000000;
+	create(NULL, NULL, NULL, id, NULL);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000, "x"), -EALREADY);  /* queued */
+	reserve("w1", id);
+	ck_assert_int_eq(tasks_start(r, id, "w1"), 0);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000, "busy: hog (pid 7)"), 0);
+	json_t *o = get(id);
+	ck_assert_str_eq(sget(o, "status"), "queued");
+	ck_assert_str_eq(sget(o, "stage"), "host_busy");
+	json_decref(o);
+	counts_are(1, 0, 0, 0, 0);
+	/* delayed by the backoff, not in the queue until due */
+	ck_assert_int_eq(due_of(id), t0 + 1000);
+	int moved;
+	ck_assert_int_eq(queue_promote_due(r, "measure", t0 + 999, &moved), 0);
+	ck_assert_int_eq(moved, 0);
+	ck_assert_int_eq(queue_promote_due(r, "measure", t0 + 1000, &moved), 0);
+	ck_assert_int_eq(moved, 1);
+	/* the second time twice as long */
+	reserve("w1", id);
+	ck_assert_int_eq(tasks_start(r, id, "w1"), 0);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0 + 2000, 1000, 5000, "busy"), 0);
+	ck_assert_int_eq(due_of(id), t0 + 2000 + 2000);
+	ck_assert_int_eq(queue_promote_due(r, "measure", t0 + 4000, &moved), 0);
+	/* past the window since the first time: the caller fails it */
+	reserve("w1", id);
+	ck_assert_int_eq(tasks_start(r, id, "w1"), 0);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0 + 5001, 1000, 5000, "busy"), -ETIME);
+	o = get(id);
+	ck_assert_str_eq(sget(o, "status"), "running");
+	json_decref(o);
+	counts_are(0, 1, 0, 0, 0);
+	ck_assert_int_eq(tasks_finish(r, id, "failed", NULL, "host_busy", "busy", TTL), 0);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000, "x"), -EALREADY);
+}
+END_TEST
+
 START_TEST(unknown_ids)
 {
 	char *s = NULL, st[16];
@@ -460,6 +512,7 @@ static Suite *redis_tasks_suite(void)
 	tcase_add_test(tc, cancel_reserved_before_start);
 	tcase_add_test(tc, cancel_running);
 	tcase_add_test(tc, unknown_ids);
+	tcase_add_test(tc, requeue_when_host_busy);
 	tcase_add_test(tc, redelivery_after_worker_death);
 	tcase_add_test(tc, worker_lost_too_often);
 	tcase_add_test(tc, counters_stay_consistent);
