@@ -285,7 +285,8 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
  * as the last window says will last long enough for the window's edges to be
  * negligible (at least twice as many), until one does and at least two ran
  * (so a slow first call — a cache being filled — is not the reference).  The
- * last window's time per pass is the reference of the tampering check.
+ * fastest time per pass of the windows after the first sets the pass count
+ * and is the reference of the tampering check: preemption only slows one.
  */
 static int size_passes(struct run *r)
 {
@@ -296,9 +297,14 @@ static int size_passes(struct run *r)
 	struct measure_trial t;
 	int err;
 
+	double best = INFINITY;
 	for (r->out->sizing_windows = 0;;) {
 		if ((err = window(r, k, NULL, &t)))
 			return err;
+		/* A neighbour's time slice or an edge can only make a window slower:
+		 * the fastest warm window is the reference (the first is cold). */
+		if (r->out->sizing_windows > 0 && t.ns_per_pass > 0 && t.ns_per_pass < best)
+			best = t.ns_per_pass;
 		if ((++r->out->sizing_windows >= 2 && t.wall_ns >= threshold) || k >= max)
 			break;
 		if (t.wall_ns < threshold) {
@@ -310,7 +316,7 @@ static int size_passes(struct run *r)
 		}
 		/* else long enough already: the same count again, warm this time */
 	}
-	double ns = t.ns_per_pass > 0 ? t.ns_per_pass : 1;
+	double ns = isfinite(best) ? best : t.ns_per_pass > 0 ? t.ns_per_pass : 1;
 	double want = ceil((double)min_ns / ns);
 	r->out->sizing_ns_per_pass = ns;
 	r->out->pass_seconds = ns / 1e9;
@@ -478,6 +484,18 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		struct measure_trial *t = &out->trials[out->n_trials];
 		if ((err = window(&r, out->passes, on_edge, t)))
 			return err;
+		if (t->flags & (MEASURE_FLAG_CONTAMINATED | MEASURE_FLAG_COUNTER_RESET)) {
+			/* Foreign work inside the window, or a counter reset: neither its
+			 * energy nor its time is the candidate's, so it is judged on
+			 * nothing else (not length, not consistency): run again. */
+			reject(out, t);
+			if (++out->retries > MEASURE_MAX_RETRIES)
+				return t->flags & MEASURE_FLAG_COUNTER_RESET ?
+					fail(&r, -EAGAIN, "internal", "the energy counters kept being reset") :
+					fail(&r, -EBUSY, "host_busy", "the measurement CPUs kept being "
+					     "used by other tasks");
+			continue;
+		}
 		measure_check_trial(p, out, t, why, sizeof why);
 		if (t->flags & MEASURE_FLAGS_TAMPER) {
 			/* Retried once; the same again means the candidate does not do in
@@ -504,17 +522,6 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 			resize(p, out, t);
 			out->resized++;
 			out->n_trials = 0;
-			continue;
-		}
-		if (t->flags & (MEASURE_FLAG_CONTAMINATED | MEASURE_FLAG_COUNTER_RESET)) {
-			/* Foreign work inside the window, or a counter reset: the figure
-			 * is not the candidate's. */
-			reject(out, t);
-			if (++out->retries > MEASURE_MAX_RETRIES)
-				return t->flags & MEASURE_FLAG_COUNTER_RESET ?
-					fail(&r, -EAGAIN, "internal", "the energy counters kept being reset") :
-					fail(&r, -EBUSY, "host_busy", "the measurement CPUs kept being "
-					     "used by other tasks");
 			continue;
 		}
 		out->n_trials++;
