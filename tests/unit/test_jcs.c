@@ -553,6 +553,33 @@ static int run_node(const char *node, const char *script, const char *in, const 
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+/*
+ * node SCRIPT with in (len bytes) on stdin: its stdout, malloc'd (caller
+ * frees).  Fails the test when node fails; the caller has found node.
+ */
+static char *node_output(const char *node, const char *script_rel, const char *in, size_t len)
+{
+	char tmp[] = "/tmp/jt-jcs-XXXXXX", inp[64], outp[64], script[4200];
+	char *text = NULL;
+	size_t tlen;
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	snprintf(inp, sizeof inp, "%s/in.txt", tmp);
+	snprintf(outp, sizeof outp, "%s/out.txt", tmp);
+	snprintf(script, sizeof script, "%s/%s", srcdir(), script_rel);
+	FILE *f = fopen(inp, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(in, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	int nrc = run_node(node, script, inp, outp);
+	int rrc = nrc ? 0 : util_read_file(outp, 256u << 20, &text, &tlen);
+	unlink(inp);
+	unlink(outp);
+	rmdir(tmp);
+	ck_assert_msg(nrc == 0, "%s %s failed: %d", node, script, nrc);
+	ck_assert_int_eq(rrc, 0);
+	return text;
+}
+
 START_TEST(number_generated_vs_node)
 {
 	size_t cap = 160000, n;
@@ -586,25 +613,13 @@ START_TEST(number_generated_vs_node)
 		return;
 	}
 
-	char tmp[] = "/tmp/jt-jcs-XXXXXX", in[64], outp[64], script[4200];
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	snprintf(in, sizeof in, "%s/bits.txt", tmp);
-	snprintf(outp, sizeof outp, "%s/strings.txt", tmp);
-	snprintf(script, sizeof script, "%s/tests/jcs/number_strings.js", srcdir());
-	FILE *f = fopen(in, "w");
-	ck_assert_ptr_nonnull(f);
+	char *bits = malloc(n * 17 + 1);
+	ck_assert_ptr_nonnull(bits);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%016llx\n", (unsigned long long)v[i]);
-	ck_assert_int_eq(fclose(f), 0);
-	char *text = NULL;
-	size_t tlen, line = 0, bad = 0;
-	int nrc = run_node(node, script, in, outp);
-	int rrc = nrc ? 0 : util_read_file(outp, 64u << 20, &text, &tlen);
-	unlink(in);
-	unlink(outp);
-	rmdir(tmp);
-	ck_assert_msg(nrc == 0, "%s %s failed: %d", node, script, nrc);
-	ck_assert_int_eq(rrc, 0);
+		snprintf(bits + 17 * i, 18, "%016llx\n", (unsigned long long)v[i]);
+	char *text = node_output(node, "tests/jcs/number_strings.js", bits, 17 * n);
+	size_t line = 0, bad = 0;
+	free(bits);
 	for (char *p = text, *nl; *p && line < n; p = nl + 1, line++) {
 		nl = strchr(p, '\n');
 		ck_assert_ptr_nonnull(nl);
@@ -654,23 +669,8 @@ START_TEST(texts_generated_vs_node)
 		printf("test_jcs: node not found (set JT_NODE or PATH): SKIPPED the generated texts\n");
 		return;
 	}
-	char tmp[] = "/tmp/jt-jcs-XXXXXX", in[64], outp[64], script[4200];
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	snprintf(in, sizeof in, "%s/none", tmp);
-	snprintf(outp, sizeof outp, "%s/cases.txt", tmp);
-	snprintf(script, sizeof script, "%s/tests/jcs/canonical_cases.js", srcdir());
-	FILE *f = fopen(in, "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fclose(f), 0);
-	char *text = NULL;
-	size_t tlen, cases = 0, bad = 0, with_nul = 0;
-	int nrc = run_node(node, script, in, outp);
-	int rrc = nrc ? 0 : util_read_file(outp, 256u << 20, &text, &tlen);
-	unlink(in);
-	unlink(outp);
-	rmdir(tmp);
-	ck_assert_msg(nrc == 0, "%s %s failed: %d", node, script, nrc);
-	ck_assert_int_eq(rrc, 0);
+	char *text = node_output(node, "tests/jcs/canonical_cases.js", "", 0);
+	size_t cases = 0, bad = 0, with_nul = 0;
 	for (char *p = text, *nl; *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		ck_assert_ptr_nonnull(nl);
