@@ -344,7 +344,7 @@ static bool energy_signal(const struct measure_trial *t)
 }
 
 /* Median time (or energy, where it says anything) per pass of the kept
- * trials, and their CV as a fraction; NaN with fewer than two. */
+ * trials, and (cv, optional) their CV as a fraction; NaN with fewer than two. */
 static double median_of(const struct measure_result *out, bool energy, double *cv)
 {
 	double v[MEASURE_MAX_TRIALS];
@@ -355,7 +355,8 @@ static double median_of(const struct measure_result *out, bool energy, double *c
 			continue;
 		v[n++] = energy ? t->net_total_j / (double)t->passes : t->ns_per_pass;
 	}
-	*cv = n >= 2 ? stats_cv_percent(v, n) / 100 : NAN;
+	if (cv)
+		*cv = n >= 2 ? stats_cv_percent(v, n) / 100 : NAN;
 	return n >= 2 ? stats_median(v, n) : NAN;
 }
 
@@ -365,8 +366,8 @@ void measure_check_trial(const struct measure_params *p, const struct measure_re
 {
 	double f = p->tamper_ratio > 1 ? p->tamper_ratio : 3;
 	double per_call = t->ns_per_pass / (double)p->n_tests;
-	double cvt, cve;
-	double mt = median_of(out, false, &cvt), me = median_of(out, true, &cve);
+	double cve;
+	double mt = median_of(out, false, NULL), me = median_of(out, true, &cve);
 	double ep = t->net_total_j / (double)t->passes;
 	/* Energy is noisier than time (a shared package, the model's ticks): its
 	 * bound widens with the spread the kept trials show. */

@@ -66,10 +66,10 @@ static const struct redis_script start_script = {
 
 /*
  * KEYS: task, count:running, count:queued, delayed zset.
- * ARGV: id, now ms, backoff ms, give-up window ms, message.
+ * ARGV: id, now ms, backoff ms, give-up window ms.
  * The first time records busy_since; after the window, nothing is changed and
  * the caller fails the task.  Otherwise running → queued, stage "host_busy",
- * the message kept, busy_requeues + 1, the job delayed by backoff × 2^(n−1)
+ * busy_requeues + 1, the job delayed by backoff × 2^(n−1)
  * (n = requeues so far, at most 8 × backoff).  → 0 | rc
  */
 static const struct redis_script requeue_busy_script = {
@@ -81,7 +81,7 @@ static const struct redis_script requeue_busy_script = {
 	"local since = tonumber(redis.call('HGET', KEYS[1], 'busy_since_ms') or ARGV[2])\n"
 	"if tonumber(ARGV[2]) - since > tonumber(ARGV[4]) then return 5 end\n"
 	"redis.call('HSET', KEYS[1], 'busy_since_ms', since, 'status', 'queued', 'stage', 'host_busy',\n"
-	"           'progress', '0', 'busy_message', ARGV[5])\n"
+	"           'progress', '0')\n"
 	"local n = redis.call('HINCRBY', KEYS[1], 'busy_requeues', 1)\n"
 	"redis.call('DECR', KEYS[2])\n"
 	"redis.call('INCR', KEYS[3])\n"
@@ -708,10 +708,10 @@ int tasks_cancel(struct redis *r, const char *id, long ttl_s)
 }
 
 int tasks_requeue_busy(struct redis *r, const char *id, long long now_ms, long long backoff_ms,
-		       long long window_ms, const char *message)
+		       long long window_ms)
 {
 	char task[KEYS_MAX], cr[KEYS_MAX], cq[KEYS_MAX], z[KEYS_MAX];
-	char now[32], due[32], win[32];
+	char now[32], backoff[32], win[32];
 
 	if (keys_task(task, sizeof task, id))
 		return -ENOENT;
@@ -719,11 +719,11 @@ int tasks_requeue_busy(struct redis *r, const char *id, long long now_ms, long l
 	    keys_delayed(z, sizeof z, KEYS_KIND_MEASURE) || window_ms < 0)
 		return -EINVAL;
 	snprintf(now, sizeof now, "%lld", now_ms);
-	snprintf(due, sizeof due, "%lld", backoff_ms);
+	snprintf(backoff, sizeof backoff, "%lld", backoff_ms);
 	snprintf(win, sizeof win, "%lld", window_ms);
 	const char *keys[] = { task, cr, cq, z };
-	const char *args[] = { id, now, due, win, message ? message : "" };
-	return eval_rc(r, &requeue_busy_script, 4, keys, 5, args);
+	const char *args[] = { id, now, backoff, win };
+	return eval_rc(r, &requeue_busy_script, 4, keys, 4, args);
 }
 
 int tasks_fail_lost(struct redis *r, const char *id, const char *message, long ttl_s)

@@ -82,7 +82,7 @@ int tasks_get_json(struct redis *r, const char *id, char **json, size_t *len);
 
 /*
  * A task whose measurement CPUs were kept busy by others (host_busy): running
- * → queued with stage "host_busy" and message kept, and its job delayed in
+ * → queued with stage "host_busy", and its job delayed in
  * jt:delayed:measure (queue_promote_due) by backoff_ms × 2^(n−1) for its n-th
  * requeue (at most 8 × backoff_ms), unless more than window_ms have passed
  * since its first one: then -ETIME and nothing changes (the caller fails it).
@@ -90,7 +90,7 @@ int tasks_get_json(struct redis *r, const char *id, char **json, size_t *len);
  * The job's own queue entry is the caller's to ack.
  */
 int tasks_requeue_busy(struct redis *r, const char *id, long long now_ms, long long backoff_ms,
-		       long long window_ms, const char *message);
+		       long long window_ms);
 
 /* The stored request JSON (malloc'd). */
 int tasks_request(struct redis *r, const char *id, char **json, size_t *len);

@@ -191,7 +191,7 @@ static int requeue_busy(struct worker *w, const char *id, const char *why)
 {
 	long long now_ms = (long long)(util_realtime_ns() / 1000000ull);
 	int err = tasks_requeue_busy(w->r_main, id, now_ms, w->cfg->host_busy_backoff_seconds * 1000,
-				     w->cfg->host_busy_retry_seconds * 1000, why);
+				     w->cfg->host_busy_retry_seconds * 1000);
 	if (err == 0)
 		log_info("task %s back in the queue: %s", id, why);
 	else if (err != -ETIME)

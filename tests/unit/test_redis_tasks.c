@@ -337,10 +337,10 @@ START_TEST(requeue_when_host_busy)
 	char id[37];
 	long long t0 = 1000000;
 	create(NULL, NULL, NULL, id, NULL);
-	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000, "x"), -EALREADY);  /* queued */
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000), -EALREADY);  /* queued */
 	reserve("w1", id);
 	ck_assert_int_eq(tasks_start(r, id, "w1"), 0);
-	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000, "busy: hog (pid 7)"), 0);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000), 0);
 	json_t *o = get(id);
 	ck_assert_str_eq(sget(o, "status"), "queued");
 	ck_assert_str_eq(sget(o, "stage"), "host_busy");
@@ -356,19 +356,19 @@ START_TEST(requeue_when_host_busy)
 	/* the second time twice as long */
 	reserve("w1", id);
 	ck_assert_int_eq(tasks_start(r, id, "w1"), 0);
-	ck_assert_int_eq(tasks_requeue_busy(r, id, t0 + 2000, 1000, 5000, "busy"), 0);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0 + 2000, 1000, 5000), 0);
 	ck_assert_int_eq(due_of(id), t0 + 2000 + 2000);
 	ck_assert_int_eq(queue_promote_due(r, "measure", t0 + 4000, &moved), 0);
 	/* past the window since the first time: the caller fails it */
 	reserve("w1", id);
 	ck_assert_int_eq(tasks_start(r, id, "w1"), 0);
-	ck_assert_int_eq(tasks_requeue_busy(r, id, t0 + 5001, 1000, 5000, "busy"), -ETIME);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0 + 5001, 1000, 5000), -ETIME);
 	o = get(id);
 	ck_assert_str_eq(sget(o, "status"), "running");
 	json_decref(o);
 	counts_are(0, 1, 0, 0, 0);
 	ck_assert_int_eq(tasks_finish(r, id, "failed", NULL, "host_busy", "busy", TTL), 0);
-	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000, "x"), -EALREADY);
+	ck_assert_int_eq(tasks_requeue_busy(r, id, t0, 1000, 5000), -EALREADY);
 }
 END_TEST
 
