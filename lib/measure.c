@@ -21,6 +21,7 @@ struct run {
 	struct meter *m;
 	const struct measure_params *p;
 	measure_hook_fn hook;
+	measure_edge_fn on_edge;  /* also watches the sizing windows (contamination) */
 	void *ctx;
 	struct measure_result *out;
 	struct proto_error e;
@@ -229,7 +230,8 @@ static int end_window(struct run *r, json_t *msg, size_t kept, struct measure_tr
  * One window of passes, the same for sizing, warm-ups and trials: run/ready,
  * meter, go/done, meter, then the outputs of sampled passes checked.
  */
-static int window(struct run *r, long passes, measure_edge_fn on_edge, struct measure_trial *t)
+static int window(struct run *r, long passes, measure_edge_fn on_edge, struct measure_trial *t,
+		  bool sizing)
 {
 	struct meter_reading before, after;
 	json_t *msg = NULL;
@@ -240,6 +242,7 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 
 	memset(t, 0, sizeof *t);
 	t->passes = passes;
+	t->sizing = sizing;
 	t->cpu_share = -1;
 	if ((err = start_window(r, passes, pick, k, dl)))
 		return err;
@@ -286,7 +289,8 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
  * negligible (at least twice as many), until one does and at least two ran
  * (so a slow first call — a cache being filled — is not the reference).  The
  * fastest time per pass of the windows after the first sets the pass count
- * and is the reference of the tampering check: preemption only slows one.
+ * and is the reference of the tampering check: preemption only slows one, and
+ * a window the observer finds contaminated is run again instead.
  */
 static int size_passes(struct run *r)
 {
@@ -299,8 +303,16 @@ static int size_passes(struct run *r)
 
 	double best = INFINITY;
 	for (r->out->sizing_windows = 0;;) {
-		if ((err = window(r, k, NULL, &t)))
+		if ((err = window(r, k, r->on_edge, &t, true)))
 			return err;
+		if (t.flags & MEASURE_FLAG_CONTAMINATED) {
+			/* A neighbour on the measurement CPU slows a window: such a
+			 * reference would make honest trials look too fast.  Again. */
+			if (++r->out->retries > MEASURE_MAX_RETRIES)
+				return fail(r, -EBUSY, "host_busy",
+					    "the measurement CPUs kept being used by other tasks");
+			continue;
+		}
 		/* A neighbour's time slice or an edge can only make a window slower:
 		 * the fastest warm window is the reference (the first is cold). */
 		if (r->out->sizing_windows > 0 && t.ns_per_pass > 0 && t.ns_per_pass < best)
@@ -454,7 +466,8 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		measure_hook_fn hook, measure_edge_fn on_edge, void *ctx,
 		struct measure_result *out)
 {
-	struct run r = { .h = h, .m = m, .p = p, .hook = hook, .ctx = ctx, .out = out };
+	struct run r = { .h = h, .m = m, .p = p, .hook = hook, .on_edge = on_edge, .ctx = ctx,
+			 .out = out };
 	struct measure_trial scratch;
 	long max = p->max_trials < MEASURE_MAX_TRIALS ? p->max_trials : MEASURE_MAX_TRIALS;
 	char why[256], prev_why[256] = "";
@@ -473,7 +486,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 	if (hook && p->warmup_trials > 0)
 		hook(ctx, "warmup", 0.05);
 	for (long i = 0; i < p->warmup_trials; i++) {
-		if ((err = window(&r, out->passes, NULL, &scratch)))
+		if ((err = window(&r, out->passes, NULL, &scratch, false)))
 			return err;
 		out->warmups_done++;
 		resize(p, out, &scratch);
@@ -483,7 +496,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 		hook(ctx, "measuring", 0.1);
 	while (out->n_trials < (size_t)max) {
 		struct measure_trial *t = &out->trials[out->n_trials];
-		if ((err = window(&r, out->passes, on_edge, t)))
+		if ((err = window(&r, out->passes, on_edge, t, false)))
 			return err;
 		if (t->flags & (MEASURE_FLAG_CONTAMINATED | MEASURE_FLAG_COUNTER_RESET)) {
 			/* Foreign work inside the window, or a counter reset: neither its

@@ -88,7 +88,8 @@ struct measure_trial {
 	double net_total_j;       /* package + dram net */
 	double noise_floor_j;     /* |net_total_j| below this is noise (BELOW_NOISE) */
 	unsigned flags;           /* enum measure_trial_flag */
-	unsigned seq;             /* 1, 2, … over every measured window of a run */
+	unsigned seq;             /* 1, 2, … over every observed window of a run */
+	bool sizing;              /* a sizing window (observed for contamination only) */
 	double foreign_percent;   /* set by the observer, if any */
 	double cpu_share;         /* candidate on-CPU time / capacity; < 0 = unknown (observer) */
 	double ns_per_pass;       /* wall_ns / passes */
@@ -102,8 +103,9 @@ struct measure_trial {
  */
 typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
 /*
- * Optional observer of every measured trial's window (attribution hooks in
- * here): called with edge 0 right after the opening meter reading and edge 1
+ * Optional observer of every measured trial's window, and of every sizing
+ * window (attribution hooks in here; a contaminated sizing window is run
+ * again): called with edge 0 right after the opening meter reading and edge 1
  * right after the closing one, once t holds the raw and net figures.  At edge
  * 1 it may set MEASURE_FLAG_CONTAMINATED (the trial is then run again) and
  * t->cpu_share (MEASURE_LOW_CPU_SHARE).

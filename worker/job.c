@@ -147,19 +147,16 @@ static int attribution_total(struct window_ctx *w, const struct measure_result *
 
 /*
  * ": comm (pid) N ms, …" — the foreign processes that took the most time on
- * the measurement CPUs in the rejected (contaminated) trials.
+ * the measurement CPUs in the observed windows (sizing and trials).
  */
-static void busy_culprits(const struct window_ctx *w, const struct measure_result *mr,
-			  char *buf, size_t cap)
+static void busy_culprits(const struct window_ctx *w, char *buf, size_t cap)
 {
 	struct attrib_window sum = { 0 };
 	size_t n = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < mr->n_rejected; i++) {
-		unsigned seq = mr->rejected[i].seq;
-		if (seq < w->nwins && attrib_add(&sum, &w->wins[seq]) != 0)
+	for (size_t i = 0; i < w->nwins; i++)
+		if (w->wins[i].procs && attrib_add(&sum, &w->wins[i]) != 0)
 			break;
-	}
 	/* procs are sorted by role, then by on-CPU time */
 	for (size_t i = 0; i < sum.n && n < 3; i++) {
 		const struct attrib_proc *p = &sum.procs[i];
@@ -307,7 +304,7 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	if (err == -EBUSY) {
 		/* host_busy: say who occupied the measurement CPUs (issue 8) */
 		char who[300];
-		busy_culprits(&wc, mr, who, sizeof who);
+		busy_culprits(&wc, who, sizeof who);
 		snprintf(out->error_type, sizeof out->error_type, "%s", mr->error_type);
 		snprintf(out->error_message, sizeof out->error_message, "%s%s", mr->error_message, who);
 		err = 0;

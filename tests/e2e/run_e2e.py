@@ -335,14 +335,18 @@ class T025Attribution(unittest.TestCase):
     def test_foreign_process_contaminates_a_trial(self):
         slow = "import time\ndef solve(n):\n    time.sleep(0.002)\n    return n\n"
         cases = [{"test_id": "a", "inputs": [1], "expected_output": 1}]
-        # a busy process pinned to the measurement CPU for the first ~1.5 s
+        r = S.post("/api/v1/measure", body(code=slow, cases=cases, warmup_trials=0,
+                                           min_trial_seconds=0.3,
+                                           energy_measurement_trials=3, min_trials=3))
+        # once the trials run (sizing is watched too, and would just be redone),
+        # a busy process pinned to the measurement CPU for ~1.5 s
+        S.wait_task(r.json["task_id"], statuses=("running",), timeout=60)
+        wait_for(lambda: S.get("/api/v1/tasks/" + r.json["task_id"]).json["stage"] == "measuring",
+                 60, "trials to start", step=0.01)
         hog = subprocess.Popen(["/usr/bin/python3", "-c",
                                 "import os,time\nos.sched_setaffinity(0,{1})\n"
                                 "t=time.time()\nwhile time.time()-t<1.5: pass\n"])
         try:
-            r = S.post("/api/v1/measure", body(code=slow, cases=cases, warmup_trials=0,
-                                               min_trial_seconds=0.3,
-                                               energy_measurement_trials=3, min_trials=3))
             t = S.wait_task(r.json["task_id"], timeout=120)
         finally:
             hog.wait()

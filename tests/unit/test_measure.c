@@ -296,8 +296,7 @@ static void pc_put(const char *rel, const char *text)
 static void reset_once(void *ctx, int edge, struct measure_trial *t)
 {
 	int *done = ctx;
-	(void)t;
-	if (edge == 0 && !*done) {
+	if (edge == 0 && !t->sizing && !*done) {
 		pc_put("pc/intel-rapl:0/energy_uj", "10\n");
 		*done = 1;
 	}
@@ -336,6 +335,38 @@ START_TEST(reset_inside_a_window_is_retried)
 	meter_close(m);
 	harness_free(h);
 	testutil_rmtree(pc_dir);
+}
+END_TEST
+
+/* Marks the first sizing window contaminated, as the attribution would. */
+static void contaminate_first_sizing(void *ctx, int edge, struct measure_trial *t)
+{
+	int *seen = ctx;
+	if (edge == 1 && t->sizing && !*seen) {
+		t->flags |= MEASURE_FLAG_CONTAMINATED;
+		*seen = 1;
+	}
+}
+
+/* A neighbour during sizing would make the reference slow and honest trials
+ * look too fast: a contaminated sizing window is run again, not used. */
+START_TEST(contaminated_sizing_window_is_redone)
+{
+	struct cpuset cpu = last_cpu();
+	struct harness *h = loaded("def solve(n):\n    return n\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+	int seen = 0;
+
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, contaminate_first_sizing, &seen, r), 0);
+	ck_assert_int_eq(seen, 1);
+	ck_assert_int_eq(r->retries, 1);
+	ck_assert_int_ge(r->sizing_windows, 2);   /* clean ones only */
+	ck_assert_uint_eq(r->n_rejected, 0);      /* no trial was rejected */
+	free(r);
+	meter_close(m);
+	harness_free(h);
 }
 END_TEST
 
@@ -378,6 +409,7 @@ static Suite *measure_suite(void)
 	tcase_add_test(tc, wrong_unchecked_passes_are_caught);
 	tcase_add_test(tc, consistency_rules);
 	tcase_add_test(tc, reset_inside_a_window_is_retried);
+	tcase_add_test(tc, contaminated_sizing_window_is_redone);
 	tcase_add_test(tc, hook_cancels);
 	return s;
 }
