@@ -1,7 +1,8 @@
 /*
- * oncpu.bpf.c — per-thread on-CPU time on the measurement CPUs.
+ * oncpu.bpf.c — per-thread on-CPU time on the watched CPUs (the measurement
+ * package), with the part spent on the measurement CPUs kept apart.
  *
- * Every sched_switch on a measured CPU closes the slice of the task leaving
+ * Every sched_switch on a watched CPU closes the slice of the task leaving
  * (prev) and opens one for the task arriving (next).  A closed slice is added
  * to prev's entry in the "tasks" hash; idle (pid 0) goes to the CPU's slot.
  * Time is booked at switch-out, so a task that exits is still counted: its
@@ -24,8 +25,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by user space before load; frozen afterwards, so the verifier sees constants. */
+/* Set by user space before load; frozen afterwards, so the verifier sees
+ * constants.  measurement_mask is a subset of cpu_mask. */
 const volatile __u64 cpu_mask[ONCPU_BPF_MAX_CPUS / 64] = {};
+const volatile __u64 measurement_mask[ONCPU_BPF_MAX_CPUS / 64] = {};
 
 struct oncpu_bpf_slot slots[ONCPU_BPF_MAX_CPUS] = {};
 
@@ -37,12 +40,14 @@ struct {
 } tasks SEC(".maps");
 
 static __always_inline void book(struct task_struct *prev, __u32 pid, __u64 delta,
-				 struct oncpu_bpf_slot *s)
+				 bool measurement, struct oncpu_bpf_slot *s)
 {
 	struct oncpu_bpf_task *t = bpf_map_lookup_elem(&tasks, &pid);
 	if (t) {
 		/* One writer per thread: a thread is switched out on one CPU at a time. */
 		t->oncpu_ns += delta;
+		if (measurement)
+			t->measurement_ns += delta;
 		/* exec renames, reparenting changes ppid, a reused tid changes both. */
 		t->tgid = BPF_CORE_READ(prev, tgid);
 		t->ppid = BPF_CORE_READ(prev, real_parent, tgid);
@@ -51,6 +56,7 @@ static __always_inline void book(struct task_struct *prev, __u32 pid, __u64 delt
 	}
 	struct oncpu_bpf_task nt = {
 		.oncpu_ns = delta,
+		.measurement_ns = measurement ? delta : 0,
 		.tgid = BPF_CORE_READ(prev, tgid),
 		.ppid = BPF_CORE_READ(prev, real_parent, tgid),
 	};
@@ -79,7 +85,8 @@ int BPF_PROG(oncpu_switch, bool preempt, struct task_struct *prev, struct task_s
 		if (pid == 0)
 			s->idle_ns += delta;
 		else
-			book(prev, pid, delta, s);
+			book(prev, pid, delta,
+			     measurement_mask[cpu / 64] & (1ULL << (cpu % 64)), s);
 	}
 	s->start_ns = now;
 	s->pid = BPF_CORE_READ(next, pid);

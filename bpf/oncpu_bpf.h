@@ -21,7 +21,8 @@
 
 /* Value of the "tasks" hash map, keyed by thread id (__u32). */
 struct oncpu_bpf_task {
-	__u64 oncpu_ns;              /* completed slices on measured CPUs */
+	__u64 oncpu_ns;              /* completed slices on watched CPUs */
+	__u64 measurement_ns;        /* the part of it on the measurement CPUs */
 	__u32 tgid;
 	__u32 ppid;                  /* real_parent's tgid at the last switch-out */
 	char comm[ONCPU_BPF_COMM_LEN];

@@ -190,15 +190,12 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	struct progress_state ps = { 0 };
-	/* the whole package: work on its other CPUs is package power too */
-	struct cpuset pkg;
-	if (cpuset_package_cpus("", layout.socket, &pkg) != 0)
-		pkg = layout.measurement;
 	struct calib_run_opts ro = {
 		.duration_seconds = duration, .sample_interval_ms = 1000,
 		.max_cv_percent = cfg.calibration_max_cv_percent,
 		.max_busy_percent = cfg.calibration_max_busy_percent,
-		.cpus = &layout.measurement, .package_cpus = &pkg, .proc_root = "",
+		.cpus = &layout.measurement, /* work on its other CPUs is package power too */
+		.package_cpus = &layout.package, .proc_root = "",
 		.measurement_cpus = mcpus,
 		.socket = layout.socket, .host_fingerprint = hid.fingerprint,
 		.valid_until_days = cfg.calibration_valid_days,

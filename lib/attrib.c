@@ -42,6 +42,7 @@ static int group(const struct oncpu_snapshot *d, struct attrib_proc **out, size_
 		}
 		g[j].comm[sizeof g[j].comm - 1] = '\0';
 		g[j].cpu_ns += e->oncpu_ns;
+		g[j].measurement_ns += e->measurement_ns;
 	}
 	*out = g;
 	*n = k;
@@ -136,6 +137,8 @@ int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *
 	for (size_t i = 0; i < out->n; i++) {
 		seen += out->procs[i].cpu_ns;
 		out->role_ns[out->procs[i].role] += out->procs[i].cpu_ns;
+		if (out->procs[i].role == ATTRIB_FOREIGN)
+			out->foreign_measurement_ns += out->procs[i].measurement_ns;
 	}
 	out->dynamic_uj = p->dynamic_uj;
 	out->idle_uj = p->idle_uj;
@@ -152,7 +155,7 @@ int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *
 	out->capacity_ns = p->capacity_ns;
 	uint64_t base = p->capacity_ns ? p->capacity_ns : out->busy_ns;
 	if (base)
-		out->foreign_percent = 100.0 * (double)out->role_ns[ATTRIB_FOREIGN] / (double)base;
+		out->foreign_percent = 100.0 * (double)out->foreign_measurement_ns / (double)base;
 	out->contaminated = out->foreign_percent > p->foreign_max_percent;
 	qsort(out->procs, out->n, sizeof *out->procs, by_role_then_time);
 	return 0;
@@ -180,6 +183,7 @@ int attrib_add(struct attrib_window *t, const struct attrib_window *w)
 			t->procs[t->n++] = *p;
 		} else {
 			t->procs[j].cpu_ns += p->cpu_ns;
+			t->procs[j].measurement_ns += p->measurement_ns;
 			t->procs[j].energy_uj += p->energy_uj;
 		}
 	}
@@ -189,9 +193,10 @@ int attrib_add(struct attrib_window *t, const struct attrib_window *w)
 	t->busy_ns += w->busy_ns;
 	for (int r = 0; r < 3; r++)
 		t->role_ns[r] += w->role_ns[r];
+	t->foreign_measurement_ns += w->foreign_measurement_ns;
 	t->capacity_ns += w->capacity_ns;
 	uint64_t base = t->capacity_ns ? t->capacity_ns : t->busy_ns;
-	t->foreign_percent = base ? 100.0 * (double)t->role_ns[ATTRIB_FOREIGN] / (double)base : 0;
+	t->foreign_percent = base ? 100.0 * (double)t->foreign_measurement_ns / (double)base : 0;
 	t->contaminated = t->contaminated || w->contaminated;
 	qsort(t->procs, t->n, sizeof *t->procs, by_role_then_time);
 	return 0;
@@ -240,7 +245,7 @@ static json_t *rows_json(const struct attrib_window *w, size_t max_rows, bool se
 
 json_t *attrib_result_json(const struct attrib_window *w, const char *source, size_t max_rows)
 {
-	return json_pack("{s:s, s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+	return json_pack("{s:s, s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
 		"attribution_source", source,
 		"processes", rows_json(w, max_rows, false),
 		"dynamic_energy_joules", (double)w->dynamic_uj / 1e6,
@@ -249,6 +254,7 @@ json_t *attrib_result_json(const struct attrib_window *w, const char *source, si
 		"candidate_cpu_seconds", (double)w->role_ns[ATTRIB_CANDIDATE] / 1e9,
 		"harness_cpu_seconds", (double)w->role_ns[ATTRIB_HARNESS] / 1e9,
 		"foreign_cpu_seconds", (double)w->role_ns[ATTRIB_FOREIGN] / 1e9,
+		"foreign_cpu_seconds_on_measurement_cpus", (double)w->foreign_measurement_ns / 1e9,
 		"foreign_cpu_percent", w->foreign_percent);
 }
 

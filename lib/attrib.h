@@ -2,8 +2,10 @@
  * attrib.h — who used the energy of a measurement window (SPEC §3 step 9).
  *
  * A window's dynamic energy (net of the idle baseline) is split between the
- * processes that ran on the measurement CPUs in proportion to their on-CPU
- * time.  Threads are grouped by process (tgid).  Roles: "candidate" = the
+ * processes that ran on the measurement package's CPUs in proportion to their
+ * on-CPU time there (issue 8: every core of a package draws package power).
+ * Contamination is judged apart, on the measurement CPUs only: a foreign
+ * task on another core of the package is accounted for, not a disturbance.  Threads are grouped by process (tgid).  Roles: "candidate" = the
  * harness's process tree (the harness runs the candidate's code in-process,
  * and everything it forks, however short-lived or re-parented, descends from
  * it), "harness" = the measuring service's own process, "foreign" =
@@ -34,7 +36,8 @@ struct attrib_proc {
 	int32_t ppid;
 	char comm[16];
 	enum attrib_role role;
-	uint64_t cpu_ns;
+	uint64_t cpu_ns;          /* on the package's CPUs: the basis of the split */
+	uint64_t measurement_ns;  /* the part of cpu_ns on the measurement CPUs */
 	int64_t energy_uj;
 };
 
@@ -45,8 +48,9 @@ struct attrib_window {
 	int64_t idle_uj;           /* baseline, kept apart */
 	int64_t unattributed_uj;
 	uint64_t busy_ns;          /* the denominator of the shares */
-	uint64_t role_ns[3];       /* per enum attrib_role */
-	double foreign_percent;    /* foreign share of the CPUs' capacity in the window */
+	uint64_t role_ns[3];       /* per enum attrib_role, on the package */
+	uint64_t foreign_measurement_ns; /* foreign time on the measurement CPUs */
+	double foreign_percent;    /* that, as a share of their capacity in the window */
 	uint64_t capacity_ns;      /* window × measured CPUs (0: unknown, busy_ns used) */
 	bool contaminated;
 };
@@ -57,7 +61,7 @@ struct attrib_params {
 	int64_t dynamic_uj;
 	int64_t idle_uj;
 	/*
-	 * Busy time of the measurement CPUs over the window from an independent
+	 * Busy time of the package's CPUs over the window from an independent
 	 * source (0 = the sum of what the snapshot saw).  The /proc source passes
 	 * it so untracked time stays unattributed instead of inflating shares.
 	 */

@@ -23,15 +23,16 @@ static void usage(FILE *f, const char *program)
 static int print_layout(const struct jt_config *cfg, const char *program)
 {
 	struct cpu_layout l;
-	char m[256], i[256];
+	char m[256], i[256], k[256];
 	if (cpuset_resolve("", cfg->measurement_cpus, cfg->infra_cpus, &l) != 0) {
 		fprintf(stderr, "%s: CPU layout: %s\n", program, l.why);
 		return 2;
 	}
 	cpuset_format(&l.measurement, m, sizeof m);
 	cpuset_format(&l.infra, i, sizeof i);
-	printf("measurement_cpus = %s\ninfra_cpus = %s\nshared_package = %s\n", m, i,
-	       l.shared_package ? "true" : "false");
+	cpuset_format(&l.package, k, sizeof k);
+	printf("measurement_cpus = %s\ninfra_cpus = %s\npackage_cpus = %s\nshared_package = %s\n",
+	       m, i, k, l.shared_package ? "true" : "false");
 	return 0;
 }
 

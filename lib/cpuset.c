@@ -269,27 +269,6 @@ static int package_or_zero(const char *root, int cpu, bool *missing)
 	return p;
 }
 
-int cpuset_package_cpus(const char *sysfs_root, int package, struct cpuset *out)
-{
-	struct cpuset online, res;
-	int ret = cpuset_online(sysfs_root, &online);
-
-	if (ret)
-		return ret;
-	cpuset_zero(&res);
-	for (int c = cpuset_first(&online); c >= 0; c = cpuset_next(&online, c + 1)) {
-		int p = package_or_zero(sysfs_root, c, NULL);
-		if (p < 0)
-			return p;
-		if (p == package)
-			cpuset_set(&res, c);
-	}
-	if (cpuset_count(&res) == 0)
-		return -ENOENT;
-	*out = res;
-	return 0;
-}
-
 /* Appends to layout->why; a truncated explanation is still useful. */
 __attribute__((format(printf, 2, 3)))
 static void why_add(struct cpu_layout *l, const char *fmt, ...)
@@ -450,9 +429,15 @@ int cpuset_resolve(const char *sysfs_root, const char *measurement_cfg,
 	for (int c = cpuset_first(&out->measurement); c >= 0;
 	     c = cpuset_next(&out->measurement, c + 1))
 		cpuset_set(&mpkgs, pkg[c]);
-	for (int c = cpuset_first(&out->infra); c >= 0; c = cpuset_next(&out->infra, c + 1))
+	cpuset_zero(&out->package);
+	for (int c = cpuset_first(&online); c >= 0; c = cpuset_next(&online, c + 1))
 		if (cpuset_isset(&mpkgs, pkg[c]))
-			out->shared_package = true;
+			cpuset_set(&out->package, c);
+	/* Any other CPU of the package draws package power too, and infra
+	 * overlapping it runs the service there. */
+	cpuset_and(&mpkgs, &out->infra, &out->package);
+	out->shared_package = !cpuset_subset(&out->package, &out->measurement) ||
+			      cpuset_count(&mpkgs) > 0;
 	if (out->shared_package)
 		why_add(out, "package %d shared", out->socket);
 	if (topo_missing)

@@ -71,17 +71,15 @@ int cpuset_online(const char *sysfs_root, struct cpuset *out);
 int cpuset_isolated(const char *sysfs_root, struct cpuset *out);
 /* topology/physical_package_id of cpu (>= 0), or -errno (-ENOENT if absent). */
 int cpuset_package_of(const char *sysfs_root, int cpu);
-/*
- * Online CPUs of one package.  An online CPU whose topology is absent (some
- * containers) counts as package 0.  -ENOENT if the package has no online CPU.
- */
-int cpuset_package_cpus(const char *sysfs_root, int package, struct cpuset *out);
 
 struct cpu_layout {
 	struct cpuset measurement;   /* "socket 0": where candidates run */
 	struct cpuset infra;         /* server, worker, Redis, validation runs */
+	/* Every online CPU of the measurement CPUs' package(s): package energy is
+	 * theirs, so attribution watches all of them (issue 8). */
+	struct cpuset package;
 	int socket;                  /* package of the first measurement CPU */
-	bool shared_package;         /* an infra CPU shares a package with measurement */
+	bool shared_package;         /* package holds other CPUs, or infra CPUs */
 	char why[160];               /* how it was chosen, or why it failed */
 };
 

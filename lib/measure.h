@@ -92,6 +92,11 @@ struct measure_trial {
 	bool sizing;              /* a sizing window (observed for contamination only) */
 	double foreign_percent;   /* set by the observer, if any */
 	double cpu_share;         /* candidate on-CPU time / capacity; < 0 = unknown (observer) */
+	/* The candidate's part of the window's dynamic energy on a shared package
+	 * (observer: its on-CPU time over all busy time of the package); < 0 = not
+	 * split, the whole package net is the candidate's (a dedicated package). */
+	double share;
+	double energy_j;          /* the candidate's: net_total_j × share, or net_total_j */
 	double ns_per_pass;       /* wall_ns / passes */
 	double ratio_to_sizing;   /* ns_per_pass / the sizing run's */
 };
@@ -107,8 +112,10 @@ typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
  * window (attribution hooks in here; a contaminated sizing window is run
  * again): called with edge 0 right after the opening meter reading and edge 1
  * right after the closing one, once t holds the raw and net figures.  At edge
- * 1 it may set MEASURE_FLAG_CONTAMINATED (the trial is then run again) and
- * t->cpu_share (MEASURE_LOW_CPU_SHARE).
+ * 1 it may set MEASURE_FLAG_CONTAMINATED (the trial is then run again),
+ * t->cpu_share (MEASURE_LOW_CPU_SHARE) and t->share (the candidate's part of
+ * a shared package's energy: then every energy figure of the run is the
+ * candidate's part, energy_basis "candidate_share").
  * t->seq identifies the trial across calls; trials that are discarded later
  * (resizing) are simply absent from the result.
  */
@@ -129,14 +136,18 @@ struct measure_result {
 				   * min_trial_seconds (the trials before are discarded) */
 	enum stop_reason stop;    /* why the trial loop ended */
 
+	/* The candidate's figures: its part of each trial's net energy on a shared
+	 * package (candidate_share), the whole package net on a dedicated one. */
+	bool candidate_share;     /* energy_basis: every kept trial was split */
 	double median_package_j, median_dram_j, median_total_j;
+	double package_median_total_j; /* the whole package's net, for comparison */
 	double median_seconds;
 	double cv_percent;
 	double ci95_low_j, ci95_high_j;
 	enum stats_ci_method ci_method;
-	double energy_per_call_j; /* median net total / (passes × n_tests) */
-	double energy_per_test_case_j; /* median net total / n_tests (JouleTrace's meaning) */
-	double power_watts;       /* median net total / median window */
+	double energy_per_call_j; /* median total / (passes × n_tests) */
+	double energy_per_test_case_j; /* median total / n_tests (JouleTrace's meaning) */
+	double power_watts;       /* median total / median window */
 	bool below_noise;         /* any trial flagged */
 
 	/* on failure */

@@ -131,7 +131,7 @@ struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_la
 {
 	struct meter_options o = {
 		.kind = cfg->meter, .powercap_root = cfg->powercap_root,
-		.socket = layout->socket, .cpus = &layout->measurement,
+		.socket = layout->socket, .cpus = &layout->package,
 		.model_idle_package_watts = cfg->model_idle_package_watts,
 		.model_active_watts_per_cpu = cfg->model_active_watts_per_cpu,
 		.model_idle_dram_watts = cfg->model_idle_dram_watts,

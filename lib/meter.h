@@ -60,7 +60,7 @@ struct meter_options {
 	const char *kind;           /* "auto" (or NULL) | "powercap" | "perf" | "model" */
 	const char *powercap_root;  /* NULL or "" → /sys/class/powercap */
 	int socket;                 /* package number to measure */
-	const struct cpuset *cpus;  /* measurement CPUs: model busy time, perf CPU; NULL = all */
+	const struct cpuset *cpus;  /* the package's CPUs: model busy time, perf CPU; NULL = all */
 	double model_idle_package_watts;
 	double model_active_watts_per_cpu;
 	double model_idle_dram_watts;

@@ -2,7 +2,8 @@
  * meter_model.c — the estimating back end for machines without counters.
  *
  * energy = idle watts × wall time + active watts × busy CPU-seconds of the
- * measurement CPUs, per domain.  Accumulated in double µJ (exact to far below
+ * package's CPUs (meter_options.cpus), per domain: the law a real package
+ * follows, where a busy neighbour core draws power as the candidate's does.  Accumulated in double µJ (exact to far below
  * 1 µJ for any realistic run) and rounded on output, so successive readings
  * never drift from the sum of their windows.
  */

@@ -5,7 +5,7 @@
  * A bpf snapshot must be consistent with the slices still running, or a long
  * slice that ends while we read could be missed (a trial's last slice ends
  * right at the trial edge, exactly when the snapshot is taken).  So:
- *   1. copy every measured CPU's slot (who is running, since when);
+ *   1. copy every watched CPU's slot (who is running, since when);
  *   2. read the whole hash map (one batch syscall);
  *   3. per CPU, under the slot's seqlock, look up the thread running now and
  *      the one that was running at step 1 if it has switched out since;
@@ -40,7 +40,7 @@
 _Static_assert(ONCPU_MAX_ENTRIES == ONCPU_BPF_MAX_TASKS, "snapshot and map capacity differ");
 _Static_assert(CPUSET_MAX == ONCPU_BPF_MAX_CPUS, "cpuset and BPF CPU mask differ");
 _Static_assert(sizeof(struct oncpu_bpf_slot) == 64, "slot layout changed");
-_Static_assert(sizeof(struct oncpu_bpf_task) == 32, "task layout changed");
+_Static_assert(sizeof(struct oncpu_bpf_task) == 40, "task layout changed");
 
 /* A slot's writer holds the seqlock for about a microsecond; this is far beyond. */
 #define SLOT_SPINS 100000
@@ -49,12 +49,13 @@ _Static_assert(sizeof(struct oncpu_bpf_task) == 32, "task layout changed");
 
 struct oncpu {
 	enum oncpu_source src;
-	struct cpuset cpus;
+	struct cpuset cpus;              /* watched */
+	struct cpuset measurement;       /* a subset of cpus */
 	/* bpf */
 	struct oncpu_bpf *skel;
 	int map_fd;
 	int ncpu;
-	int *cpu_list;                   /* measured CPUs, ascending */
+	int *cpu_list;                   /* watched CPUs, ascending */
 	struct oncpu_bpf_slot *pre;      /* step 1 copies, one per cpu_list entry */
 	__u32 *keys;                     /* bulk read buffers, ONCPU_BPF_MAX_TASKS each */
 	struct oncpu_bpf_task *vals;
@@ -143,6 +144,7 @@ static void from_task(struct oncpu_entry *e, __u32 pid, const struct oncpu_bpf_t
 	e->ppid = (int32_t)t->ppid;
 	set_comm(e->comm, t->comm);
 	e->oncpu_ns = t->oncpu_ns;
+	e->measurement_ns = t->measurement_ns;
 }
 
 /* Whole hash map into o->keys/o->vals; *n entries. */
@@ -231,8 +233,11 @@ static void settle_cpu(struct oncpu *o, int i, struct oncpu_entry *e, size_t *n,
 				r->ppid = (int32_t)c0.ppid;
 				set_comm(r->comm, c0.comm);
 				r->oncpu_ns = 0;
+				r->measurement_ns = 0;
 			}
 			r->oncpu_ns += running;
+			if (cpuset_isset(&o->measurement, o->cpu_list[i]))
+				r->measurement_ns += running;
 		}
 		if (have_prev)
 			from_task(&e[(*n)++], pre->pid, &prev);
@@ -270,9 +275,15 @@ static int bpf_snapshot(struct oncpu *o, struct oncpu_snapshot *out)
 	struct oncpu_snapshot s = { .e = e, .n = n };
 	oncpu_sort(&s);
 	size_t w = 0;
-	for (size_t r = 0; r < s.n; r++)   /* sorted largest first within a pid */
-		if (w == 0 || e[w - 1].pid != e[r].pid)
+	for (size_t r = 0; r < s.n; r++) {   /* sorted largest first within a pid */
+		if (w == 0 || e[w - 1].pid != e[r].pid) {
 			e[w++] = e[r];
+			continue;
+		}
+		/* each record is a lower bound of both counters: keep the larger */
+		if (e[r].measurement_ns > e[w - 1].measurement_ns)
+			e[w - 1].measurement_ns = e[r].measurement_ns;
+	}
 	out->e = e;
 	out->n = w;
 	out->idle_ns = idle;
@@ -283,7 +294,7 @@ static int bpf_snapshot(struct oncpu *o, struct oncpu_snapshot *out)
 
 /*
  * Time before a CPU's first switch after attach is unknown (start_ns 0), and
- * an idle tickless CPU may not switch for seconds.  Visiting each measured
+ * an idle tickless CPU may not switch for seconds.  Visiting each watched
  * CPU and sleeping there forces a switch, so snapshots are complete at once.
  */
 static void prime_cpus(const struct oncpu *o)
@@ -344,8 +355,12 @@ static int bpf_start(struct oncpu *o, char *why, size_t whylen)
 		say(why, whylen, "bpf: open: %s", strerror(errno));
 		goto out;
 	}
-	for (int i = 0; i < o->ncpu; i++)
-		o->skel->rodata->cpu_mask[o->cpu_list[i] / 64] |= 1ULL << (o->cpu_list[i] % 64);
+	for (int i = 0; i < o->ncpu; i++) {
+		int c = o->cpu_list[i];
+		o->skel->rodata->cpu_mask[c / 64] |= 1ULL << (c % 64);
+		if (cpuset_isset(&o->measurement, c))
+			o->skel->rodata->measurement_mask[c / 64] |= 1ULL << (c % 64);
+	}
 	ret = oncpu_bpf__load(o->skel);
 	if (ret) {
 		say(why, whylen, "bpf: load: %s%s", strerror(-ret),
@@ -370,7 +385,8 @@ out:
 	return ret;
 }
 
-struct oncpu *oncpu_open(const struct cpuset *cpus, bool allow_bpf, char *why, size_t whylen)
+struct oncpu *oncpu_open(const struct cpuset *cpus, const struct cpuset *measurement,
+			 bool allow_bpf, char *why, size_t whylen)
 {
 	int ret = 0;
 	char reason[256] = "";
@@ -383,9 +399,13 @@ struct oncpu *oncpu_open(const struct cpuset *cpus, bool allow_bpf, char *why, s
 		for (int c = 0; c < CPUSET_MAX; c++)
 			cpuset_set(&o->cpus, c);
 	}
-	if (cpuset_count(&o->cpus) == 0) {
+	if (measurement)
+		cpuset_and(&o->measurement, measurement, &o->cpus);
+	else
+		o->measurement = o->cpus;
+	if (cpuset_count(&o->cpus) == 0 || cpuset_count(&o->measurement) == 0) {
 		ret = -EINVAL;
-		say(why, whylen, "no measured CPUs");
+		say(why, whylen, "no watched or no measurement CPUs");
 		goto out;
 	}
 	if (allow_bpf) {
@@ -454,11 +474,15 @@ int oncpu_diff(const struct oncpu_snapshot *a, const struct oncpu_snapshot *b,
 		if (y->oncpu_ns == base)
 			continue;
 		e[k] = *y;
-		e[k++].oncpu_ns = y->oncpu_ns - base;
+		e[k].oncpu_ns = y->oncpu_ns - base;
+		/* a reused tid (base 0) counts from 0 for both */
+		uint64_t mbase = base ? a->e[i].measurement_ns : 0;
+		e[k++].measurement_ns = y->measurement_ns > mbase ? y->measurement_ns - mbase : 0;
 	}
 	out->e = e;
 	out->n = k;
 	out->idle_ns = b->idle_ns > a->idle_ns ? b->idle_ns - a->idle_ns : 0;
+	out->busy_ns = b->busy_ns > a->busy_ns ? b->busy_ns - a->busy_ns : 0;
 	out->dropped = b->dropped > a->dropped ? b->dropped - a->dropped : 0;
 	out->taken_ns = b->taken_ns > a->taken_ns ? b->taken_ns - a->taken_ns : 0;
 	return 0;

@@ -306,6 +306,7 @@ static int add_threads(struct oncpu_proc *p, const struct pinfo *pi, struct oncp
 		e->ppid = pi->ppid;
 		memcpy(e->comm, f.comm, sizeof e->comm);
 		e->oncpu_ns = ns;
+		e->measurement_ns = ns;   /* the tracked tree is pinned there (oncpu.h) */
 	}
 	closedir(d);
 	return 0;
@@ -376,8 +377,10 @@ int oncpu_proc_snapshot(struct oncpu_proc *p, struct oncpu_snapshot *out)
 			goto out;
 
 	struct procstat_sample smp;
-	if (procstat_read(p->ps, &p->cpus, &smp) == 0 && smp.total >= smp.busy)
+	if (procstat_read(p->ps, &p->cpus, &smp) == 0 && smp.total >= smp.busy) {
 		s.idle_ns = (smp.total - smp.busy) * (1000000000ULL / (uint64_t)p->hz);
+		s.busy_ns = smp.busy * (1000000000ULL / (uint64_t)p->hz);
+	}
 	s.dropped = p->dropped;
 	oncpu_sort(&s);
 	s.taken_ns = util_mono_ns();

@@ -52,11 +52,15 @@ static json_t *domains_json(unsigned present, const uint64_t *u, const int64_t *
 
 static json_t *trial_json(const struct measure_trial *t, bool net)
 {
-	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
 		"wall_ns", (json_int_t)t->wall_ns, "passes", (json_int_t)t->passes,
 		"raw_uj", domains_json(t->present, t->raw_uj, NULL, NULL),
 		/* without a profile there is no idle figure: raw is never labelled net */
 		"net_uj", net ? domains_json(t->present, NULL, t->net_uj, NULL) : json_null(),
+		/* the candidate's part of a shared package's energy (net_uj is the
+		 * whole package's) */
+		"candidate_uj", t->share >= 0 ? json_integer((json_int_t)llround(t->energy_j * 1e6))
+					      : json_null(),
 		"wraps", domains_json(t->present, NULL, NULL, t->wraps),
 		"flags", measure_flags_json(t->flags),
 		/* per mille: the seal holds no floats it does not need */
@@ -82,11 +86,12 @@ static json_int_t uj(double joules)
 json_t *payload_build(const struct payload_input *in)
 {
 	const struct measure_result *mr = in->mr;
-	char issued[UTIL_RFC3339_LEN], cpus[256];
+	char issued[UTIL_RFC3339_LEN], cpus[256], pkg[256];
 	json_t *domains = json_array();
 
 	util_rfc3339(in->issued_realtime_ns, issued);
 	cpuset_format(&in->layout->measurement, cpus, sizeof cpus);
+	cpuset_format(&in->layout->package, pkg, sizeof pkg);
 	for (int d = 0; domains && d < METER_NDOMAINS; d++)
 		if (meter_domains(in->meter) & (1u << d))
 			json_array_append_new(domains, json_string(meter_domain_name((enum meter_domain)d)));
@@ -103,14 +108,17 @@ json_t *payload_build(const struct payload_input *in)
 			  "background_busy_percent", json_real(in->calib->background_busy_percent));
 	json_t *p = json_pack(
 		"{s:i, s:s, s:s, s:s, s:o, s:s, s:{s:s, s:b, s:o}, s:o,"
-		" s:{s:i, s:s, s:i, s:b, s:I, s:I, s:I, s:o, s:o, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:s}}",
+		" s:{s:i, s:s, s:s, s:i, s:b, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:I, s:I, s:I, s:I, s:I,"
+		" s:o, s:o, s:s}}",
 		"seal_version", 1, "issuer", "jouletrace", "task_id", in->task_id,
 		"issued_at", issued, "host", host_json(in->host), "submission_sha256", in->submission_sha256,
 		"meter", "backend", meter_backend(in->meter), "estimated", meter_estimated(in->meter),
 		"domains", domains,
 		"calibration", cal,
-		"measurement", "cpu", in->cpu, "measurement_cpus", cpus, "socket", in->layout->socket,
-		"shared_package", in->layout->shared_package,
+		"measurement", "cpu", in->cpu, "measurement_cpus", cpus, "package_cpus", pkg,
+		"socket", in->layout->socket, "shared_package", in->layout->shared_package,
+		/* median_* and energy_per_call below: the candidate's part, or the whole net */
+		"energy_basis", mr->candidate_share ? "candidate_share" : "package_net",
 		"lock_fencing_token", (json_int_t)in->fence,
 		"passes", (json_int_t)mr->passes, "test_cases", (json_int_t)in->calls_per_pass,
 		"trials", trials_json(mr, false, net), "rejected_trials", trials_json(mr, true, net),
@@ -118,6 +126,7 @@ json_t *payload_build(const struct payload_input *in)
 		"median_package_uj", uj(mr->median_package_j),
 		"median_dram_uj", uj(mr->median_dram_j),
 		"median_total_uj", uj(mr->median_total_j),
+		"package_median_net_uj", uj(mr->package_median_total_j),
 		"median_wall_ns", (json_int_t)llround(mr->median_seconds * 1e9),
 		/* JSON has no NaN: one trial has no CV */
 		"cv_percent", isfinite(mr->cv_percent) ? json_real(mr->cv_percent) : json_null(),

@@ -197,6 +197,7 @@ static int add_rusage(struct run *r, struct oncpu_snapshot *d)
 	snprintf(e->comm, sizeof e->comm, "%s", base ? base + 1 : r->argv[0]);
 	e->oncpu_ns = (uint64_t)(r->ru.ru_utime.tv_sec + r->ru.ru_stime.tv_sec) * 1000000000ull +
 		      (uint64_t)(r->ru.ru_utime.tv_usec + r->ru.ru_stime.tv_usec) * 1000ull;
+	e->measurement_ns = e->oncpu_ns;   /* pinned to the measurement CPU */
 	return 0;
 }
 
@@ -273,26 +274,36 @@ static int measure(struct run *r)
 		t->net_uj[dom] = (int64_t)t->raw_uj[dom] - llround(idle * secs * 1e6);
 	}
 	t->net_total_j = (double)(t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]) / 1e6;
-	r->mr.n_trials = 1;
-	r->mr.passes = 1;
-	r->mr.median_package_j = (double)t->net_uj[METER_PACKAGE] / 1e6;
-	r->mr.median_dram_j = (double)t->net_uj[METER_DRAM] / 1e6;
-	r->mr.median_total_j = t->net_total_j;
-	r->mr.median_seconds = secs;
-	r->mr.cv_percent = NAN;
-	r->mr.energy_per_call_j = t->net_total_j;
-	r->mr.stop = STOP_MAX_TRIALS;
 
 	struct attrib_params p = {
 		.candidate_root = r->child, .service_tgid = getpid(),
 		.dynamic_uj = t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM],
 		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) -
 			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
+		.busy_ns = d.busy_ns,
 		.foreign_max_percent = r->cfg.attribution_foreign_max_percent,
 		.capacity_ns = t->wall_ns,
 	};
-	err = attrib_split(&d, &p, &r->attr);
+	if ((err = attrib_split(&d, &p, &r->attr)))
+		goto out;
 	t->foreign_percent = r->attr.foreign_percent;
+	t->cpu_share = t->wall_ns ? (double)r->attr.role_ns[ATTRIB_CANDIDATE] / (double)t->wall_ns : -1;
+	/* a shared package: the command's figure is its part of the split (issue 8) */
+	t->share = !r->layout.shared_package ? -1 : r->attr.busy_ns ?
+		   (double)r->attr.role_ns[ATTRIB_CANDIDATE] / (double)r->attr.busy_ns : 0;
+	double f = t->share >= 0 ? t->share : 1;
+	t->energy_j = t->net_total_j * f;
+	r->mr.n_trials = 1;
+	r->mr.passes = 1;
+	r->mr.candidate_share = t->share >= 0;
+	r->mr.median_package_j = (double)t->net_uj[METER_PACKAGE] / 1e6 * f;
+	r->mr.median_dram_j = (double)t->net_uj[METER_DRAM] / 1e6 * f;
+	r->mr.median_total_j = t->energy_j;
+	r->mr.package_median_total_j = t->net_total_j;
+	r->mr.median_seconds = secs;
+	r->mr.cv_percent = NAN;
+	r->mr.energy_per_call_j = t->energy_j;
+	r->mr.stop = STOP_MAX_TRIALS;
 out:
 	oncpu_snapshot_free(&a);
 	oncpu_snapshot_free(&b);
@@ -353,6 +364,10 @@ static void summary(const struct run *r)
 	if (!r->calibrated)
 		printf("  note               no valid calibration (%s): raw energy only, idle "
 		       "included; the split below is of raw energy\n", r->calib_why);
+	if (t->share >= 0)
+		printf("  command's share    %12.6f J %s  (%.1f %% of the package's busy time; "
+		       "the package is shared)\n", t->energy_j, r->calibrated ? "net" : "raw",
+		       100 * t->share);
 	printf("  attribution        %s, foreign %.2f %% of the CPU\n",
 	       oncpu_source_name(oncpu_source(r->oncpu)), r->attr.foreign_percent);
 	for (size_t i = 0; i < r->attr.n && i < 10; i++) {
@@ -516,7 +531,9 @@ int main(int argc, char **argv)
 	struct cpuset one;
 	cpuset_zero(&one);
 	cpuset_set(&one, r.cpu);
-	if (!(r.oncpu = oncpu_open(&one, strcmp(r.cfg.attribution_source, "proc") != 0, why, sizeof why))) {
+	/* the whole package: its other CPUs draw package energy too */
+	if (!(r.oncpu = oncpu_open(&r.layout.package, &one,
+				   strcmp(r.cfg.attribution_source, "proc") != 0, why, sizeof why))) {
 		fprintf(stderr, "jouletrace-run: attribution: %s\n", why);
 		goto out;
 	}

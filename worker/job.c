@@ -13,7 +13,6 @@
 #include "log.h"
 #include "measure.h"
 #include "payload.h"
-#include "procstat.h"
 #include "proto.h"
 #include "util.h"
 
@@ -49,8 +48,6 @@ struct window_ctx {
 	const struct job_env *env;
 	pid_t root;
 	struct cpuset cpu;
-	struct procstat *ps;            /* busy time, for the /proc source only */
-	uint64_t busy_before;
 	struct oncpu_snapshot before;
 	struct attrib_window *wins;     /* [seq] */
 	size_t nwins;
@@ -68,14 +65,6 @@ static int measure_hook(void *arg, const char *stage, double progress)
 	return hk->cancelled ? hk->cancelled(hk->ctx) : 0;
 }
 
-static uint64_t busy_ns(struct window_ctx *w)
-{
-	struct procstat_sample s;
-	if (!w->ps || procstat_read(w->ps, &w->cpu, &s) != 0)
-		return 0;
-	return s.busy * (1000000000ull / (uint64_t)procstat_hz());
-}
-
 static void on_edge(void *arg, int edge, struct measure_trial *t)
 {
 	struct window_ctx *w = arg;
@@ -86,11 +75,9 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 		return;
 	if (edge == 0) {
 		oncpu_snapshot_free(&w->before);
-		w->busy_before = busy_ns(w);
 		w->err = oncpu_snapshot(w->env->oncpu, &w->before);
 		return;
 	}
-	uint64_t busy_after = busy_ns(w);
 	if ((w->err = oncpu_snapshot(w->env->oncpu, &after)) ||
 	    (w->err = oncpu_diff(&w->before, &after, &diff)))
 		goto out;
@@ -99,7 +86,7 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 		.dynamic_uj = t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM],
 		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) -
 			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
-		.busy_ns = w->ps ? busy_after - w->busy_before : 0,
+		.busy_ns = diff.busy_ns,
 		.foreign_max_percent = w->env->cfg->attribution_foreign_max_percent,
 		.capacity_ns = t->wall_ns * (uint64_t)cpuset_count(&w->cpu),
 	};
@@ -108,6 +95,10 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 	t->foreign_percent = win.foreign_percent;
 	if (p.capacity_ns)
 		t->cpu_share = (double)win.role_ns[ATTRIB_CANDIDATE] / (double)p.capacity_ns;
+	/* A shared package's energy is the neighbours' too: the candidate's
+	 * figure is its part of the split (energy_basis candidate_share). */
+	if (w->env->layout->shared_package)
+		t->share = win.busy_ns ? (double)win.role_ns[ATTRIB_CANDIDATE] / (double)win.busy_ns : 0;
 	if (win.contaminated)
 		t->flags |= MEASURE_FLAG_CONTAMINATED;
 	if (t->seq >= w->nwins) {
@@ -147,7 +138,8 @@ static int attribution_total(struct window_ctx *w, const struct measure_result *
 
 /*
  * ": comm (pid) N ms, …" — the foreign processes that took the most time on
- * the measurement CPUs in the observed windows (sizing and trials).
+ * the measurement CPUs in the observed windows (sizing and trials); time on
+ * the package's other CPUs is accounted for, not a disturbance.
  */
 static void busy_culprits(const struct window_ctx *w, char *buf, size_t cap)
 {
@@ -157,15 +149,21 @@ static void busy_culprits(const struct window_ctx *w, char *buf, size_t cap)
 	for (size_t i = 0; i < w->nwins; i++)
 		if (w->wins[i].procs && attrib_add(&sum, &w->wins[i]) != 0)
 			break;
-	/* procs are sorted by role, then by on-CPU time */
-	for (size_t i = 0; i < sum.n && n < 3; i++) {
-		const struct attrib_proc *p = &sum.procs[i];
-		if (p->role != ATTRIB_FOREIGN || p->pid == 0)
-			continue;
+	/* the three with the most time on the measurement CPUs */
+	for (; n < 3; n++) {
+		struct attrib_proc *top = NULL;
+		for (size_t i = 0; i < sum.n; i++) {
+			struct attrib_proc *p = &sum.procs[i];
+			if (p->role == ATTRIB_FOREIGN && p->pid != 0 && p->measurement_ns > 0 &&
+			    (!top || p->measurement_ns > top->measurement_ns))
+				top = p;
+		}
+		if (!top)
+			break;
 		size_t used = strlen(buf);
-		snprintf(buf + used, cap - used, "%s%s (pid %d) %.0f ms", n ? ", " : ": ", p->comm,
-			 (int)p->pid, (double)p->cpu_ns / 1e6);
-		n++;
+		snprintf(buf + used, cap - used, "%s%s (pid %d) %.0f ms", n ? ", " : ": ", top->comm,
+			 (int)top->pid, (double)top->measurement_ns / 1e6);
+		top->measurement_ns = 0;   /* named: the next pick is another */
 	}
 	attrib_window_free(&sum);
 }
@@ -176,14 +174,14 @@ static void window_ctx_free(struct window_ctx *w)
 		attrib_window_free(&w->wins[i]);
 	free(w->wins);
 	oncpu_snapshot_free(&w->before);
-	procstat_close(w->ps);
 }
 
 static json_t *environment_json(const struct job_env *env, const struct measure_request *req,
 				int cpu, const struct harness *h)
 {
-	char cpus[256], infra[256];
+	char cpus[256], infra[256], pkg[256];
 	cpuset_format(&env->layout->measurement, cpus, sizeof cpus);
+	cpuset_format(&env->layout->package, pkg, sizeof pkg);
 	cpuset_format(&env->layout->infra, infra, sizeof infra);
 	/* What the trials' sandbox really applied (the gate's is the same). */
 	json_t *sandbox = sandbox_report_json(harness_sandbox(h));
@@ -192,11 +190,12 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 	char now[UTIL_RFC3339_LEN];
 	util_rfc3339(util_realtime_ns(), now);
 	/* thermal_controlled: JouleTrace's field; nothing here controls temperature */
-	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o, s:b, s:s,"
+	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o, s:b, s:s,"
 			 " s:{s:s, s:s, s:b, s:s?, s:f}}",
 		"meter_type", meter_backend(env->meter),
 		"estimated", meter_estimated(env->meter),
 		"measurement_core", cpu, "measurement_cpus", cpus, "infra_cpus", infra,
+		"package_cpus", pkg,
 		"socket", env->layout->socket,
 		"shared_package", env->layout->shared_package,
 		"cpu_model", env->host->cpu_model, "kernel", env->host->kernel,
@@ -286,10 +285,8 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	if (env->oncpu) {
 		/* Forget threads that are gone, before this job's first snapshot. */
 		oncpu_gc(env->oncpu);
-		if (oncpu_source(env->oncpu) == ONCPU_PROC) {
+		if (oncpu_source(env->oncpu) == ONCPU_PROC)
 			oncpu_track(env->oncpu, wc.root);
-			wc.ps = procstat_open("");
-		}
 	}
 	err = measure_run(h, env->meter, &p, measure_hook, env->oncpu ? on_edge : NULL, &wc, mr);
 	if (hk->lock_lost && hk->lock_lost(hk->ctx)) {

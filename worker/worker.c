@@ -572,7 +572,9 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 	}
 	/* Per-process attribution: eBPF where it loads, else /proc (labelled). */
 	bool allow_bpf = strcmp(cfg->attribution_source, "proc") != 0;
-	w->oncpu = oncpu_open(&w->layout.measurement, allow_bpf, w->oncpu_why, sizeof w->oncpu_why);
+	/* the whole package: its other CPUs draw package energy too (issue 8) */
+	w->oncpu = oncpu_open(&w->layout.package, &w->layout.measurement, allow_bpf, w->oncpu_why,
+			      sizeof w->oncpu_why);
 	if (!w->oncpu) {
 		err = -errno;
 		snprintf(why, whylen, "attribution: %s", w->oncpu_why);

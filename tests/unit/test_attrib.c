@@ -8,7 +8,12 @@
 #include "oncpu.h"
 #include "testutil.h"
 
-#define E(p, t, pp, c, ns) { .pid = p, .tgid = t, .ppid = pp, .comm = c, .oncpu_ns = ns }
+/* a thread's time on the package, all of it on the measurement CPUs ... */
+#define E(p, t, pp, c, ns) { .pid = p, .tgid = t, .ppid = pp, .comm = c, .oncpu_ns = ns, \
+			     .measurement_ns = ns }
+/* ... or only m of it */
+#define EM(p, t, pp, c, ns, m) { .pid = p, .tgid = t, .ppid = pp, .comm = c, .oncpu_ns = ns, \
+				 .measurement_ns = m }
 
 static int64_t sum_energy(const struct attrib_window *w)
 {
@@ -83,6 +88,53 @@ START_TEST(roles_and_shares)
 	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);
 	ck_assert_int_eq(sum_energy(&w) + w.unattributed_uj, -777);
 	ck_assert_int_le(find(&w, 100)->energy_uj, 0);
+	attrib_window_free(&w);
+}
+END_TEST
+
+START_TEST(neighbour_on_the_package_is_accounted_not_contamination)
+{
+	/* 1 s window on a 2-CPU package, CPU 1 measured: the candidate had CPU 1,
+	 * a neighbour kept CPU 0 busy, and a kworker took 10 ms of CPU 1. */
+	struct oncpu_entry e[] = {
+		EM(100, 100, 50, "python3", 980000000, 980000000),
+		EM(200, 200, 1, "stress", 1000000000, 0),
+		EM(7, 7, 2, "kworker/1:1", 10000000, 10000000),
+	};
+	struct oncpu_snapshot d = { .e = e, .n = sizeof e / sizeof *e };
+	struct attrib_params p = { .candidate_root = 100, .service_tgid = 300,
+				   .dynamic_uj = 2000000, .foreign_max_percent = 5,
+				   .capacity_ns = 1000000000 };
+	struct attrib_window w;
+
+	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);
+	/* split over all the package's busy time: the candidate gets 49.25 % */
+	ck_assert_uint_eq(w.busy_ns, 1990000000);
+	ck_assert(llabs(find(&w, 100)->energy_uj - 984925) <= 1);
+	ck_assert(llabs(find(&w, 200)->energy_uj - 1005025) <= 1);
+	ck_assert_int_eq(sum_energy(&w) + w.unattributed_uj, 2000000);
+	ck_assert_uint_eq(w.role_ns[ATTRIB_FOREIGN], 1010000000);
+	/* contamination counts the measurement CPU only: the kworker's 1 % */
+	ck_assert_uint_eq(w.foreign_measurement_ns, 10000000);
+	ck_assert_double_eq_tol(w.foreign_percent, 1.0, 1e-9);
+	ck_assert(!w.contaminated);
+	ck_assert_uint_eq(find(&w, 200)->measurement_ns, 0);
+
+	/* summing windows keeps both */
+	struct attrib_window t = { 0 };
+	ck_assert_int_eq(attrib_add(&t, &w), 0);
+	ck_assert_int_eq(attrib_add(&t, &w), 0);
+	ck_assert_uint_eq(t.foreign_measurement_ns, 20000000);
+	ck_assert_double_eq_tol(t.foreign_percent, 1.0, 1e-9);
+	ck_assert_uint_eq(find(&t, 100)->measurement_ns, 1960000000);
+	attrib_window_free(&t);
+	attrib_window_free(&w);
+
+	/* the same neighbour on the measurement CPU is contamination */
+	e[1].measurement_ns = 100000000;
+	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);
+	ck_assert_double_eq_tol(w.foreign_percent, 11.0, 1e-9);
+	ck_assert(w.contaminated);
 	attrib_window_free(&w);
 }
 END_TEST
@@ -169,6 +221,7 @@ static Suite *attrib_suite(void)
 	TCase *tc;
 	Suite *s = testutil_suite("attrib", &tc);
 	tcase_add_test(tc, roles_and_shares);
+	tcase_add_test(tc, neighbour_on_the_package_is_accounted_not_contamination);
 	tcase_add_test(tc, untracked_and_empty);
 	tcase_add_test(tc, random_windows_conserve);
 	return s;

@@ -177,11 +177,14 @@ START_TEST(test_sysfs_readers)
 	ck_assert_int_eq(cpuset_count(&s), 0);
 	ck_assert_int_eq(cpuset_package_of(root, 3), 1);
 	ck_assert_int_eq(cpuset_package_of(root, 2), -ENOENT); /* offline: no topology */
-	ck_assert_int_eq(cpuset_package_cpus(root, 1, &s), 0);
-	ck_assert_str_eq(fmt(&s, buf), "3");
-	ck_assert_int_eq(cpuset_package_cpus(root, 0, &s), 0);
-	ck_assert_str_eq(fmt(&s, buf), "0-1");
-	ck_assert_int_eq(cpuset_package_cpus(root, 5, &s), -ENOENT);
+	/* A layout's package is the online CPUs of its measurement package. */
+	struct cpu_layout l;
+	ck_assert_int_eq(cpuset_resolve(root, "3", "0", &l), 0);
+	ck_assert_str_eq(fmt(&l.package, buf), "3");
+	ck_assert(!l.shared_package);
+	ck_assert_int_eq(cpuset_resolve(root, "1", "3", &l), 0);
+	ck_assert_str_eq(fmt(&l.package, buf), "0-1");
+	ck_assert(l.shared_package);
 
 	put("cpu0/topology/physical_package_id", "junk\n");
 	ck_assert_int_eq(cpuset_package_of(root, 0), -EINVAL);
@@ -215,6 +218,7 @@ START_TEST(test_resolve_two_cpus_one_package)
 	ck_assert_int_eq(cpuset_resolve(root, "auto", "auto", &l), 0);
 	ck_assert_str_eq(fmt(&l.measurement, buf), "1");
 	ck_assert_str_eq(fmt(&l.infra, buf), "0");
+	ck_assert_str_eq(fmt(&l.package, buf), "0-1");
 	ck_assert(l.shared_package);
 	ck_assert_int_eq(l.socket, 0);
 	ck_assert_msg(strstr(l.why, "highest online CPU") && strstr(l.why, "shared"),
@@ -237,6 +241,7 @@ START_TEST(test_resolve_two_packages)
 	ck_assert_int_eq(cpuset_resolve(root, "auto", "auto", &l), 0);
 	ck_assert_str_eq(fmt(&l.measurement, buf), "0-3");
 	ck_assert_str_eq(fmt(&l.infra, buf), "4-7");
+	ck_assert_str_eq(fmt(&l.package, buf), "0-3");
 	ck_assert(!l.shared_package);
 	ck_assert_int_eq(l.socket, 0);
 	ck_assert_msg(strstr(l.why, "package 0 of 2"), "%s", l.why);
@@ -244,7 +249,12 @@ START_TEST(test_resolve_two_packages)
 	/* Explicit: measure on package 1, infra on package 0. */
 	ck_assert_int_eq(cpuset_resolve(root, "4-7", "0-3", &l), 0);
 	ck_assert_int_eq(l.socket, 1);
+	ck_assert_str_eq(fmt(&l.package, buf), "4-7");
 	ck_assert(!l.shared_package);
+	/* Half a package measured: the other half is package power too. */
+	ck_assert_int_eq(cpuset_resolve(root, "2-3", "4-7", &l), 0);
+	ck_assert_str_eq(fmt(&l.package, buf), "0-3");
+	ck_assert(l.shared_package);
 	/* Explicit infra reaching into the measurement package is shared. */
 	ck_assert_int_eq(cpuset_resolve(root, "auto", "3-7", &l), 0);
 	ck_assert(l.shared_package);
@@ -277,6 +287,7 @@ START_TEST(test_resolve_isolated)
 	ck_assert_int_eq(cpuset_resolve(root, "auto", "auto", &l), 0);
 	ck_assert_str_eq(fmt(&l.measurement, buf), "6-7");
 	ck_assert_str_eq(fmt(&l.infra, buf), "0-5");
+	ck_assert_str_eq(fmt(&l.package, buf), "4-7");
 	ck_assert_int_eq(l.socket, 1);
 	ck_assert(l.shared_package);
 }
@@ -332,6 +343,7 @@ START_TEST(test_resolve_no_topology)
 	ck_assert_int_eq(cpuset_resolve(root, "auto", "auto", &l), 0);
 	ck_assert_str_eq(fmt(&l.measurement, buf), "3");
 	ck_assert_str_eq(fmt(&l.infra, buf), "0-2");
+	ck_assert_str_eq(fmt(&l.package, buf), "0-3");
 	ck_assert(l.shared_package);
 	ck_assert_msg(strstr(l.why, "assumed one package"), "%s", l.why);
 }

@@ -216,6 +216,8 @@ static struct measure_trial trial(long passes, double ns, double uj, unsigned fl
 	struct measure_trial t = { .passes = passes, .wall_ns = (uint64_t)ns, .flags = flags };
 	t.ns_per_pass = ns / (double)passes;
 	t.net_total_j = uj / 1e6;
+	t.energy_j = t.net_total_j;
+	t.share = -1;
 	return t;
 }
 
@@ -370,6 +372,56 @@ START_TEST(contaminated_sizing_window_is_redone)
 }
 END_TEST
 
+/* The attribution of a shared package, as the worker's observer gives it. */
+static void quarter_share(void *ctx, int edge, struct measure_trial *t)
+{
+	(void)ctx;
+	if (edge == 1)
+		t->share = 0.25;
+}
+
+/* On a shared package every energy figure is the candidate's part of the
+ * package net; the whole package's stays beside it (issue 8). */
+START_TEST(candidate_share_is_the_headline)
+{
+	struct cpuset cpu = last_cpu();
+	struct harness *h = loaded("def solve(n):\n    return sum(range(n * 100)) * 0 + n\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, quarter_share, NULL, r), 0);
+	ck_assert(r->candidate_share);
+	for (size_t i = 0; i < r->n_trials; i++) {
+		const struct measure_trial *t = &r->trials[i];
+		ck_assert_double_eq_tol(t->energy_j, 0.25 * t->net_total_j, 1e-12);
+	}
+	ck_assert_double_eq_tol(r->median_total_j, 0.25 * r->package_median_total_j, 1e-9);
+	ck_assert_double_eq_tol(r->energy_per_call_j, r->median_total_j / (double)r->passes, 1e-15);
+	ck_assert_double_eq_tol(r->median_package_j + r->median_dram_j, r->median_total_j,
+				1e-6 + 1e-6 * r->median_total_j);
+	json_t *mj = measure_metrics_json(r, true), *tj = measure_trials_json(r);
+	ck_assert_str_eq(json_string_value(json_object_get(mj, "energy_basis")), "candidate_share");
+	ck_assert_double_eq_tol(json_real_value(json_object_get(mj, "package_median_net_energy_joules")),
+				r->package_median_total_j, 1e-12);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(json_array_get(tj, 0),
+								"candidate_share")), 0.25, 1e-12);
+	json_decref(mj);
+	json_decref(tj);
+
+	/* without the observer's split: the package net, and said so */
+	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), 0);
+	ck_assert(!r->candidate_share);
+	ck_assert_double_eq_tol(r->median_total_j, r->package_median_total_j, 1e-12);
+	mj = measure_metrics_json(r, true);
+	ck_assert_str_eq(json_string_value(json_object_get(mj, "energy_basis")), "package_net");
+	json_decref(mj);
+	free(r);
+	meter_close(m);
+	harness_free(h);
+}
+END_TEST
+
 static int cancel_after(void *ctx, const char *stage, double progress)
 {
 	(void)progress;
@@ -410,6 +462,7 @@ static Suite *measure_suite(void)
 	tcase_add_test(tc, consistency_rules);
 	tcase_add_test(tc, reset_inside_a_window_is_retried);
 	tcase_add_test(tc, contaminated_sizing_window_is_redone);
+	tcase_add_test(tc, candidate_share_is_the_headline);
 	tcase_add_test(tc, hook_cancels);
 	return s;
 }

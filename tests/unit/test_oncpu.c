@@ -97,12 +97,12 @@ static struct cpuset one_cpu(int cpu)
 	return s;
 }
 
-/* The bpf source on cpu, or NULL when JT_ALLOW_NO_BPF=1 lets the test pass without it. */
-static struct oncpu *open_bpf(int cpu)
+/* The bpf source watching cpus, with measurement (NULL = all of them), or NULL
+ * when JT_ALLOW_NO_BPF=1 lets the test pass without it. */
+static struct oncpu *open_bpf_set(const struct cpuset *cpus, const struct cpuset *measurement)
 {
 	char why[256];
-	struct cpuset s = one_cpu(cpu);
-	struct oncpu *o = oncpu_open(&s, true, why, sizeof why);
+	struct oncpu *o = oncpu_open(cpus, measurement, true, why, sizeof why);
 	ck_assert_msg(o, "oncpu_open: %s (%s)", strerror(errno), why);
 	if (oncpu_source(o) == ONCPU_BPF)
 		return o;
@@ -112,6 +112,13 @@ static struct oncpu *open_bpf(int cpu)
 	fprintf(stderr, "test_oncpu: no BPF (%s); test passes vacuously\n", why);
 	oncpu_close(o);
 	return NULL;
+}
+
+/* The bpf source on cpu alone. */
+static struct oncpu *open_bpf(int cpu)
+{
+	struct cpuset s = one_cpu(cpu);
+	return open_bpf_set(&s, NULL);
 }
 
 /* |got − want| ≤ max(pct % of want, floor) */
@@ -128,7 +135,7 @@ static void assert_close(const char *what, uint64_t got, uint64_t want, double p
 START_TEST(test_source_bpf)
 {
 	char why[256] = "unset";
-	struct oncpu *o = oncpu_open(NULL, true, why, sizeof why);
+	struct oncpu *o = oncpu_open(NULL, NULL, true, why, sizeof why);
 	ck_assert_ptr_nonnull(o);
 	ck_assert_str_eq(oncpu_source_name(ONCPU_PROC), "proc");
 	ck_assert_str_eq(oncpu_source_name(ONCPU_BPF), "bpf");
@@ -324,6 +331,54 @@ START_TEST(test_other_cpu_not_seen)
 END_TEST
 
 /*
+ * The whole package watched, one CPU of it measured (issue 8): a burner on
+ * the other CPU is seen with none of its time on the measurement CPU, one on
+ * the measurement CPU with all of it.
+ */
+START_TEST(test_package_watched_measurement_apart)
+{
+	int cpu = measured_cpu(), other = other_cpu();
+	if (other < 0) {
+		fprintf(stderr, "test_oncpu: one CPU only, no package to watch beside it\n");
+		return;
+	}
+	struct cpuset both = one_cpu(cpu), meas = one_cpu(cpu);
+	cpuset_set(&both, other);
+	struct oncpu *o = open_bpf_set(&both, &meas);
+	if (!o)
+		return;
+	struct oncpu_snapshot a, b, d;
+	ck_assert_int_eq(oncpu_snapshot(o, &a), 0);
+	pin(other);
+	pid_t off = spawn_burner(100 * MS);
+	pin(cpu);
+	pid_t on = spawn_burner(60 * MS);
+	uint64_t used_off = reap(off), used_on = reap(on);
+	ck_assert_int_eq(oncpu_snapshot(o, &b), 0);
+	ck_assert_int_eq(oncpu_diff(&a, &b, &d), 0);
+	const struct oncpu_entry *eo = oncpu_find(&d, off), *en = oncpu_find(&d, on);
+	ck_assert_ptr_nonnull(eo);
+	ck_assert_ptr_nonnull(en);
+	assert_close("burner beside", eo->oncpu_ns, used_off, 10, 0);
+	ck_assert_uint_eq(eo->measurement_ns, 0);
+	assert_close("burner measured", en->oncpu_ns, used_on, 10, 0);
+	ck_assert_uint_eq(en->measurement_ns, en->oncpu_ns);
+	for (size_t i = 0; i < d.n; i++)
+		ck_assert_uint_le(d.e[i].measurement_ns, d.e[i].oncpu_ns);
+	oncpu_snapshot_free(&a);
+	oncpu_snapshot_free(&b);
+	oncpu_snapshot_free(&d);
+	oncpu_close(o);
+
+	/* a measurement set outside the watched one is refused */
+	char why[256];
+	struct cpuset lone = one_cpu(other);
+	ck_assert_ptr_null(oncpu_open(&meas, &lone, true, why, sizeof why));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/*
  * Every ns of the window is idle or some thread's: the sum matches the wall
  * time.  Idle agrees with the kernel's own idle time for the CPU (/proc/stat,
  * 10 ms units); other work on this box may keep the CPU busy for a while, so
@@ -465,7 +520,7 @@ START_TEST(test_proc_fallback)
 	int cpu = measured_cpu();
 	char why[256];
 	struct cpuset set = one_cpu(cpu);
-	struct oncpu *o = oncpu_open(&set, false, why, sizeof why);
+	struct oncpu *o = oncpu_open(&set, NULL, false, why, sizeof why);
 	ck_assert_ptr_nonnull(o);
 	ck_assert_int_eq(oncpu_source(o), ONCPU_PROC);
 	ck_assert_msg(strstr(why, "disabled"), "why: %s", why);
@@ -522,6 +577,8 @@ START_TEST(test_proc_fallback)
 		ck_assert_msg(e, "tree member %d missing", (int)r[i].pid);
 		ck_assert_int_eq(e->tgid, r[i].pid);
 		ck_assert_str_eq(e->comm, "test_oncpu");
+		/* no CPU is told apart: the tracked tree is the measured one */
+		ck_assert_uint_eq(e->measurement_ns, e->oncpu_ns);
 		if (r[i].pid == child) {
 			ck_assert_int_eq(e->ppid, getpid());
 			assert_close("proc child", e->oncpu_ns, r[i].ns, 10, 3 * MS);
@@ -532,6 +589,8 @@ START_TEST(test_proc_fallback)
 		}
 	}
 	ck_assert_uint_ge(b.idle_ns, a.idle_ns);
+	/* the busy jiffies of the watched CPU cover at least what the tree used */
+	ck_assert_uint_ge(d.busy_ns + 40 * MS, r[0].ns + r[1].ns + r[2].ns + r[3].ns + r[4].ns);
 
 	/* The tree is gone: gc forgets it, and later snapshots are empty. */
 	ck_assert_int_ge(oncpu_gc(o), 1);
@@ -553,7 +612,8 @@ END_TEST
 
 static struct oncpu_entry ent(int32_t pid, uint64_t ns)
 {
-	struct oncpu_entry e = { .pid = pid, .tgid = pid, .ppid = 1, .oncpu_ns = ns };
+	struct oncpu_entry e = { .pid = pid, .tgid = pid, .ppid = 1, .oncpu_ns = ns,
+				 .measurement_ns = ns / 2 };
 	snprintf(e.comm, sizeof e.comm, "t%d", (int)pid);
 	return e;
 }
@@ -562,8 +622,10 @@ START_TEST(test_diff_rules)
 {
 	struct oncpu_entry ea[] = { ent(1, 100), ent(2, 50), ent(5, 10), ent(9, 7) };
 	struct oncpu_entry eb[] = { ent(1, 150), ent(2, 50), ent(3, 20), ent(5, 4) };
-	struct oncpu_snapshot a = { .e = ea, .n = 4, .idle_ns = 10, .taken_ns = 1000, .dropped = 1 };
-	struct oncpu_snapshot b = { .e = eb, .n = 4, .idle_ns = 35, .taken_ns = 3000, .dropped = 3 };
+	struct oncpu_snapshot a = { .e = ea, .n = 4, .idle_ns = 10, .taken_ns = 1000, .dropped = 1,
+				    .busy_ns = 30 };
+	struct oncpu_snapshot b = { .e = eb, .n = 4, .idle_ns = 35, .taken_ns = 3000, .dropped = 3,
+				    .busy_ns = 100 };
 	struct oncpu_snapshot d;
 	ck_assert_int_eq(oncpu_diff(&a, &b, &d), 0);
 	ck_assert_uint_eq(d.n, 3);   /* 2 unchanged, 9 only in a */
@@ -580,6 +642,11 @@ START_TEST(test_diff_rules)
 	ck_assert_ptr_null(oncpu_find(&d, 2));
 	ck_assert_ptr_null(oncpu_find(&d, 9));
 	ck_assert_uint_eq(oncpu_find(&d, 5)->oncpu_ns, 4);
+	/* the measurement part follows the same rules */
+	ck_assert_uint_eq(d.e[0].measurement_ns, 25);
+	ck_assert_uint_eq(d.e[1].measurement_ns, 10);
+	ck_assert_uint_eq(d.e[2].measurement_ns, 2);
+	ck_assert_uint_eq(d.busy_ns, 70);
 	oncpu_snapshot_free(&d);
 	ck_assert_ptr_null(d.e);
 
@@ -603,6 +670,7 @@ static Suite *oncpu_suite(void)
 	tcase_add_test(tc, test_running_slice);
 	tcase_add_test(tc, test_short_lived_grandchildren);
 	tcase_add_test(tc, test_other_cpu_not_seen);
+	tcase_add_test(tc, test_package_watched_measurement_apart);
 	tcase_add_test(tc, test_idle_and_conservation);
 	tcase_add_test(tc, test_full_map_gc_and_cost);
 	tcase_add_test(tc, test_proc_fallback);
