@@ -95,23 +95,28 @@ static int by_remainder(const void *a, const void *b)
 }
 
 /*
- * Largest remainder: shares floor(|E|·ns_i/busy), then one µJ more for the
- * largest remainders until the attributed total floor(|E|·Σns/busy) is reached
- * (fewer than n of them).  Returns the unattributed rest, or INT64_MIN on ENOMEM.
+ * Largest remainder: shares floor(|E|·w_i/denom), then one µJ more for the
+ * largest remainders until the attributed total floor(|E|·Σw/denom) is
+ * reached (fewer than n of them).  Returns the unattributed rest, or
+ * INT64_MIN on ENOMEM.
  */
-static int64_t split(struct attrib_proc *g, size_t n, int64_t energy, uint64_t busy, uint64_t seen)
+static int64_t split(struct attrib_proc *g, const uint64_t *w, size_t n, int64_t energy,
+		     uint64_t denom)
 {
 	unsigned __int128 mag = (unsigned __int128)(energy < 0 ? -(__int128)energy : energy);
 	struct rem *rem = calloc(n ? n : 1, sizeof *rem);
 	int64_t sign = energy < 0 ? -1 : 1, assigned = 0;
+	uint64_t wsum = 0;
 
 	if (!rem)
 		return INT64_MIN;
-	int64_t target = (int64_t)(mag * seen / busy);
+	for (size_t i = 0; i < n; i++)
+		wsum += w[i];
+	int64_t target = (int64_t)(mag * wsum / denom);
 	for (size_t i = 0; i < n; i++) {
-		unsigned __int128 num = mag * g[i].cpu_ns;
-		g[i].energy_uj = (int64_t)(num / busy);
-		rem[i].r = (uint64_t)(num % busy);
+		unsigned __int128 num = mag * w[i];
+		g[i].energy_uj = (int64_t)(num / denom);
+		rem[i].r = (uint64_t)(num % denom);
 		rem[i].i = i;
 		assigned += g[i].energy_uj;
 	}
@@ -124,10 +129,35 @@ static int64_t split(struct attrib_proc *g, size_t n, int64_t energy, uint64_t b
 	return sign * (int64_t)(mag - (unsigned __int128)target);
 }
 
+/*
+ * The weights of the split: on-CPU time, except that the baseline's busy time
+ * is taken off everything that is not the candidate (seen or untracked), in
+ * proportion: the background that ran while idle was calibrated is already
+ * in the idle energy, and the candidate was not part of it.
+ */
+static int weigh(struct attrib_window *out, const struct attrib_params *p, uint64_t **wout)
+{
+	uint64_t other = out->busy_ns - out->role_ns[ATTRIB_CANDIDATE];
+	uint64_t base = p->baseline_ns < other ? p->baseline_ns : other;
+	uint64_t *w = calloc(out->n ? out->n : 1, sizeof *w);
+
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < out->n; i++) {
+		const struct attrib_proc *g = &out->procs[i];
+		w[i] = g->role == ATTRIB_CANDIDATE || base == 0 ? g->cpu_ns
+		     : (uint64_t)((unsigned __int128)g->cpu_ns * (other - base) / other);
+	}
+	out->baseline_ns = base;
+	out->split_ns = out->busy_ns - base;
+	*wout = w;
+	return 0;
+}
+
 int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *p,
 		 struct attrib_window *out)
 {
-	uint64_t seen = 0;
+	uint64_t seen = 0, *w = NULL;
 	int err;
 
 	memset(out, 0, sizeof *out);
@@ -143,15 +173,21 @@ int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *
 	out->dynamic_uj = p->dynamic_uj;
 	out->idle_uj = p->idle_uj;
 	out->busy_ns = p->busy_ns > seen ? p->busy_ns : seen;
-	if (out->busy_ns == 0) {
+	if ((err = weigh(out, p, &w))) {
+		attrib_window_free(out);
+		return err;
+	}
+	if (out->split_ns == 0) {
 		out->unattributed_uj = p->dynamic_uj;
 	} else {
-		out->unattributed_uj = split(out->procs, out->n, p->dynamic_uj, out->busy_ns, seen);
+		out->unattributed_uj = split(out->procs, w, out->n, p->dynamic_uj, out->split_ns);
 		if (out->unattributed_uj == INT64_MIN) {
+			free(w);
 			attrib_window_free(out);
 			return -ENOMEM;
 		}
 	}
+	free(w);
 	out->capacity_ns = p->capacity_ns;
 	uint64_t base = p->capacity_ns ? p->capacity_ns : out->busy_ns;
 	if (base)
@@ -191,6 +227,8 @@ int attrib_add(struct attrib_window *t, const struct attrib_window *w)
 	t->idle_uj += w->idle_uj;
 	t->unattributed_uj += w->unattributed_uj;
 	t->busy_ns += w->busy_ns;
+	t->baseline_ns += w->baseline_ns;
+	t->split_ns += w->split_ns;
 	for (int r = 0; r < 3; r++)
 		t->role_ns[r] += w->role_ns[r];
 	t->foreign_measurement_ns += w->foreign_measurement_ns;
@@ -245,7 +283,7 @@ static json_t *rows_json(const struct attrib_window *w, size_t max_rows, bool se
 
 json_t *attrib_result_json(const struct attrib_window *w, const char *source, size_t max_rows)
 {
-	return json_pack("{s:s, s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+	return json_pack("{s:s, s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
 		"attribution_source", source,
 		"processes", rows_json(w, max_rows, false),
 		"dynamic_energy_joules", (double)w->dynamic_uj / 1e6,
@@ -255,14 +293,19 @@ json_t *attrib_result_json(const struct attrib_window *w, const char *source, si
 		"harness_cpu_seconds", (double)w->role_ns[ATTRIB_HARNESS] / 1e9,
 		"foreign_cpu_seconds", (double)w->role_ns[ATTRIB_FOREIGN] / 1e9,
 		"foreign_cpu_seconds_on_measurement_cpus", (double)w->foreign_measurement_ns / 1e9,
-		"foreign_cpu_percent", w->foreign_percent);
+		"foreign_cpu_percent", w->foreign_percent,
+		/* the package's busy time, and the part the idle baseline holds */
+		"package_busy_cpu_seconds", (double)w->busy_ns / 1e9,
+		"baseline_cpu_seconds", (double)w->baseline_ns / 1e9);
 }
 
 json_t *attrib_seal_json(const struct attrib_window *w, const char *source, size_t max_rows)
 {
-	return json_pack("{s:s, s:I, s:I, s:o, s:I}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:I}",
 		"attribution_source", source,
 		"dynamic_uj", (json_int_t)w->dynamic_uj, "idle_uj", (json_int_t)w->idle_uj,
+		/* the split's denominator is busy_ns − baseline_ns */
+		"busy_ns", (json_int_t)w->busy_ns, "baseline_ns", (json_int_t)w->baseline_ns,
 		"processes", rows_json(w, max_rows, true),
 		"unattributed_uj", (json_int_t)w->unattributed_uj);
 }

@@ -12,7 +12,9 @@
  * everything else (other programs, kernel threads).
  *
  * Integers conserve exactly: Σ energy_uj + unattributed_uj = dynamic_uj, by
- * largest-remainder rounding.  Energy is unattributed when nothing was seen on
+ * largest-remainder rounding.  Shares are by on-CPU time, less the calibrated
+ * background's part (attrib_params.baseline_ns) for everything but the
+ * candidate.  Energy is unattributed when nothing was seen on
  * the CPUs, or (the /proc source, which sees only the candidate tree) for the
  * busy time nobody tracked.  Idle energy is never split among processes.
  *
@@ -47,7 +49,9 @@ struct attrib_window {
 	int64_t dynamic_uj;        /* what was split (net package + dram) */
 	int64_t idle_uj;           /* baseline, kept apart */
 	int64_t unattributed_uj;
-	uint64_t busy_ns;          /* the denominator of the shares */
+	uint64_t busy_ns;          /* busy time of the package in the window */
+	uint64_t baseline_ns;      /* the part of it the idle baseline already holds */
+	uint64_t split_ns;         /* busy_ns − baseline_ns: the shares' denominator */
 	uint64_t role_ns[3];       /* per enum attrib_role, on the package */
 	uint64_t foreign_measurement_ns; /* foreign time on the measurement CPUs */
 	double foreign_percent;    /* that, as a share of their capacity in the window */
@@ -66,6 +70,15 @@ struct attrib_params {
 	 * it so untracked time stays unattributed instead of inflating shares.
 	 */
 	uint64_t busy_ns;
+	/*
+	 * Busy time the idle baseline already holds: the package's background at
+	 * calibration (background_busy_percent × its CPUs × the window).  Its
+	 * energy is in idle_uj, so that much of the non-candidate time (seen or
+	 * untracked) is taken off, in proportion, before the split; without it a
+	 * steady background would be subtracted twice and the candidate's share
+	 * come out low.  0 = none.
+	 */
+	uint64_t baseline_ns;
 	double foreign_max_percent; /* contaminated above this */
 	/*
 	 * Window length × number of measured CPUs.  Contamination is judged

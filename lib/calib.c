@@ -286,6 +286,15 @@ double calib_age_days(const struct calib_profile *p, uint64_t now)
 	return ((double)now - (double)p->measured_at_ns) / NS_PER_DAY;
 }
 
+uint64_t calib_background_ns(const struct calib_profile *p, uint64_t wall_ns)
+{
+	struct cpuset cpus;
+	if (!p || p->background_busy_percent <= 0 || cpuset_parse(p->busy_cpus, &cpus) < 0)
+		return 0;
+	return (uint64_t)llround(p->background_busy_percent / 100 * cpuset_count(&cpus) *
+				 (double)wall_ns);
+}
+
 int calib_check(const struct calib_profile *p, const char *host_fingerprint,
 		const char *meter_backend, uint64_t now, char *reason, size_t cap)
 {

@@ -97,6 +97,13 @@ int calib_load_checked(const char *path, const char *host_fingerprint, const cha
 		       struct calib_profile *p, char *reason, size_t cap);
 
 double calib_age_days(const struct calib_profile *p, uint64_t now_realtime_ns);
+/*
+ * The package's busy time the idle figures already hold over a window of
+ * wall_ns: background_busy_percent of busy_cpus (0 when the profile has none).
+ * attrib_params.baseline_ns takes it, so a steady background is not
+ * subtracted twice.
+ */
+uint64_t calib_background_ns(const struct calib_profile *p, uint64_t wall_ns);
 
 struct calib_progress {
 	unsigned sample;          /* 1-based index of the interval just finished */

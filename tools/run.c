@@ -281,6 +281,7 @@ static int measure(struct run *r)
 		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) -
 			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
 		.busy_ns = d.busy_ns,
+		.baseline_ns = r->calibrated ? calib_background_ns(&r->calib, t->wall_ns) : 0,
 		.foreign_max_percent = r->cfg.attribution_foreign_max_percent,
 		.capacity_ns = t->wall_ns,
 	};
@@ -289,8 +290,8 @@ static int measure(struct run *r)
 	t->foreign_percent = r->attr.foreign_percent;
 	t->cpu_share = t->wall_ns ? (double)r->attr.role_ns[ATTRIB_CANDIDATE] / (double)t->wall_ns : -1;
 	/* a shared package: the command's figure is its part of the split (issue 8) */
-	t->share = !r->layout.shared_package ? -1 : r->attr.busy_ns ?
-		   (double)r->attr.role_ns[ATTRIB_CANDIDATE] / (double)r->attr.busy_ns : 0;
+	t->share = !r->layout.shared_package ? -1 : r->attr.split_ns ?
+		   (double)r->attr.role_ns[ATTRIB_CANDIDATE] / (double)r->attr.split_ns : 0;
 	double f = t->share >= 0 ? t->share : 1;
 	t->energy_j = t->net_total_j * f;
 	r->mr.n_trials = 1;

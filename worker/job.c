@@ -87,6 +87,7 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) -
 			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
 		.busy_ns = diff.busy_ns,
+		.baseline_ns = calib_background_ns(w->env->calib, t->wall_ns),
 		.foreign_max_percent = w->env->cfg->attribution_foreign_max_percent,
 		.capacity_ns = t->wall_ns * (uint64_t)cpuset_count(&w->cpu),
 	};
@@ -98,7 +99,7 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 	/* A shared package's energy is the neighbours' too: the candidate's
 	 * figure is its part of the split (energy_basis candidate_share). */
 	if (w->env->layout->shared_package)
-		t->share = win.busy_ns ? (double)win.role_ns[ATTRIB_CANDIDATE] / (double)win.busy_ns : 0;
+		t->share = win.split_ns ? (double)win.role_ns[ATTRIB_CANDIDATE] / (double)win.split_ns : 0;
 	if (win.contaminated)
 		t->flags |= MEASURE_FLAG_CONTAMINATED;
 	if (t->seq >= w->nwins) {

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """A fake /sys/class/powercap tree whose counters follow real CPU activity.
 
-package-0 energy advances by idle_w * dt + active_w * busy_seconds(measurement
-CPUs); dram likewise with its own figures.  Counters wrap at a deliberately small
+package-0 energy advances by idle_w * dt + active_w * busy_seconds(the package's
+CPUs, --cpus); dram likewise with its own figures.  Like a real package, a busy
+neighbour core draws power as the candidate's core does (issue 8).  Counters wrap at a deliberately small
 max_energy_range_uj so that wraps happen inside trials.  Zones are created in an
 odd index order (dram is intel-rapl:0:1, an empty 'core' is :0) so the meter must
 find them by name.  Values are written in place, fixed width, one pwrite each,
 because the meter keeps the files open and a rename would never be seen.
 
-usage: powercap_sim.py ROOT --cpus 1 [--range-uj N] [--period-ms 2]
+usage: powercap_sim.py ROOT --cpus 0-1 [--range-uj N] [--period-ms 2]
 """
 import argparse
 import os
@@ -33,6 +34,15 @@ def busy_jiffies(cpus):
     return total
 
 
+def cpu_list(text):
+    """The kernel's CPU-list syntax: "0-3,5"."""
+    cpus = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
 def zone(path, name, range_uj):
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "name"), "w") as f:
@@ -47,7 +57,7 @@ def zone(path, name, range_uj):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("root")
-    ap.add_argument("--cpus", default="1")
+    ap.add_argument("--cpus", default="0-1", help="the package's CPUs")
     ap.add_argument("--range-uj", type=int, default=3_000_000)
     ap.add_argument("--period-ms", type=float, default=2.0)
     ap.add_argument("--pkg-idle-w", type=float, default=8.0)
@@ -56,7 +66,7 @@ def main():
     ap.add_argument("--dram-active-w", type=float, default=2.0)
     ap.add_argument("--infra-cpu", type=int, default=0)
     a = ap.parse_args()
-    cpus = {int(c) for c in a.cpus.split(",")}
+    cpus = cpu_list(a.cpus)
     try:
         os.sched_setaffinity(0, {a.infra_cpu})
     except OSError:

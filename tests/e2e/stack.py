@@ -30,6 +30,13 @@ def free_port():
     return port
 
 
+def layout():
+    """The CPU layout the service resolves here (jouletrace-server --print-layout)."""
+    out = subprocess.run([os.path.join(BUILD, "jouletrace-server"), "--print-layout"],
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
+
+
 def wait_for(pred, timeout, what, step=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -120,8 +127,10 @@ class Stack:
     def start(self):
         if self.meter == "powercap":
             root = os.path.join(self.tmp, "powercap")
+            # the law covers the whole package, as a real one does
             self._spawn("powercap_sim", [PY, os.path.join(REPO, "tests", "e2e", "powercap_sim.py"),
-                                         root, "--cpus", "1", "--infra-cpu", str(self.infra_cpu)])
+                                         root, "--cpus", layout()["package_cpus"],
+                                         "--infra-cpu", str(self.infra_cpu)])
             wait_for(lambda: os.path.exists(os.path.join(root, "ready")), 10, "powercap simulator")
         self.start_redis()
         self.config = self.write_config()

@@ -139,6 +139,58 @@ START_TEST(neighbour_on_the_package_is_accounted_not_contamination)
 }
 END_TEST
 
+/* The background that ran while idle was calibrated is idle's: its time is
+ * taken off the non-candidate time, so it is not subtracted twice. */
+START_TEST(calibrated_background_is_not_split_again)
+{
+	struct oncpu_entry e[] = {
+		EM(100, 100, 50, "python3", 1000000000, 1000000000),
+		EM(200, 200, 1, "stress", 1000000000, 0),
+		EM(300, 300, 1, "redis-server", 100000000, 0),
+	};
+	struct oncpu_snapshot d = { .e = e, .n = 3 };
+	struct attrib_params p = { .candidate_root = 100, .dynamic_uj = 1700000,
+				   .baseline_ns = 100000000, .foreign_max_percent = 5 };
+	struct attrib_window w;
+
+	/* non-candidate 1.1 s less 0.1 s: the candidate has half of 2 s */
+	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);
+	ck_assert_uint_eq(w.busy_ns, 2100000000);
+	ck_assert_uint_eq(w.baseline_ns, 100000000);
+	ck_assert_uint_eq(w.split_ns, 2000000000);
+	ck_assert_int_eq(find(&w, 100)->energy_uj, 850000);
+	ck_assert_int_eq(sum_energy(&w) + w.unattributed_uj, 1700000);
+	ck_assert_uint_eq(find(&w, 300)->cpu_ns, 100000000);   /* its time is still shown */
+	attrib_window_free(&w);
+
+	/* only the background: the candidate has all of it */
+	e[1] = e[2];
+	d.n = 2;
+	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);
+	ck_assert_int_eq(find(&w, 100)->energy_uj, 1700000);
+	ck_assert_int_eq(find(&w, 300)->energy_uj, 0);
+	ck_assert_int_eq(w.unattributed_uj, 0);
+	attrib_window_free(&w);
+
+	/* a baseline beyond the non-candidate time never eats the candidate's */
+	p.baseline_ns = 5000000000;
+	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);
+	ck_assert_uint_eq(w.baseline_ns, 100000000);
+	ck_assert_int_eq(find(&w, 100)->energy_uj, 1700000);
+	attrib_window_free(&w);
+
+	/* the /proc source: the rest of the package's busy time is untracked,
+	 * and the baseline comes off it too */
+	d.n = 1;
+	p.baseline_ns = 100000000;
+	p.busy_ns = 2100000000;
+	ck_assert_int_eq(attrib_split(&d, &p, &w), 0);
+	ck_assert_int_eq(find(&w, 100)->energy_uj, 850000);
+	ck_assert_int_eq(w.unattributed_uj, 850000);
+	attrib_window_free(&w);
+}
+END_TEST
+
 START_TEST(untracked_and_empty)
 {
 	struct oncpu_entry e[] = { E(10, 10, 1, "python3", 300000000) };
@@ -222,6 +274,7 @@ static Suite *attrib_suite(void)
 	Suite *s = testutil_suite("attrib", &tc);
 	tcase_add_test(tc, roles_and_shares);
 	tcase_add_test(tc, neighbour_on_the_package_is_accounted_not_contamination);
+	tcase_add_test(tc, calibrated_background_is_not_split_again);
 	tcase_add_test(tc, untracked_and_empty);
 	tcase_add_test(tc, random_windows_conserve);
 	return s;

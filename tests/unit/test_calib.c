@@ -504,6 +504,20 @@ START_TEST(run_powercap_wraps)
 }
 END_TEST
 
+/* The busy time a profile's idle figures hold, over a window (issue 8). */
+START_TEST(background_over_a_window)
+{
+	struct calib_profile p = { .background_busy_percent = 5 };
+	snprintf(p.busy_cpus, sizeof p.busy_cpus, "%s", "0-1");
+	/* 5 % of two CPUs over 1 s */
+	ck_assert_uint_eq(calib_background_ns(&p, 1000000000), 100000000);
+	ck_assert_uint_eq(calib_background_ns(&p, 0), 0);
+	snprintf(p.busy_cpus, sizeof p.busy_cpus, "%s", "");   /* an older profile */
+	ck_assert_uint_eq(calib_background_ns(&p, 1000000000), 0);
+	ck_assert_uint_eq(calib_background_ns(NULL, 1000000000), 0);
+}
+END_TEST
+
 static Suite *calib_suite(void)
 {
 	TCase *tc;
@@ -519,6 +533,7 @@ static Suite *calib_suite(void)
 	tcase_add_test(tc, run_background_on_the_package_refused);
 	tcase_add_test(tc, run_bad_options);
 	tcase_add_test(tc, run_powercap_wraps);
+	tcase_add_test(tc, background_over_a_window);
 	return s;
 }
 
