@@ -17,6 +17,9 @@ import signal
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stack import cpu_list  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -32,15 +35,6 @@ def busy_jiffies(cpus):
                 # user nice system idle iowait irq softirq steal (steal: not ours)
                 total += v[0] + v[1] + v[2] + v[5] + v[6]
     return total
-
-
-def cpu_list(text):
-    """The kernel's CPU-list syntax: "0-3,5"."""
-    cpus = set()
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        cpus.update(range(int(lo), int(hi or lo) + 1))
-    return cpus
 
 
 def zone(path, name, range_uj):

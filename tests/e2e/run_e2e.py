@@ -19,6 +19,8 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 from stack import BUILD, Stack, wait_for  # noqa: E402
+import e2e_shared_package  # noqa: E402
+from e2e_shared_package import T027SharedPackage  # noqa: E402,F401 - run from here
 
 METER = "model"
 ATTRIBUTION = "bpf"
@@ -800,6 +802,7 @@ def main():
     args, rest = ap.parse_known_args()
     METER = args.meter
     ATTRIBUTION = "bpf" if METER == "model" else "proc"
+    e2e_shared_package.ATTRIBUTION = ATTRIBUTION
     prog = unittest.main(module=__name__, argv=[sys.argv[0], "-v"] + rest, exit=False)
     r = prog.result
     bad = len(r.failures) + len(r.errors)

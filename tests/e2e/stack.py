@@ -30,6 +30,15 @@ def free_port():
     return port
 
 
+def cpu_list(text):
+    """The kernel's CPU-list syntax as a set: "0-3,5"."""
+    cpus = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
 def layout():
     """The CPU layout the service resolves here (jouletrace-server --print-layout)."""
     out = subprocess.run([os.path.join(BUILD, "jouletrace-server"), "--print-layout"],
@@ -68,6 +77,7 @@ class Stack:
         self.redis_port = free_port()
         self.port = free_port()
         self.extra = {}
+        self.sim_args = []   # more powercap_sim.py options
 
     # --- processes -------------------------------------------------------
     def _spawn(self, name, argv, **kw):
@@ -130,7 +140,7 @@ class Stack:
             # the law covers the whole package, as a real one does
             self._spawn("powercap_sim", [PY, os.path.join(REPO, "tests", "e2e", "powercap_sim.py"),
                                          root, "--cpus", layout()["package_cpus"],
-                                         "--infra-cpu", str(self.infra_cpu)])
+                                         "--infra-cpu", str(self.infra_cpu)] + self.sim_args)
             wait_for(lambda: os.path.exists(os.path.join(root, "ready")), 10, "powercap simulator")
         self.start_redis()
         self.config = self.write_config()
