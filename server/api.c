@@ -315,7 +315,7 @@ static void h_socket0(struct api *a, const struct http_request *req, struct http
 	uint64_t since = 0;
 	long long fence = 0, live = 0;
 	json_t *worker = NULL;
-	char reason[256] = "", msg[400], cpus[256], infra[256], iso[256], since_s[UTIL_RFC3339_LEN];
+	char reason[256] = "", msg[400], cpus[256], infra[256], iso[256], pkg[256], since_s[UTIL_RFC3339_LEN];
 	int rpid = 0;
 
 	(void)req;
@@ -349,10 +349,14 @@ static void h_socket0(struct api *a, const struct http_request *req, struct http
 	cpuset_format(&isolated, iso, sizeof iso);
 	if (held)
 		util_rfc3339(since, since_s);
-	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:b, s:i, s:s, s:o}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I}, s:s, s:s}",
+	cpuset_format(&a->layout.package, pkg, sizeof pkg);
+	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:s, s:o}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I}, s:s, s:s}",
 		"ready", ready, "calibration", cal,
 		"isolation", "measurement_cpus", cpus, "infra_cpus", infra, "isolated_cpus", iso,
-		"shared_package", a->layout.shared_package, "socket", a->layout.socket,
+		"package_cpus", pkg, "shared_package", a->layout.shared_package,
+		/* what the energy figures will describe (issue 8) */
+		"energy_basis", a->layout.shared_package ? "candidate_share" : "package_net",
+		"socket", a->layout.socket,
 		"why", a->layout.why, "service_on_measurement_cpus", intruders,
 		"meter", worker,
 		"redis", "connected", up, "url", a->cfg->redis_url,

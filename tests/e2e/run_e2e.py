@@ -97,6 +97,8 @@ class T01Status(unittest.TestCase):
         self.assertEqual(j["isolation"]["measurement_cpus"], "1")
         self.assertEqual(j["isolation"]["infra_cpus"], "0")
         self.assertTrue(j["isolation"]["shared_package"])
+        self.assertEqual(j["isolation"]["package_cpus"], "0-1")
+        self.assertEqual(j["isolation"]["energy_basis"], "candidate_share")
         self.assertEqual(j["meter"]["meter"], METER)
         # the service stays off the measurement CPU (issue 8) ...
         self.assertEqual(j["isolation"]["service_on_measurement_cpus"], [], j)
@@ -182,6 +184,11 @@ class T02Measure(unittest.TestCase):
         self.assertEqual(env["meter_type"], METER)
         self.assertEqual(env["measurement_core"], 1)
         self.assertTrue(env["shared_package"])
+        self.assertEqual(env["package_cpus"], "0-1")
+        self.assertEqual(m["energy_basis"], "candidate_share")
+        # the candidate's part of the package net, which stays beside it
+        self.assertLessEqual(m["median_total_energy_joules"],
+                             m["package_median_net_energy_joules"] * 1.0001, m)
         self.assertEqual(len([x for x in t["trials"] if x["kept"]]), m["trials"])
         if METER == "powercap":
             # the simulator's 3 J range wraps several times a second: every wrap is
