@@ -61,8 +61,13 @@ def main():
             # started_at → finished_at: the same clock in every version
             took = (stamp(t["finished_at"]) - stamp(t["started_at"])).total_seconds()
             overhead.append((took - walls) * 1000)
+            m = t["energy_metrics"]
             samples.append({"processing_s": round(took, 4), "kept_wall_s": round(walls, 4),
-                            "passes": t["energy_metrics"]["passes_per_trial"]})
+                            "passes": m["passes_per_trial"],
+                            # what a slow job spent its time on
+                            "sizing_windows": m.get("sizing_windows"),
+                            "retried": m.get("retried_trials"), "resized": m.get("resized_trials"),
+                            "rejected_flags": [x["flags"] for x in t["trials"] if not x["kept"]]})
     finally:
         s.close()
     print(json.dumps({

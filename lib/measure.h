@@ -45,6 +45,9 @@ struct harness;
 /* The idle baseline wobbles by its calibrated standard deviation: a trial's
  * net energy below this many of them over its window is noise. */
 #define MEASURE_NOISE_SIGMAS 2.0
+/* Trials are sized this much past min_trial_seconds, so noise does not make
+ * them fall short of it. */
+#define MEASURE_SIZING_MARGIN 1.05
 /* A window's candidate on-CPU share below this is reported (low_cpu_share). */
 #define MEASURE_LOW_CPU_SHARE 0.5
 
@@ -110,8 +113,9 @@ typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
 /*
  * Optional observer of every measured trial's window, and of every sizing
  * window (attribution hooks in here; a contaminated sizing window is run
- * again): called with edge 0 right after the opening meter reading and edge 1
- * right after the closing one, once t holds the raw and net figures.  At edge
+ * again): called with edge 0 right before the opening meter reading (the
+ * candidate is waiting for "go": it does not run in between) and edge 1 right
+ * after the closing one, once t holds the raw and net figures.  At edge
  * 1 it may set MEASURE_FLAG_CONTAMINATED (the trial is then run again),
  * t->cpu_share (MEASURE_LOW_CPU_SHARE) and t->share (the candidate's part of
  * a shared package's energy: then every energy figure of the run is the

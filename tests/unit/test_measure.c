@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpuset.h"
 #include "executor.h"
 #include "measure.h"
 #include "meter.h"
 #include "proto.h"
+#include "sandbox.h"
 #include "util.h"
 #include "testutil.h"
 
@@ -30,7 +32,8 @@ static struct cpuset last_cpu(void)
 	return one;
 }
 
-static struct harness *loaded(const char *code, const struct cpuset *cpu)
+/* A candidate process with code loaded; disable: SANDBOX_BIT()s not applied. */
+static struct harness *loaded_with(const char *code, const struct cpuset *cpu, unsigned disable)
 {
 	char path[4096];
 	const char *src = getenv("JT_SRCDIR");
@@ -39,6 +42,7 @@ static struct harness *loaded(const char *code, const struct cpuset *cpu)
 		.python = "/usr/bin/python3", .harness_path = path, .cpus = *cpu,
 		.memory_limit_mb = 512, .cpu_seconds = 120, .max_processes = 64,
 		.max_file_bytes = 1 << 20, .max_open_files = 64,
+		.sandbox_disable = disable,
 	};
 	struct harness *h = harness_spawn(&o);
 	ck_assert_ptr_nonnull(h);
@@ -50,6 +54,11 @@ static struct harness *loaded(const char *code, const struct cpuset *cpu)
 	ck_assert(json_is_true(json_object_get(reply, "ok")));
 	json_decref(reply);
 	return h;
+}
+
+static struct harness *loaded(const char *code, const struct cpuset *cpu)
+{
+	return loaded_with(code, cpu, 0);
 }
 
 static struct meter *model(const struct cpuset *cpu)
@@ -294,15 +303,29 @@ static void pc_put(const char *rel, const char *text)
 	testutil_write(pc_dir, rel, text);
 }
 
-/* Resets the counter right after the first measured window opened. */
+/* Arms the candidate below before the first measured window opens: its
+ * first call in that window resets the counter, inside the window. */
 static void reset_once(void *ctx, int edge, struct measure_trial *t)
 {
 	int *done = ctx;
 	if (edge == 0 && !t->sizing && !*done) {
-		pc_put("pc/intel-rapl:0/energy_uj", "10\n");
+		pc_put("arm", "1\n");
 		*done = 1;
 	}
 }
+
+/* In place, as the meter keeps the file open: "10" and the old digits' tail
+ * after the newline, a step backwards no wrap explains. */
+static const char reset_code[] =
+	"import os\n"
+	"ARM, PC = '%s/arm', '%s/pc/intel-rapl:0/energy_uj'\n"
+	"def solve(n):\n"
+	"    if os.path.exists(ARM):\n"
+	"        os.unlink(ARM)\n"
+	"        fd = os.open(PC, os.O_WRONLY)\n"
+	"        os.pwrite(fd, b'10\\n', 0)\n"
+	"        os.close(fd)\n"
+	"    return n\n";
 
 /* A counter reset inside a window (a driver reload, a resume) is not a wrap:
  * the trial is flagged counter_reset, kept apart, and run again. */
@@ -320,13 +343,21 @@ START_TEST(reset_inside_a_window_is_retried)
 	struct meter_options mo = { .kind = "powercap", .powercap_root = root, .socket = 0 };
 	struct meter *m = meter_open(&mo, why, sizeof why);
 	ck_assert_msg(m != NULL, "%s", why);
-	struct harness *h = loaded("def solve(n):\n    return n\n", &cpu);
+	char code[1024];
+	snprintf(code, sizeof code, reset_code, pc_dir, pc_dir);
+	/* the candidate here stands for whatever resets counters: it needs to
+	 * see the test's files, as their owner */
+	struct harness *h = loaded_with(code, &cpu, SANDBOX_BIT(SANDBOX_MOUNTNS) |
+					SANDBOX_BIT(SANDBOX_UID));
 	struct measure_params p = params();
 	struct measure_result *r = calloc(1, sizeof *r);
+	char arm[PATH_MAX];
+	snprintf(arm, sizeof arm, "%s/arm", pc_dir);
 
 	p.max_trials = p.min_trials = 2;
 	ck_assert_int_eq(measure_run(h, m, &p, NULL, reset_once, &done, r), 0);
 	ck_assert_int_eq(done, 1);
+	ck_assert_int_ne(access(arm, F_OK), 0);   /* the candidate fired */
 	ck_assert_uint_eq(r->n_rejected, 1);
 	ck_assert(r->rejected[0].flags & MEASURE_FLAG_COUNTER_RESET);
 	ck_assert_uint_eq(r->rejected[0].wraps[METER_PACKAGE], 0);
