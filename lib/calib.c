@@ -49,6 +49,7 @@ static const struct field {
 	F(measured_at, F_STR, 0, UTIL_RFC3339_LEN),
 	F(valid_until_days, F_LONG, 1, 365),
 	OPT(background_busy_percent, F_NUM, 0, 100),
+	OPT(baseline_busy_percent, F_NUM, 0, 100),
 	OPT(busy_cpus, F_STR, 0, sizeof ((struct calib_profile *)0)->busy_cpus),
 	OPT(forced, F_BOOL, 0, 1),
 	OPT(forced_reason, F_STR, 0, sizeof ((struct calib_profile *)0)->forced_reason),
@@ -289,9 +290,9 @@ double calib_age_days(const struct calib_profile *p, uint64_t now)
 uint64_t calib_background_ns(const struct calib_profile *p, uint64_t wall_ns)
 {
 	struct cpuset cpus;
-	if (!p || p->background_busy_percent <= 0 || cpuset_parse(p->busy_cpus, &cpus) < 0)
+	if (!p || p->baseline_busy_percent <= 0 || cpuset_parse(p->busy_cpus, &cpus) < 0)
 		return 0;
-	return (uint64_t)llround(p->background_busy_percent / 100 * cpuset_count(&cpus) *
+	return (uint64_t)llround(p->baseline_busy_percent / 100 * cpuset_count(&cpus) *
 				 (double)wall_ns);
 }
 
@@ -402,10 +403,10 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 	      char *reason, size_t cap)
 {
 	struct procstat *ps = NULL;
-	struct procstat_sample b0, b1, p0, p1;
+	struct procstat_sample b0, b1, p0, p1, pi, pj;
 	const struct cpuset *pkg_cpus = o && o->package_cpus ? o->package_cpus : o ? o->cpus : NULL;
 	struct meter_reading r0, start, r;
-	double *pkg = NULL, *dram = NULL;
+	double *pkg = NULL, *dram = NULL, *bg = NULL;
 	unsigned interval_ms;
 	size_t n = 0, total;
 	int ret;
@@ -418,7 +419,8 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 	total = (size_t)(o->duration_seconds * 1000 / interval_ms + 1e-9);
 	pkg = calloc(total, sizeof *pkg);
 	dram = calloc(total, sizeof *dram);
-	if (!pkg || !dram) {
+	bg = calloc(total, sizeof *bg);
+	if (!pkg || !dram || !bg) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -439,6 +441,7 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 		goto out;
 	}
 	start = r0;
+	pi = p0;
 	uint64_t next = r0.t_ns + interval_ns;
 	bool has_dram = meter_domains(m) & METER_BIT(METER_DRAM);
 	while (n < total) {
@@ -457,6 +460,14 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 		double dt = (double)(r.t_ns - start.t_ns) / 1e9;
 		pkg[n] = (double)(r.uj[METER_PACKAGE] - start.uj[METER_PACKAGE]) / 1e6 / dt;
 		dram[n] = has_dram ? (double)(r.uj[METER_DRAM] - start.uj[METER_DRAM]) / 1e6 / dt : 0;
+		/* the package's busy % of the same interval: idle is a median of
+		 * intervals, so the background it holds is the median of these */
+		if (procstat_read(ps, pkg_cpus, &pj) == 0) {
+			bg[n] = busy_percent(&pi, &pj);
+			pi = pj;
+		} else {
+			bg[n] = n ? bg[n - 1] : 0;
+		}
 		n++;
 		start = r;
 		next += interval_ns;
@@ -498,6 +509,7 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 	/* Idle is idle of the whole package: work on its other CPUs draws package
 	 * power too, and would come out as "idle" and make every net figure low. */
 	out->background_busy_percent = round(background * 100) / 100;
+	out->baseline_busy_percent = round(stats_median(bg, n) * 100) / 100;
 	if (!pkg_cpus || cpuset_format(pkg_cpus, out->busy_cpus, sizeof out->busy_cpus) < 0)
 		snprintf(out->busy_cpus, sizeof out->busy_cpus, "%s", out->measurement_cpus);
 	if (background > o->max_busy_percent || busy > o->max_busy_percent) {
@@ -526,6 +538,7 @@ out:
 	procstat_close(ps);
 	free(pkg);
 	free(dram);
+	free(bg);
 	return ret;
 }
 

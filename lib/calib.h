@@ -54,6 +54,10 @@ struct calib_profile {
 	 * (older profiles: 0, "", false, "").
 	 */
 	double background_busy_percent;
+	/* The median of the per-interval busy % of the package's CPUs: the
+	 * background the idle figures (medians too) hold.  Optional in the file
+	 * (older profiles: 0, and no baseline is taken off; calib_background_ns). */
+	double baseline_busy_percent;
 	char busy_cpus[512];
 	bool forced;
 	char forced_reason[256];
@@ -99,7 +103,7 @@ int calib_load_checked(const char *path, const char *host_fingerprint, const cha
 double calib_age_days(const struct calib_profile *p, uint64_t now_realtime_ns);
 /*
  * The package's busy time the idle figures already hold over a window of
- * wall_ns: background_busy_percent of busy_cpus (0 when the profile has none).
+ * wall_ns: baseline_busy_percent of busy_cpus (0 when the profile has none).
  * attrib_params.baseline_ns takes it, so a steady background is not
  * subtracted twice.
  */

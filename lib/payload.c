@@ -99,13 +99,15 @@ json_t *payload_build(const struct payload_input *in)
 	double calls = (double)mr->passes * (double)in->calls_per_pass;
 	bool net = in->calib != NULL;
 	json_t *cal = !net ? json_null() :
-		json_pack("{s:s, s:o, s:o, s:s, s:b, s:o}", "sha256", in->calib->sha256,
+		json_pack("{s:s, s:o, s:o, s:s, s:b, s:o, s:o}", "sha256", in->calib->sha256,
 			  "idle_package_watts", json_real(in->calib->idle_package_watts),
 			  "idle_dram_watts", json_real(in->calib->idle_dram_watts),
 			  "measured_at", in->calib->measured_at,
 			  /* a profile written despite a refusal says so in every seal */
 			  "forced", in->calib->forced,
-			  "background_busy_percent", json_real(in->calib->background_busy_percent));
+			  "background_busy_percent", json_real(in->calib->background_busy_percent),
+			  /* what attribution.baseline_ns is taken from */
+			  "baseline_busy_percent", json_real(in->calib->baseline_busy_percent));
 	json_t *p = json_pack(
 		"{s:i, s:s, s:s, s:s, s:o, s:s, s:{s:s, s:b, s:o}, s:o,"
 		" s:{s:i, s:s, s:s, s:i, s:b, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:I, s:I, s:I, s:I, s:I,"

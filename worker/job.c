@@ -192,7 +192,7 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 	util_rfc3339(util_realtime_ns(), now);
 	/* thermal_controlled: JouleTrace's field; nothing here controls temperature */
 	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o, s:b, s:s,"
-			 " s:{s:s, s:s, s:b, s:s?, s:f}}",
+			 " s:{s:s, s:s, s:b, s:s?, s:f, s:f}}",
 		"meter_type", meter_backend(env->meter),
 		"estimated", meter_estimated(env->meter),
 		"measurement_core", cpu, "measurement_cpus", cpus, "infra_cpus", infra,
@@ -205,7 +205,8 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 		"calibration", "sha256", env->calib->sha256, "measured_at", env->calib->measured_at,
 		"forced", env->calib->forced, "forced_reason",
 		env->calib->forced ? env->calib->forced_reason : NULL,
-		"background_busy_percent", env->calib->background_busy_percent);
+		"background_busy_percent", env->calib->background_busy_percent,
+		"baseline_busy_percent", env->calib->baseline_busy_percent);
 }
 
 int job_measure(const struct job_env *env, const struct measure_request *req,

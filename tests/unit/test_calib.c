@@ -113,6 +113,7 @@ START_TEST(round_trip)
 	json_t *old = json_load_file(at("cal.json"), 0, &je);
 	ck_assert_ptr_nonnull(old);
 	json_object_del(old, "background_busy_percent");
+	json_object_del(old, "baseline_busy_percent");
 	json_object_del(old, "busy_cpus");
 	json_object_del(old, "forced");
 	json_object_del(old, "forced_reason");
@@ -121,6 +122,8 @@ START_TEST(round_trip)
 	ck_assert_int_eq(calib_load(at("old.json"), &q, err, sizeof err), 0);
 	ck_assert(!q.forced);
 	ck_assert_double_eq(q.background_busy_percent, 0);
+	ck_assert_double_eq(q.baseline_busy_percent, 0);
+	ck_assert_uint_eq(calib_background_ns(&q, 1000000000), 0);   /* nothing taken off */
 	/* a forced flag of the wrong type is refused */
 	old = json_load_file(at("cal.json"), 0, &je);
 	json_object_set_new(old, "forced", json_integer(1));
@@ -406,6 +409,8 @@ START_TEST(run_background_on_the_package_refused)
 	ck_assert_int_eq(calib_run(m, &o, &p, reason, sizeof reason), -EBUSY);
 	ck_assert_msg(strstr(reason, "package's CPUs 0-1 were 50.0% busy"), "%s", reason);
 	ck_assert_double_eq_tol(p.background_busy_percent, 50, 0.01);
+	/* every interval was as busy: the median interval too */
+	ck_assert_double_eq_tol(p.baseline_busy_percent, 50, 0.01);
 	ck_assert_str_eq(p.busy_cpus, "0-1");
 	/* --force keeps it, and the file says so */
 	p.forced = true;
@@ -415,6 +420,7 @@ START_TEST(run_background_on_the_package_refused)
 	ck_assert(q.forced);
 	ck_assert_str_eq(q.forced_reason, "package busy");
 	ck_assert_double_eq_tol(q.background_busy_percent, 50, 0.01);
+	ck_assert_double_eq_tol(q.baseline_busy_percent, 50, 0.01);
 	ck_assert_str_eq(q.busy_cpus, "0-1");
 	meter_close(m);
 }
@@ -507,7 +513,7 @@ END_TEST
 /* The busy time a profile's idle figures hold, over a window (issue 8). */
 START_TEST(background_over_a_window)
 {
-	struct calib_profile p = { .background_busy_percent = 5 };
+	struct calib_profile p = { .baseline_busy_percent = 5, .background_busy_percent = 9 };
 	snprintf(p.busy_cpus, sizeof p.busy_cpus, "%s", "0-1");
 	/* 5 % of two CPUs over 1 s */
 	ck_assert_uint_eq(calib_background_ns(&p, 1000000000), 100000000);
