@@ -22,12 +22,14 @@ endif
 CC      ?= cc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
+# Every third-party library; each binary links only those its layers need.
 PKGS    := libmicrohttpd hiredis libsodium jansson libbpf libseccomp
-CPPFLAGS += -D_GNU_SOURCE -Ilib -Iexecutor -Iserver -Iworker -I$(BUILD)
+LAYER_DIRS := lib/core lib/api lib/seal lib/store lib/measure executor server worker
+CPPFLAGS += -D_GNU_SOURCE $(addprefix -I,$(LAYER_DIRS)) -I$(BUILD)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -Wall -Wextra -MMD -MP -pthread -fno-strict-aliasing
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+libs_of = $(shell pkg-config --libs $(1) 2>/dev/null) -lm -pthread
 ifeq ($(DEVELOPER),1)
 CFLAGS  += -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wvla -Wundef -Wcast-align -Wwrite-strings \
@@ -39,19 +41,35 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-# --- sources -------------------------------------------------------------
-CORE_SRCS   := $(wildcard lib/*.c) $(wildcard executor/*.c)
-SERVER_SRCS := $(filter-out server/main.c,$(wildcard server/*.c))
-WORKER_SRCS := $(filter-out worker/main.c,$(wildcard worker/*.c))
-TEST_SRCS   := $(wildcard tests/unit/test_*.c)
-TOOL_SRCS   := $(wildcard tools/*.c)
+.DEFAULT_GOAL := all
 
+# --- layers: each folder one static library, listed top to bottom -----------
+# A layer uses only the layers below it (docs/ARCHITECTURE.md; enforced by
+# scripts/check_layers.sh over #include lines and by the link lines here).
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
-CORE_LIB   := $(BUILD)/libjouletrace.a
-SERVER_LIB := $(BUILD)/libjtserver.a
-WORKER_LIB := $(BUILD)/libjtworker.a
+lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+LIB_WORKER   := $(BUILD)/libjt-worker.a
+LIB_SERVER   := $(BUILD)/libjt-server.a
+LIB_EXECUTOR := $(BUILD)/libjt-executor.a
+LIB_MEASURE  := $(BUILD)/libjt-measure.a
+LIB_STORE    := $(BUILD)/libjt-store.a
+LIB_SEAL     := $(BUILD)/libjt-seal.a
+LIB_API      := $(BUILD)/libjt-api.a
+LIB_CORE     := $(BUILD)/libjt-core.a
+$(LIB_WORKER):   $(call obj,$(call lib_srcs,worker))
+$(LIB_SERVER):   $(call obj,$(call lib_srcs,server))
+$(LIB_EXECUTOR): $(call obj,$(call lib_srcs,executor))
+$(LIB_MEASURE):  $(call obj,$(call lib_srcs,lib/measure))
+$(LIB_STORE):    $(call obj,$(call lib_srcs,lib/store))
+$(LIB_SEAL):     $(call obj,$(call lib_srcs,lib/seal))
+$(LIB_API):      $(call obj,$(call lib_srcs,lib/api))
+$(LIB_CORE):     $(call obj,$(call lib_srcs,lib/core))
+ALL_LIBS := $(LIB_WORKER) $(LIB_SERVER) $(LIB_EXECUTOR) $(LIB_MEASURE) $(LIB_STORE) \
+            $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
 
-# Each tools/NAME.c is a small command, jouletrace-NAME, over the core library.
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TOOL_SRCS := $(wildcard tools/*.c)
+# Each tools/NAME.c is a small command, jouletrace-NAME.
 TOOLS := $(patsubst tools/%.c,$(BUILD)/jouletrace-%,$(TOOL_SRCS))
 BINS := $(BUILD)/jouletrace-server $(BUILD)/jouletrace-worker \
         $(BUILD)/jouletrace-calibrate $(TOOLS)
@@ -76,34 +94,44 @@ $(BUILD)/vmlinux.h:
 	$(quiet) GEN $@
 	@mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
-$(BUILD)/oncpu.bpf.o: bpf/oncpu.bpf.c bpf/oncpu_bpf.h $(BUILD)/vmlinux.h
+$(BUILD)/oncpu.bpf.o: lib/measure/bpf/oncpu.bpf.c lib/measure/bpf/oncpu_bpf.h $(BUILD)/vmlinux.h
 	$(quiet) BPF $@
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 $(BUILD)/oncpu.skel.h: $(BUILD)/oncpu.bpf.o
 	$(quiet) SKEL $@
 	$(Q)$(BPFTOOL) gen skeleton $< name oncpu_bpf > $@.tmp && mv $@.tmp $@
-$(BUILD)/lib/oncpu.o: $(BUILD)/oncpu.skel.h
+$(BUILD)/lib/measure/oncpu.o: $(BUILD)/oncpu.skel.h
 
-$(CORE_LIB): $(call obj,$(CORE_SRCS))
-$(SERVER_LIB): $(call obj,$(SERVER_SRCS))
-$(WORKER_LIB): $(call obj,$(WORKER_SRCS))
-$(CORE_LIB) $(SERVER_LIB) $(WORKER_LIB):
+$(ALL_LIBS):
 	$(quiet) AR $@
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/jouletrace-server: $(BUILD)/server/main.o $(SERVER_LIB) $(CORE_LIB)
-$(BUILD)/jouletrace-worker: $(BUILD)/worker/main.o $(WORKER_LIB) $(CORE_LIB)
-$(BUILD)/jouletrace-calibrate: $(BUILD)/calib/main.o $(CORE_LIB)
-$(TOOLS): $(BUILD)/jouletrace-%: $(BUILD)/tools/%.o $(CORE_LIB)
+# --- binaries: each links only its layers, and only their libraries ----------
+# The server (facing the network) has no executor or measure layer in it, so
+# no sandbox, seccomp or BPF code, and does not link libseccomp or libbpf
+# (scripts/check_layers.sh checks the built binary).
+$(BUILD)/jouletrace-server: $(BUILD)/server/main.o $(LIB_SERVER) $(LIB_STORE) $(LIB_SEAL) \
+                            $(LIB_API) $(LIB_CORE)
+$(BUILD)/jouletrace-server: PKG_LIBS := libmicrohttpd hiredis libsodium jansson
+$(BUILD)/jouletrace-worker: $(BUILD)/worker/main.o $(LIB_WORKER) $(LIB_MEASURE) $(LIB_EXECUTOR) \
+                            $(LIB_STORE) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
+$(BUILD)/jouletrace-worker: PKG_LIBS := hiredis libsodium jansson libbpf libseccomp
+$(BUILD)/jouletrace-calibrate: $(BUILD)/calib/main.o $(LIB_MEASURE) $(LIB_SEAL) $(LIB_CORE)
+$(BUILD)/jouletrace-calibrate: PKG_LIBS := libsodium jansson
+$(BUILD)/jouletrace-run: $(BUILD)/tools/run.o $(LIB_MEASURE) $(LIB_EXECUTOR) $(LIB_STORE) \
+                         $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
+$(BUILD)/jouletrace-run: PKG_LIBS := hiredis libsodium jansson libbpf libseccomp
+$(BUILD)/jouletrace-verify: $(BUILD)/tools/verify.o $(LIB_SEAL) $(LIB_CORE)
+$(BUILD)/jouletrace-verify: PKG_LIBS := libsodium jansson
 $(BINS):
 	$(quiet) LD $@
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(call libs_of,$(PKG_LIBS))
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SERVER_LIB) $(WORKER_LIB) $(CORE_LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
 	$(quiet) LD $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call libs_of,$(PKGS))
 
 # Unit tests: each binary is one Check suite; CK_FORK keeps a crash local.
 # Check's own 4 s default per test is too tight for a loaded CI machine or a

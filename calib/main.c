@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "calib.h"
+#include "calib_run.h"
 #include "config.h"
 #include "cpuset.h"
 #include "hostid.h"

@@ -12,26 +12,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "candidate.h"
+
 struct harness;
 
-struct proto_error {
-	char type[32];   /* timeout|memory_limit|runtime_error|cancelled|internal|… */
-	char message[512];
-};
-
 /* Serializes cmd (reference stolen) and sends it.  0 or -errno. */
-int proto_send(struct harness *h, json_t *cmd, struct proto_error *e);
+int proto_send(struct harness *h, json_t *cmd, struct candidate_error *e);
 /*
  * Waits for one JSON object until deadline_ns (CLOCK_MONOTONIC), calling
  * poll_cb every poll_ms while waiting (nonzero → -ECANCELED).  On error e says
  * what happened in the task's vocabulary.
  */
 int proto_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
-	       int (*poll_cb)(void *), void *ctx, json_t **out, struct proto_error *e);
+	       int (*poll_cb)(void *), void *ctx, json_t **out, struct candidate_error *e);
 /* For a reply {"ok"/"done"/"ready": false, "error_type", "error"}. Returns -EPROTO. */
-int proto_candidate_error(const json_t *reply, struct proto_error *e);
-/* Fills e; returns err unchanged (for "return proto_fail(...)"). */
-int proto_fail(struct proto_error *e, int err, const char *type, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int proto_candidate_error(const json_t *reply, struct candidate_error *e);
+/*
+ * The harness as the trial engine's candidate (candidate.h): the window
+ * commands of executor/harness.py over proto_send/proto_recv, and everything
+ * out of turn reported as tampering_suspected.  h stays the caller's.
+ */
+void proto_candidate(struct harness *h, struct candidate *out);
 
 #endif

@@ -31,14 +31,6 @@
 #define SANDBOX_HOSTNAME  "sandbox"
 #define CG_BITS (SANDBOX_BIT(SANDBOX_CGROUP_MEMORY) | SANDBOX_BIT(SANDBOX_CGROUP_PIDS))
 
-static const char *const control_names[SANDBOX_NCONTROLS] = {
-	[SANDBOX_UID] = "uid", [SANDBOX_PIDNS] = "pidns", [SANDBOX_MOUNTNS] = "mountns",
-	[SANDBOX_NETNS] = "netns", [SANDBOX_IPCNS] = "ipcns", [SANDBOX_UTSNS] = "utsns",
-	[SANDBOX_CAPS] = "caps", [SANDBOX_NO_NEW_PRIVS] = "no_new_privs",
-	[SANDBOX_SECCOMP] = "seccomp", [SANDBOX_RLIMITS] = "rlimits",
-	[SANDBOX_CGROUP_MEMORY] = "cgroup_memory", [SANDBOX_CGROUP_PIDS] = "cgroup_pids",
-};
-
 /* Namespaces clone() refused are given up in this order (least useful first). */
 static const struct { int control; int flag; } ns_order[] = {
 	{ SANDBOX_NETNS, CLONE_NEWNET }, { SANDBOX_IPCNS, CLONE_NEWIPC },
@@ -71,39 +63,6 @@ struct child_args {
 
 /* ---- names and reports ------------------------------------------------------ */
 
-const char *sandbox_control_name(int c)
-{
-	return c >= 0 && c < SANDBOX_NCONTROLS ? control_names[c] : NULL;
-}
-
-int sandbox_controls_parse(const char *list, unsigned *mask, char *why, size_t cap)
-{
-	*mask = 0;
-	for (const char *p = list ? list : ""; *p;) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		size_t n = strcspn(p, ", \t");
-		if (n == 0)
-			break;
-		int c;
-		for (c = 0; c < SANDBOX_NCONTROLS; c++)
-			if (strlen(control_names[c]) == n && strncmp(p, control_names[c], n) == 0)
-				break;
-		if (c < SANDBOX_NCONTROLS)
-			*mask |= SANDBOX_BIT(c);
-		else if (n == 3 && strncmp(p, "all", 3) == 0)
-			*mask = SANDBOX_ALL;
-		else if (!(n == 4 && strncmp(p, "none", 4) == 0)) {
-			snprintf(why, cap, "unknown sandbox control '%.*s' (known: uid, pidns, "
-				 "mountns, netns, ipcns, utsns, caps, no_new_privs, seccomp, rlimits, "
-				 "cgroup_memory, cgroup_pids, all, none)", (int)(n > 32 ? 32 : n), p);
-			return -EINVAL;
-		}
-		p += n;
-	}
-	return 0;
-}
-
 int sandbox_report_missing(const struct sandbox_report *r, unsigned mask, char *buf, size_t cap)
 {
 	size_t len = 0;
@@ -118,7 +77,7 @@ int sandbox_report_missing(const struct sandbox_report *r, unsigned mask, char *
 		n++;
 		if (len < cap) {
 			int k = snprintf(buf + len, cap - len, "%s%s: %s", len ? "; " : "",
-					 control_names[c], r->why[c][0] ? r->why[c] : "not applied");
+					 sandbox_control_name(c), r->why[c][0] ? r->why[c] : "not applied");
 			len = k < 0 ? cap : len + (size_t)k;
 		}
 	}
@@ -129,12 +88,12 @@ json_t *sandbox_report_json(const struct sandbox_report *r)
 {
 	json_t *on = json_array(), *off = json_array(), *why = json_object(), *must = json_array();
 	for (int c = 0; on && off && why && must && c < SANDBOX_NCONTROLS; c++) {
-		json_t *name = json_string(control_names[c]);
+		json_t *name = json_string(sandbox_control_name(c));
 		if (r->applied & SANDBOX_BIT(c)) {
 			json_array_append(on, name);
 		} else {
 			json_array_append(off, name);
-			json_object_set_new(why, control_names[c],
+			json_object_set_new(why, sandbox_control_name(c),
 					    json_string(r->why[c][0] ? r->why[c] : "not applied"));
 		}
 		if (r->mandatory & SANDBOX_BIT(c))
@@ -484,7 +443,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p)
 			while (!(a.want & SANDBOX_BIT(ns_order[i].control)))
 				i++;
 			snprintf(why, sizeof why, "clone() refused new namespaces: %s", strerror(-e));
-			log_debug("sandbox: %s; trying without %s", why, control_names[ns_order[i].control]);
+			log_debug("sandbox: %s; trying without %s", why, sandbox_control_name(ns_order[i].control));
 			drop(r, ns_order[i].control, why);
 			e = 0;
 			continue;
@@ -507,7 +466,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p)
 		} else {
 			drop(r, f.control, why);
 		}
-		log_debug("sandbox: %s not applied (%s)", control_names[f.control], why);
+		log_debug("sandbox: %s not applied (%s)", sandbox_control_name(f.control), why);
 		e = -EAGAIN;   /* only if the tries run out */
 	}
 	if (e)

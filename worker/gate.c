@@ -80,7 +80,7 @@ static void exec_opts(const struct job_env *env, const struct measure_request *r
 
 int gate_spawn_loaded(const struct job_env *env, const struct measure_request *req,
 		      const struct gate_cases *c, const struct cpuset *cpus,
-		      const struct job_hooks *hk, struct harness **hp, struct proto_error *e)
+		      const struct job_hooks *hk, struct harness **hp, struct candidate_error *e)
 {
 	struct exec_options o;
 	struct sandbox_report rep;
@@ -94,11 +94,11 @@ int gate_spawn_loaded(const struct job_env *env, const struct measure_request *r
 		/* A mandatory sandbox control is missing on this host: never run it. */
 		char why[400];
 		sandbox_report_missing(&rep, rep.mandatory, why, sizeof why);
-		return proto_fail(e, -ENOTSUP, "internal", "refusing to run the candidate: "
+		return candidate_fail(e, -ENOTSUP, "internal", "refusing to run the candidate: "
 				  "mandatory sandbox controls missing: %s", why);
 	}
 	if (!*hp)
-		return proto_fail(e, -errno, "internal", "cannot start the harness: %s",
+		return candidate_fail(e, -errno, "internal", "cannot start the harness: %s",
 				  strerror(errno));
 	err = proto_send(*hp, json_pack("{s:s, s:s, s:s, s:O}", "cmd", "load", "code",
 					req->candidate_code, "function_name", req->function_name,
@@ -113,7 +113,7 @@ int gate_spawn_loaded(const struct job_env *env, const struct measure_request *r
 		err = proto_candidate_error(reply, e);
 	else if (!json_is_true(json_object_get(reply, "ok")) ||
 		 json_integer_value(json_object_get(reply, "n")) != (json_int_t)c->n)
-		err = proto_fail(e, -EPROTO, "tampering_suspected",
+		err = candidate_fail(e, -EPROTO, "tampering_suspected",
 				 "the candidate process answered out of turn while loading");
 	json_decref(reply);
 	return err;
@@ -196,7 +196,7 @@ static json_t *test_result(const json_t *line, const json_t *expected, const jso
 /* The "call" command: n result lines, then {"ok":true}.  0 with *results. */
 static int call_all(struct harness *h, const struct measure_request *req,
 		    const struct gate_cases *c, const struct job_hooks *hk, size_t budget,
-		    json_t *results, size_t *passed, struct proto_error *e)
+		    json_t *results, size_t *passed, struct candidate_error *e)
 {
 	json_t *line = NULL;
 	int err = proto_send(h, json_pack("{s:s}", "cmd", "call"), e);
@@ -211,7 +211,7 @@ static int call_all(struct harness *h, const struct measure_request *req,
 				!json_is_object(json_object_get(line, "out"))) {
 			err = json_is_false(json_object_get(line, "ok")) ?
 				proto_candidate_error(line, e) :
-				proto_fail(e, -EPROTO, "tampering_suspected", "the candidate process "
+				candidate_fail(e, -EPROTO, "tampering_suspected", "the candidate process "
 					   "answered out of turn in the correctness gate");
 		} else if (i < c->n) {
 			bool ok;
@@ -230,7 +230,7 @@ int gate_run(const struct job_env *env, const struct measure_request *req,
 	     struct job_outcome *out, json_t **validation)
 {
 	struct harness *h = NULL;
-	struct proto_error e = { 0 };
+	struct candidate_error e = { 0 };
 	json_t *results = json_array();
 	size_t passed = 0;
 	/* each shown value gets an equal share of one harness message's worth */

@@ -42,7 +42,7 @@ void gate_cases_free(struct gate_cases *c);
  */
 int gate_spawn_loaded(const struct job_env *env, const struct measure_request *req,
 		      const struct gate_cases *c, const struct cpuset *cpus,
-		      const struct job_hooks *hk, struct harness **hp, struct proto_error *e);
+		      const struct job_hooks *hk, struct harness **hp, struct candidate_error *e);
 
 /*
  * The gate: every test once in a fresh candidate process on cpus, which is

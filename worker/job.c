@@ -219,7 +219,7 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	struct window_ctx wc = { .hk = hk, .env = env };
 	struct attrib_window total = { 0 };
 	struct gate_cases c = { 0 };
-	struct proto_error e = { 0 };
+	struct candidate_error e = { 0 };
 	json_t *attribution = NULL;
 	long long fence = 0;
 	bool locked = false;
@@ -290,7 +290,9 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 		if (oncpu_source(env->oncpu) == ONCPU_PROC)
 			oncpu_track(env->oncpu, wc.root);
 	}
-	err = measure_run(h, env->meter, &p, measure_hook, env->oncpu ? on_edge : NULL, &wc, mr);
+	struct candidate cand;
+	proto_candidate(h, &cand);
+	err = measure_run(&cand, env->meter, &p, measure_hook, env->oncpu ? on_edge : NULL, &wc, mr);
 	if (hk->lock_lost && hk->lock_lost(hk->ctx)) {
 		snprintf(out->error_type, sizeof out->error_type, "internal");
 		snprintf(out->error_message, sizeof out->error_message,

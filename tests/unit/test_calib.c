@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "calib.h"
+#include "calib_run.h"
 #include "cpuset.h"
 #include "meter.h"
 #include "util.h"

@@ -46,7 +46,7 @@ static struct harness *loaded_with(const char *code, const struct cpuset *cpu, u
 	};
 	struct harness *h = harness_spawn(&o);
 	ck_assert_ptr_nonnull(h);
-	struct proto_error e;
+	struct candidate_error e;
 	json_t *reply = NULL;
 	ck_assert_int_eq(proto_send(h, json_pack("{s:s, s:s, s:s, s:[[i]]}", "cmd", "load", "code",
 						 code, "function_name", "solve", "inputs", 3), &e), 0);
@@ -59,6 +59,14 @@ static struct harness *loaded_with(const char *code, const struct cpuset *cpu, u
 static struct harness *loaded(const char *code, const struct cpuset *cpu)
 {
 	return loaded_with(code, cpu, 0);
+}
+
+/* The harness as the engine's candidate (one at a time in a test). */
+static const struct candidate *cand(struct harness *h)
+{
+	static struct candidate c;
+	proto_candidate(h, &c);
+	return &c;
 }
 
 static struct meter *model(const struct cpuset *cpu)
@@ -101,7 +109,7 @@ START_TEST(baseline_and_bounds)
 	struct measure_params p = params();
 	struct measure_result *r = calloc(1, sizeof *r);
 
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), 0);
+	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, NULL, NULL, r), 0);
 	ck_assert_uint_ge(r->n_trials, 2);              /* min_trials, CV target trivially met */
 	ck_assert_uint_le(r->n_trials, 4);
 	ck_assert_int_eq(r->stop, STOP_CV_TARGET);
@@ -128,7 +136,7 @@ START_TEST(baseline_and_bounds)
 	p.target_cv_percent = 0.1;
 	p.min_trials = 3;
 	p.max_trials = 3;
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), 0);
+	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, NULL, NULL, r), 0);
 	ck_assert_uint_eq(r->n_trials, 3);
 	free(r);
 	meter_close(m);
@@ -148,7 +156,7 @@ static struct measure_result *must_fail(const char *code, const char *error_type
 	struct measure_params p = params();
 	struct measure_result *r = calloc(1, sizeof *r);
 
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), -EPROTO);
+	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, NULL, NULL, r), -EPROTO);
 	ck_assert_msg(strcmp(r->error_type, error_type) == 0, "%s: %s", r->error_type,
 		      r->error_message);
 	meter_close(m);
@@ -355,7 +363,7 @@ START_TEST(reset_inside_a_window_is_retried)
 	snprintf(arm, sizeof arm, "%s/arm", pc_dir);
 
 	p.max_trials = p.min_trials = 2;
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, reset_once, &done, r), 0);
+	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, reset_once, &done, r), 0);
 	ck_assert_int_eq(done, 1);
 	ck_assert_int_ne(access(arm, F_OK), 0);   /* the candidate fired */
 	ck_assert_uint_eq(r->n_rejected, 1);
@@ -392,7 +400,7 @@ START_TEST(contaminated_sizing_window_is_redone)
 	struct measure_result *r = calloc(1, sizeof *r);
 	int seen = 0;
 
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, contaminate_first_sizing, &seen, r), 0);
+	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, contaminate_first_sizing, &seen, r), 0);
 	ck_assert_int_eq(seen, 1);
 	ck_assert_int_eq(r->retries, 1);
 	ck_assert_int_ge(r->sizing_windows, 2);   /* clean ones only */
@@ -421,7 +429,7 @@ START_TEST(candidate_share_is_the_headline)
 	struct measure_params p = params();
 	struct measure_result *r = calloc(1, sizeof *r);
 
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, quarter_share, NULL, r), 0);
+	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, quarter_share, NULL, r), 0);
 	ck_assert(r->candidate_share);
 	for (size_t i = 0; i < r->n_trials; i++) {
 		const struct measure_trial *t = &r->trials[i];
@@ -441,7 +449,7 @@ START_TEST(candidate_share_is_the_headline)
 	json_decref(tj);
 
 	/* without the observer's split: the package net, and said so */
-	ck_assert_int_eq(measure_run(h, m, &p, NULL, NULL, NULL, r), 0);
+	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, NULL, NULL, r), 0);
 	ck_assert(!r->candidate_share);
 	ck_assert_double_eq_tol(r->median_total_j, r->package_median_total_j, 1e-12);
 	mj = measure_metrics_json(r, true);
@@ -471,7 +479,7 @@ START_TEST(hook_cancels)
 
 	p.min_trial_seconds = 2;
 	uint64_t t0 = util_mono_ns();
-	ck_assert_int_eq(measure_run(h, m, &p, cancel_after, NULL, &calls, r), -ECANCELED);
+	ck_assert_int_eq(measure_run(cand(h), m, &p, cancel_after, NULL, &calls, r), -ECANCELED);
 	ck_assert_str_eq(r->error_type, "cancelled");
 	ck_assert_uint_lt(util_mono_ns() - t0, 2000000000ull);
 	free(r);

@@ -30,7 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "../bpf/oncpu_bpf.h"
+#include "bpf/oncpu_bpf.h"
 #include "oncpu.skel.h"
 
 #include "cpuset.h"

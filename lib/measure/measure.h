@@ -1,25 +1,26 @@
 /*
- * measure.h — the measurement method of SPEC §3, steps 3–8, for one loaded harness.
+ * measure.h — the measurement method of SPEC §3, steps 3–8, for one loaded
+ * candidate process (candidate.h: the engine never runs processes itself).
  *
- * The caller has already spawned the harness pinned to the measurement CPU, sent
- * "load", and holds the host's measurement lock.  measure_run() sizes the passes,
+ * The caller has already spawned the candidate process pinned to the
+ * measurement CPU, loaded the code, and holds the host's measurement lock.  measure_run() sizes the passes,
  * runs the warm-up trials, then trials until the CV early-stop rule says stop,
  * and fills a measure_result.  Each trial's energy window is exactly the span
- * between two meter readings taken around the harness's "go" and "done" lines,
+ * between two meter readings taken around the candidate's go and finish,
  * so interpreter start-up and imports are never inside it; the idle baseline is
  * subtracted over that identical span, per domain, without clamping.
  *
- * The harness runs candidate code and is not trusted (issue 7): sizing,
- * warm-ups and trials are the same command; for every window this module
- * draws MEASURE_SAMPLE_PASSES passes at random, the harness keeps their
+ * The candidate process is not trusted (issue 7): sizing, warm-ups and
+ * trials are the same operation; for every window this module draws
+ * MEASURE_SAMPLE_PASSES passes at random, the candidate keeps their
  * outputs, and after the window they are compared with the expected ones
  * here (jsoncmp.h).  The pass count is decided here from the window's wall time,
- * never taken from the harness.  Every measured trial's time and energy per
+ * never taken from the candidate.  Every measured trial's time and energy per
  * pass are checked against the sizing run and the other trials: a trial off
  * by more than tamper_ratio (or faster than any call can be) is rejected and
  * retried, and a second one in a row fails the run as tampering_suspected.
  *
- * Thread safety: a measure_run call owns its harness and meter for its duration.
+ * Thread safety: a measure_run call owns its candidate and meter for its duration.
  */
 #ifndef JT_MEASURE_H
 #define JT_MEASURE_H
@@ -31,7 +32,7 @@
 #include "meter.h"
 #include "stats.h"
 
-struct harness;
+struct candidate;
 
 #define MEASURE_MAX_TRIALS 50
 /* Contaminated or mismatched trials are retried, but not without bound. */
@@ -82,7 +83,7 @@ struct measure_params {
 
 struct measure_trial {
 	uint64_t wall_ns;         /* meter timestamp difference: the window */
-	uint64_t reported_ns;     /* the span the harness claims for its passes (shown, never used) */
+	uint64_t reported_ns;     /* the span the candidate claims for its passes (shown, never used) */
 	long passes;
 	unsigned present;         /* domains measured (meter_domains) */
 	uint64_t raw_uj[METER_NDOMAINS];
@@ -107,7 +108,7 @@ struct measure_trial {
 /*
  * Called at every stage change and after every trial with a short stage name
  * ("sizing", "warmup", "measuring") and progress in [0, 1].  Also called while
- * waiting on the harness (stage NULL): a nonzero return cancels the run.
+ * waiting on the candidate (stage NULL): a nonzero return cancels the run.
  */
 typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
 /*
@@ -163,11 +164,11 @@ struct measure_result {
 /*
  * Runs steps 3–8.  Returns 0 with out filled, or a negative errno with
  * out->error_type / error_message saying what went wrong (-ECANCELED when the
- * hook cancelled, -ETIMEDOUT, -EPIPE when the harness died, -EPROTO for a
+ * hook cancelled, -ETIMEDOUT, -EPIPE when the candidate died, -EPROTO for a
  * protocol or candidate error, -EBUSY with error_type "host_busy" when other
- * tasks kept contaminating the trials).  The harness is left alive on success.
+ * tasks kept contaminating the trials).  The candidate is left alive on success.
  */
-int measure_run(struct harness *h, struct meter *m, const struct measure_params *p,
+int measure_run(const struct candidate *c, struct meter *m, const struct measure_params *p,
 		measure_hook_fn hook, measure_edge_fn on_edge, void *ctx,
 		struct measure_result *out);
 

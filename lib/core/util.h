@@ -5,6 +5,7 @@
 #ifndef JT_UTIL_H
 #define JT_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,16 @@ int util_read_line(const char *path, char *buf, size_t cap);
 void util_sha256_hex(const void *data, size_t len, char out[UTIL_SHA256_HEX_LEN]);
 
 /* strtoll/strtod wrappers that accept only a complete number. */
+/*
+ * The one way error text travels: a caller's (buf, cap) pair, filled with one
+ * printf-formatted line.  buf NULL or cap 0 is a no-op, so "why" arguments are
+ * optional everywhere.  Truncation is silent (the line is still useful).
+ */
+void util_say(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* s is exactly len characters of lowercase hex (a digest, a fingerprint). */
+bool util_is_lower_hex(const char *s, size_t len);
+
 int util_parse_i64(const char *s, long long *out);
 int util_parse_double(const char *s, double *out);
 

@@ -10,21 +10,20 @@
 
 #include <sys/random.h>
 
-#include "executor.h"
+#include "candidate.h"
 #include "jsoncmp.h"
-#include "proto.h"
 #include "log.h"
 #include "util.h"
 
 struct run {
-	struct harness *h;
+	const struct candidate *c;
 	struct meter *m;
 	const struct measure_params *p;
 	measure_hook_fn hook;
 	measure_edge_fn on_edge;  /* also watches the sizing windows (contamination) */
 	void *ctx;
 	struct measure_result *out;
-	struct proto_error e;
+	struct candidate_error e;
 	int meter_err;
 	unsigned seq;
 };
@@ -39,11 +38,11 @@ static int fail_from(struct run *r, int err)
 
 static int fail(struct run *r, int err, const char *type, const char *msg)
 {
-	return fail_from(r, proto_fail(&r->e, err, type, "%s", msg));
+	return fail_from(r, candidate_fail(&r->e, err, type, "%s", msg));
 }
 
 /*
- * While the harness runs, the meter is read every meter_poll_ms so that a
+ * While the candidate runs, the meter is read every meter_poll_ms so that a
  * counter can never wrap twice between two readings, and the hook gets its
  * chance to cancel.
  */
@@ -62,21 +61,11 @@ static uint64_t deadline(const struct measure_params *p)
 	return util_mono_ns() + (uint64_t)p->timeout_seconds * 1000000000ull;
 }
 
-static int recv_json(struct run *r, uint64_t dl, json_t **out)
+/* Waiting for the candidate: until the deadline, reading the meter meanwhile. */
+static struct candidate_wait wait_of(struct run *r, uint64_t dl)
 {
-	int err = proto_recv(r->h, dl, r->p->meter_poll_ms, wait_poll, r, out, &r->e);
-	return err ? fail_from(r, err) : 0;
-}
-
-static int candidate_error(struct run *r, json_t *msg)
-{
-	return fail_from(r, proto_candidate_error(msg, &r->e));
-}
-
-static int send_cmd(struct run *r, json_t *cmd)
-{
-	int err = proto_send(r->h, cmd, &r->e);
-	return err ? fail_from(r, err) : 0;
+	return (struct candidate_wait){ .deadline_ns = dl, .poll_ms = r->p->meter_poll_ms,
+					.poll = wait_poll, .ctx = r };
 }
 
 static void net_figures(const struct measure_params *p, struct measure_trial *t)
@@ -95,12 +84,6 @@ static void net_figures(const struct measure_params *p, struct measure_trial *t)
 	t->noise_floor_j = wobble > p->noise_floor_joules ? wobble : p->noise_floor_joules;
 	if (fabs(t->net_total_j) < t->noise_floor_j)
 		t->flags |= MEASURE_FLAG_BELOW_NOISE;
-}
-
-/* The candidate process broke the protocol: nothing it said can be used. */
-static int broke(struct run *r, const char *what)
-{
-	return fail(r, -EPROTO, "tampering_suspected", what);
 }
 
 /* k distinct pass numbers in [0, passes), ascending, drawn from the kernel's
@@ -156,73 +139,31 @@ static void describe_wrong(const struct measure_params *p, long j, long passes, 
 static int check_outputs(struct run *r, long passes, const long *pick, size_t k)
 {
 	const struct measure_params *p = r->p;
-	json_t *msg = NULL;
+	json_t **out = calloc(k * p->n_tests + 1, sizeof *out);
 	char first[400] = "";
 	long wrong = 0;
-	int err;
+	struct candidate_wait w = wait_of(r, deadline(p));
 
-	if ((err = send_cmd(r, json_pack("{s:s}", "cmd", "show"))))
-		return err;
-	for (size_t i = 0; i < k; i++) {
-		for (size_t c = 0; c < p->n_tests; c++) {
-			if ((err = recv_json(r, deadline(p), &msg)))
-				return err;
-			json_t *out = json_object_get(msg, "out");
-			if (json_integer_value(json_object_get(msg, "j")) != pick[i] ||
-			    json_integer_value(json_object_get(msg, "i")) != (json_int_t)c ||
-			    !json_is_object(out)) {
-				json_decref(msg);
-				return broke(r, "the candidate process answered out of turn while its "
-					     "outputs were being checked");
-			}
-			if (!jsoncmp_equal(json_object_get(out, "value"), json_array_get(p->expected, c)) &&
-			    wrong++ == 0)
-				describe_wrong(p, pick[i], passes, c, out, first, sizeof first);
-			json_decref(msg);
-		}
+	if (!out)
+		return fail(r, -ENOMEM, "internal", "out of memory");
+	int err = r->c->ops->outputs(r->c->ctx, pick, k, p->n_tests, &w, out, &r->e);
+	if (err) {
+		free(out);
+		return fail_from(r, err);
 	}
-	if ((err = recv_json(r, deadline(p), &msg)))
-		return err;
-	bool ok = json_is_true(json_object_get(msg, "ok"));
-	json_decref(msg);
-	if (!ok)
-		return broke(r, "the candidate process did not finish showing its outputs");
+	for (size_t i = 0; i < k; i++)
+		for (size_t c = 0; c < p->n_tests; c++) {
+			json_t *o = out[i * p->n_tests + c];
+			if (!jsoncmp_equal(json_object_get(o, "value"), json_array_get(p->expected, c)) &&
+			    wrong++ == 0)
+				describe_wrong(p, pick[i], passes, c, o, first, sizeof first);
+			json_decref(o);
+		}
+	free(out);
 	if (wrong)
-		return fail_from(r, proto_fail(&r->e, -EPROTO, "inconsistent_output",
+		return fail_from(r, candidate_fail(&r->e, -EPROTO, "inconsistent_output",
 			"outputs of a measured pass differ from the expected ones (%ld wrong in %zu "
 			"checked passes): %s", wrong, k, first));
-	return 0;
-}
-
-/* run/ready; a false "ready" is the candidate's error. */
-static int start_window(struct run *r, long passes, const long *pick, size_t k, uint64_t dl)
-{
-	json_t *msg = NULL, *keep = json_array();
-	for (size_t i = 0; i < k; i++)
-		json_array_append_new(keep, json_integer(pick[i]));
-	int err = send_cmd(r, json_pack("{s:s, s:I, s:o}", "cmd", "run", "passes", (json_int_t)passes,
-					"keep", keep));
-	if (err || (err = recv_json(r, dl, &msg)))
-		return err;
-	if (!json_is_true(json_object_get(msg, "ready")))
-		err = json_is_false(json_object_get(msg, "ready")) || json_object_get(msg, "ok") ?
-			candidate_error(r, msg) :
-			broke(r, "the candidate process answered out of turn before a window");
-	json_decref(msg);
-	return err;
-}
-
-/* The "done" line: the candidate's error, or a count that must agree. */
-static int end_window(struct run *r, json_t *msg, size_t kept, struct measure_trial *t)
-{
-	if (!json_is_true(json_object_get(msg, "done")))
-		return json_is_false(json_object_get(msg, "done")) ? candidate_error(r, msg) :
-			broke(r, "the candidate process answered out of turn in a window");
-	/* The harness's count only has to agree: the worker's pass count is used. */
-	if (json_integer_value(json_object_get(msg, "kept")) != (json_int_t)(kept * r->p->n_tests))
-		return broke(r, "the candidate process ended a window without the outputs of "
-			     "every call");
-	t->reported_ns = (uint64_t)json_integer_value(json_object_get(msg, "ns"));
 	return 0;
 }
 
@@ -234,8 +175,7 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 		  bool sizing)
 {
 	struct meter_reading before, after;
-	json_t *msg = NULL;
-	uint64_t dl = deadline(r->p);
+	struct candidate_wait w = wait_of(r, deadline(r->p));
 	long pick[MEASURE_SAMPLE_PASSES];
 	size_t k = pick_passes(passes, pick, MEASURE_SAMPLE_PASSES);
 	int err;
@@ -245,8 +185,8 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 	t->sizing = sizing;
 	t->cpu_share = -1;
 	t->share = -1;
-	if ((err = start_window(r, passes, pick, k, dl)))
-		return err;
+	if ((err = r->c->ops->prepare(r->c->ctx, passes, pick, k, &w, &r->e)))
+		return fail_from(r, err);
 	/* The observer first: its snapshot (a whole package's threads) must not
 	 * lengthen the energy window, least of all a short sizing one. */
 	if (on_edge) {
@@ -255,19 +195,14 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 	}
 	if ((err = meter_read(r->m, &before)))
 		return fail(r, err, "internal", "meter read failed");
-	if ((err = harness_go(r->h)))
-		return fail(r, err, "runtime_error", "the candidate process ended early");
-	err = recv_json(r, dl, &msg);
+	if ((err = r->c->ops->go(r->c->ctx, &r->e)))
+		return fail_from(r, err);
+	err = r->c->ops->finish(r->c->ctx, k * r->p->n_tests, &w, &t->reported_ns, &r->e);
 	int rerr = meter_read(r->m, &after);
 	if (err)
-		return err;
+		return fail_from(r, err);
 	if (rerr || r->meter_err)
-		err = fail(r, rerr ? rerr : r->meter_err, "internal", "meter read failed");
-	else
-		err = end_window(r, msg, k, t);
-	json_decref(msg);
-	if (err)
-		return err;
+		return fail(r, rerr ? rerr : r->meter_err, "internal", "meter read failed");
 	t->wall_ns = after.t_ns - before.t_ns;
 	t->ns_per_pass = (double)t->wall_ns / (double)passes;
 	t->present = before.present & after.present;
@@ -474,11 +409,11 @@ static void resize(const struct measure_params *p, struct measure_result *out,
 		 p->min_trial_seconds, out->passes);
 }
 
-int measure_run(struct harness *h, struct meter *m, const struct measure_params *p,
+int measure_run(const struct candidate *c, struct meter *m, const struct measure_params *p,
 		measure_hook_fn hook, measure_edge_fn on_edge, void *ctx,
 		struct measure_result *out)
 {
-	struct run r = { .h = h, .m = m, .p = p, .hook = hook, .on_edge = on_edge, .ctx = ctx,
+	struct run r = { .c = c, .m = m, .p = p, .hook = hook, .on_edge = on_edge, .ctx = ctx,
 			 .out = out };
 	struct measure_trial scratch;
 	long max = p->max_trials < MEASURE_MAX_TRIALS ? p->max_trials : MEASURE_MAX_TRIALS;
@@ -529,7 +464,7 @@ int measure_run(struct harness *h, struct meter *m, const struct measure_params 
 			log_warn("trial rejected (%ld kept so far): %s", (long)out->n_trials, why);
 			reject(out, t);
 			if (prev_why[0])
-				return fail_from(&r, proto_fail(&r.e, -EPROTO, "tampering_suspected",
+				return fail_from(&r, candidate_fail(&r.e, -EPROTO, "tampering_suspected",
 					"two trials in a row disagree with the sizing run or the other "
 					"trials: %s; then %s", prev_why, why));
 			snprintf(prev_why, sizeof prev_why, "%s", why);

@@ -6,7 +6,7 @@
 
 #include "cpuset.h"
 #include "log.h"
-#include "sandbox.h"
+#include "sandbox_controls.h"
 #include "util.h"
 
 #include <ctype.h>
