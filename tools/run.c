@@ -259,39 +259,29 @@ static int measure(struct run *r)
 	    (err = add_rusage(r, &d)))
 		goto out;
 
-	/* one window, one "pass": the figures of SPEC §3 with n = 1 */
+	/* one window, one "pass": the figures of SPEC §3 with n = 1, split as the
+	 * worker splits its windows */
+	struct measure_params mp = { .noise_floor_joules = r->cfg.noise_floor_joules };
+	if (r->calibrated) {
+		mp.idle_watts[METER_PACKAGE] = r->calib.idle_package_watts;
+		mp.idle_watts[METER_DRAM] = r->calib.idle_dram_watts;
+		mp.idle_stddev_watts[METER_PACKAGE] = r->calib.stddev_package_watts;
+		mp.idle_stddev_watts[METER_DRAM] = r->calib.stddev_dram_watts;
+	}
 	t->seq = 1;
 	t->passes = 1;
-	t->wall_ns = after.t_ns - before.t_ns;
-	t->present = before.present & after.present;
+	t->cpu_share = -1;
+	t->share = -1;
+	measure_window_figures(&mp, &before, &after, t);
 	double secs = (double)t->wall_ns / 1e9;
-	for (int dom = 0; dom < METER_NDOMAINS; dom++) {
-		t->raw_uj[dom] = after.uj[dom] - before.uj[dom];
-		t->wraps[dom] = after.wraps[dom] - before.wraps[dom];
-		double idle = dom == METER_PACKAGE ? r->calib.idle_package_watts
-			    : dom == METER_DRAM    ? r->calib.idle_dram_watts
-						   : 0;
-		t->net_uj[dom] = (int64_t)t->raw_uj[dom] - llround(idle * secs * 1e6);
-	}
-	t->net_total_j = (double)(t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]) / 1e6;
-
-	struct attrib_params p = {
+	struct attrib_trial_opts o = {
 		.candidate_root = r->child, .service_tgid = getpid(),
-		.dynamic_uj = t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM],
-		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) -
-			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
-		.busy_ns = d.busy_ns,
-		.baseline_ns = r->calibrated ? calib_background_ns(&r->calib, t->wall_ns) : 0,
 		.foreign_max_percent = r->cfg.attribution_foreign_max_percent,
-		.capacity_ns = t->wall_ns,
+		.measurement_cpus = 1, .shared_package = r->layout.shared_package,
+		.calib = r->calibrated ? &r->calib : NULL,
 	};
-	if ((err = attrib_split(&d, &p, &r->attr)))
+	if ((err = attrib_trial_split(&d, &o, t, &r->attr)))
 		goto out;
-	t->foreign_percent = r->attr.foreign_percent;
-	t->cpu_share = t->wall_ns ? (double)r->attr.role_ns[ATTRIB_CANDIDATE] / (double)t->wall_ns : -1;
-	/* a shared package: the command's figure is its part of the split (issue 8) */
-	t->share = !r->layout.shared_package ? -1 : r->attr.split_ns ?
-		   (double)r->attr.role_ns[ATTRIB_CANDIDATE] / (double)r->attr.split_ns : 0;
 	double f = t->share >= 0 ? t->share : 1;
 	t->energy_j = t->net_total_j * f;
 	r->mr.n_trials = 1;

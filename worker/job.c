@@ -81,27 +81,14 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 	if ((w->err = oncpu_snapshot(w->env->oncpu, &after)) ||
 	    (w->err = oncpu_diff(&w->before, &after, &diff)))
 		goto out;
-	struct attrib_params p = {
+	struct attrib_trial_opts o = {
 		.candidate_root = w->root, .service_tgid = w->env->service_pid,
-		.dynamic_uj = t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM],
-		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) -
-			   (t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM]),
-		.busy_ns = diff.busy_ns,
-		.baseline_ns = calib_background_ns(w->env->calib, t->wall_ns),
 		.foreign_max_percent = w->env->cfg->attribution_foreign_max_percent,
-		.capacity_ns = t->wall_ns * (uint64_t)cpuset_count(&w->cpu),
+		.measurement_cpus = cpuset_count(&w->cpu),
+		.shared_package = w->env->layout->shared_package, .calib = w->env->calib,
 	};
-	if ((w->err = attrib_split(&diff, &p, &win)))
+	if ((w->err = attrib_trial_split(&diff, &o, t, &win)))
 		goto out;
-	t->foreign_percent = win.foreign_percent;
-	if (p.capacity_ns)
-		t->cpu_share = (double)win.role_ns[ATTRIB_CANDIDATE] / (double)p.capacity_ns;
-	/* A shared package's energy is the neighbours' too: the candidate's
-	 * figure is its part of the split (energy_basis candidate_share). */
-	if (w->env->layout->shared_package)
-		t->share = win.split_ns ? (double)win.role_ns[ATTRIB_CANDIDATE] / (double)win.split_ns : 0;
-	if (win.contaminated)
-		t->flags |= MEASURE_FLAG_CONTAMINATED;
 	if (t->seq >= w->nwins) {
 		size_t n = t->seq + 16;
 		struct attrib_window *nw = realloc(w->wins, n * sizeof *nw);

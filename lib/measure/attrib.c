@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calib.h"
+#include "measure.h"
 #include "oncpu.h"
 
 static const char *const role_names[] = { "candidate", "harness", "foreign" };
@@ -194,6 +196,37 @@ int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *
 		out->foreign_percent = 100.0 * (double)out->foreign_measurement_ns / (double)base;
 	out->contaminated = out->foreign_percent > p->foreign_max_percent;
 	qsort(out->procs, out->n, sizeof *out->procs, by_role_then_time);
+	return 0;
+}
+
+int attrib_trial_split(const struct oncpu_snapshot *diff, const struct attrib_trial_opts *o,
+		       struct measure_trial *t, struct attrib_window *out)
+{
+	int64_t net = t->net_uj[METER_PACKAGE] + t->net_uj[METER_DRAM];
+	struct attrib_params p = {
+		.candidate_root = o->candidate_root, .service_tgid = o->service_tgid,
+		.dynamic_uj = net,
+		.idle_uj = (int64_t)(t->raw_uj[METER_PACKAGE] + t->raw_uj[METER_DRAM]) - net,
+		.busy_ns = diff->busy_ns,
+		.baseline_ns = calib_background_ns(o->calib, t->wall_ns),
+		.foreign_max_percent = o->foreign_max_percent,
+		.capacity_ns = t->wall_ns * (uint64_t)(o->measurement_cpus > 0 ? o->measurement_cpus : 1),
+	};
+	int err = attrib_split(diff, &p, out);
+	if (err)
+		return err;
+	t->foreign_percent = out->foreign_percent;
+	if (p.capacity_ns)
+		t->cpu_share = (double)out->role_ns[ATTRIB_CANDIDATE] / (double)p.capacity_ns;
+	/* A shared package's energy is the neighbours' too: the candidate's
+	 * figure is its part of the split (energy_basis candidate_share). */
+	if (o->shared_package) {
+		t->share = out->split_ns ? (double)out->role_ns[ATTRIB_CANDIDATE] /
+					   (double)out->split_ns : 0;
+		t->energy_j = t->net_total_j * t->share;
+	}
+	if (out->contaminated)
+		t->flags |= MEASURE_FLAG_CONTAMINATED;
 	return 0;
 }
 

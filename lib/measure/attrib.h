@@ -91,6 +91,28 @@ struct attrib_params {
 /* Splits one window; out->procs is malloc'd (attrib_window_free). */
 int attrib_split(const struct oncpu_snapshot *diff, const struct attrib_params *p,
 		 struct attrib_window *out);
+
+struct calib_profile;
+struct measure_trial;
+/* Who is who, and what a measured window's split is judged by. */
+struct attrib_trial_opts {
+	pid_t candidate_root;
+	pid_t service_tgid;
+	double foreign_max_percent;
+	int measurement_cpus;                /* the capacity: window × this many CPUs */
+	bool shared_package;                 /* give t the candidate's share */
+	const struct calib_profile *calib;   /* its baseline; NULL = none */
+};
+/*
+ * Splits the measured window t (its net and idle energy, the calibrated
+ * baseline over it: calib_background_ns) and tells t what was seen:
+ * foreign_percent, cpu_share (the candidate's time over the capacity),
+ * MEASURE_FLAG_CONTAMINATED, and on a shared package share and energy_j (the
+ * candidate's part).  The worker's observer and jouletrace-run both split
+ * with it, so their windows are judged alike.  As attrib_split otherwise.
+ */
+int attrib_trial_split(const struct oncpu_snapshot *diff, const struct attrib_trial_opts *o,
+		       struct measure_trial *t, struct attrib_window *out);
 void attrib_window_free(struct attrib_window *w);
 
 /* Sums windows (same pid → one row); the result still conserves exactly. */

@@ -68,8 +68,19 @@ static struct candidate_wait wait_of(struct run *r, uint64_t dl)
 					.poll = wait_poll, .ctx = r };
 }
 
-static void net_figures(const struct measure_params *p, struct measure_trial *t)
+void measure_window_figures(const struct measure_params *p, const struct meter_reading *before,
+			    const struct meter_reading *after, struct measure_trial *t)
 {
+	t->wall_ns = after->t_ns - before->t_ns;
+	t->ns_per_pass = t->passes > 0 ? (double)t->wall_ns / (double)t->passes : 0;
+	t->present = before->present & after->present;
+	for (int d = 0; d < METER_NDOMAINS; d++) {
+		t->raw_uj[d] = after->uj[d] - before->uj[d];
+		t->wraps[d] = after->wraps[d] - before->wraps[d];
+		/* a reset inside the window loses energy nobody can count */
+		if (after->resets[d] != before->resets[d])
+			t->flags |= MEASURE_FLAG_COUNTER_RESET;
+	}
 	double secs = (double)t->wall_ns / 1e9;
 	for (int d = 0; d < METER_NDOMAINS; d++) {
 		if (!(t->present & (1u << d)))
@@ -84,6 +95,7 @@ static void net_figures(const struct measure_params *p, struct measure_trial *t)
 	t->noise_floor_j = wobble > p->noise_floor_joules ? wobble : p->noise_floor_joules;
 	if (fabs(t->net_total_j) < t->noise_floor_j)
 		t->flags |= MEASURE_FLAG_BELOW_NOISE;
+	t->energy_j = t->net_total_j;   /* until an observer gives the candidate's share */
 }
 
 /* k distinct pass numbers in [0, passes), ascending, drawn from the kernel's
@@ -203,17 +215,7 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 		return fail_from(r, err);
 	if (rerr || r->meter_err)
 		return fail(r, rerr ? rerr : r->meter_err, "internal", "meter read failed");
-	t->wall_ns = after.t_ns - before.t_ns;
-	t->ns_per_pass = (double)t->wall_ns / (double)passes;
-	t->present = before.present & after.present;
-	for (int d = 0; d < METER_NDOMAINS; d++) {
-		t->raw_uj[d] = after.uj[d] - before.uj[d];
-		t->wraps[d] = after.wraps[d] - before.wraps[d];
-		/* a reset inside the window loses energy nobody can count */
-		if (after.resets[d] != before.resets[d])
-			t->flags |= MEASURE_FLAG_COUNTER_RESET;
-	}
-	net_figures(r->p, t);
+	measure_window_figures(r->p, &before, &after, t);
 	if (on_edge)
 		on_edge(r->ctx, 1, t);
 	t->energy_j = t->share >= 0 ? t->net_total_j * t->share : t->net_total_j;

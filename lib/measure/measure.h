@@ -173,6 +173,17 @@ int measure_run(const struct candidate *c, struct meter *m, const struct measure
 		struct measure_result *out);
 
 /*
+ * The figures of one window from its two meter readings, as every window of
+ * measure_run() gets them (and jouletrace-run's one window): wall time, time
+ * per pass (t->passes set), raw energy and wraps per domain,
+ * MEASURE_FLAG_COUNTER_RESET, net = raw − idle × window (never clamped), the
+ * noise floor and MEASURE_FLAG_BELOW_NOISE, and energy_j = the net total.
+ * Uses p's idle_watts, idle_stddev_watts and noise_floor_joules only.
+ */
+void measure_window_figures(const struct measure_params *p, const struct meter_reading *before,
+			    const struct meter_reading *after, struct measure_trial *t);
+
+/*
  * The tampering check measure_run() applies to each measured trial t (not yet
  * counted in out->trials), exposed for tests: time per call under
  * MEASURE_MIN_CALL_NS, time per pass off out->sizing_ns_per_pass or the median
