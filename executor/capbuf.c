@@ -1,63 +1,38 @@
 /* capbuf.c — see capbuf.h. */
 #include "capbuf.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 void capbuf_init(struct capbuf *c, size_t limit, bool keep_tail)
 {
 	memset(c, 0, sizeof *c);
+	dynbuf_init(&c->b, 2 * limit);
 	c->limit = limit;
 	c->keep_tail = keep_tail;
 }
 
-static bool reserve(struct capbuf *c, size_t need)
-{
-	if (need + 1 <= c->alloc)
-		return true;
-	size_t n = c->alloc ? c->alloc : 4096;
-	while (n < need + 1)
-		n *= 2;
-	char *p = realloc(c->buf, n);
-	if (!p)
-		return false;
-	c->buf = p;
-	c->alloc = n;
-	return true;
-}
-
+/* On ENOMEM the bytes are only counted (total), as past the limit. */
 void capbuf_append(struct capbuf *c, const char *data, size_t n)
 {
 	c->total += n;
 	if (!c->keep_tail) {
-		size_t take = c->limit - c->len < n ? c->limit - c->len : n;
-		if (take == 0 || !reserve(c, c->len + take))
-			return;
-		memcpy(c->buf + c->len, data, take);
-		c->len += take;
+		size_t take = c->limit - c->b.len < n ? c->limit - c->b.len : n;
+		if (take)
+			dynbuf_add(&c->b, data, take);
 	} else if (n >= c->limit) {
-		if (!reserve(c, c->limit))
-			return;
-		memcpy(c->buf, data + n - c->limit, c->limit);
-		c->len = c->limit;
+		dynbuf_reset(&c->b);
+		dynbuf_add(&c->b, data + n - c->limit, c->limit);
 	} else {
-		if (c->len + n > 2 * c->limit) {
-			size_t keep = c->limit - n;
-			memmove(c->buf, c->buf + c->len - keep, keep);
-			c->len = keep;
-		}
-		if (!reserve(c, c->len + n))
-			return;
-		memcpy(c->buf + c->len, data, n);
-		c->len += n;
+		if (c->b.len + n > 2 * c->limit)
+			dynbuf_consume(&c->b, c->b.len - (c->limit - n));
+		dynbuf_add(&c->b, data, n);
 	}
-	c->buf[c->len] = '\0';
 }
 
 const char *capbuf_view(const struct capbuf *c, size_t *len)
 {
-	size_t n = c->len;
-	const char *p = c->buf;
+	size_t n = c->b.len;
+	const char *p = c->b.p;
 	if (c->keep_tail && n > c->limit) {
 		p += n - c->limit;
 		n = c->limit;
@@ -76,6 +51,6 @@ size_t capbuf_dropped(const struct capbuf *c)
 
 void capbuf_free(struct capbuf *c)
 {
-	free(c->buf);
+	dynbuf_free(&c->b);
 	memset(c, 0, sizeof *c);
 }

@@ -11,10 +11,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "dynbuf.h"
+
 /* Storage is up to 2×limit for keep_tail, so the shift is amortized. */
 struct capbuf {
-	char *buf;
-	size_t len, alloc, limit;
+	struct dynbuf b;          /* at most 2 × limit (the tail mode trims at that) */
+	size_t limit;
 	size_t total;
 	bool keep_tail;
 };

@@ -1,6 +1,7 @@
 /* executor.c — see executor.h. */
 #include "executor.h"
 #include "capbuf.h"
+#include "dynbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +42,8 @@ struct harness {
 	char *tmpdir;            /* host dir: the cwd, or the staging point of the new root */
 	char workdir[64];        /* /proc/<pid>/root/tmp with the mount namespace */
 	struct capbuf out, err;
-	char *rbuf;              /* reply bytes not yet returned */
-	size_t rlen, ralloc, rscan;
+	struct dynbuf rbuf;      /* reply bytes not yet returned; max_msg + 1 at most */
+	size_t rscan;            /* rbuf bytes already searched for '\n' */
 	size_t max_msg;
 	int send_timeout_ms;
 	bool rep_eof, killed_by_us, oom;
@@ -87,23 +88,17 @@ static void drain_pending(struct harness *h)
 /* Reads reply bytes until EAGAIN, EOF or the line cap.  0 or -EMSGSIZE. */
 static int read_reply(struct harness *h)
 {
-	size_t cap = h->max_msg + 1;   /* a maximal line plus its '\n' */
-	while (!h->rep_eof && h->rlen < cap) {
-		if (h->ralloc < cap && h->ralloc - h->rlen < READ_CHUNK) {
-			size_t n = h->ralloc ? h->ralloc * 2 : READ_CHUNK * 2;
-			if (n > cap)
-				n = cap;
-			char *p = realloc(h->rbuf, n);
-			if (!p)
-				return -ENOMEM;
-			h->rbuf = p;
-			h->ralloc = n;
-		}
-		size_t room = h->ralloc - h->rlen;
-		ssize_t n = read(h->rep_fd, h->rbuf + h->rlen, room);
+	struct dynbuf *b = &h->rbuf;   /* a maximal line plus its '\n' */
+	while (!h->rep_eof && b->len < b->max) {
+		char *at;
+		size_t room;
+		int err = dynbuf_space(b, READ_CHUNK, &at, &room);
+		if (err)
+			return err;
+		ssize_t n = read(h->rep_fd, at, room);
 		if (n > 0) {
-			h->rlen += (size_t)n;
-			if (memchr(h->rbuf + h->rlen - (size_t)n, '\n', (size_t)n))
+			dynbuf_commit(b, (size_t)n);
+			if (memchr(at, '\n', (size_t)n))
 				return 0;
 		} else if (n == 0) {
 			h->rep_eof = true;
@@ -115,7 +110,7 @@ static int read_reply(struct harness *h)
 			break;
 		}
 	}
-	if (h->rlen >= cap && !memchr(h->rbuf + h->rscan, '\n', h->rlen - h->rscan))
+	if (b->len >= b->max && !memchr(b->p + h->rscan, '\n', b->len - h->rscan))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -123,19 +118,19 @@ static int read_reply(struct harness *h)
 /* 0 with *line set, -EAGAIN when no complete line is buffered. */
 static int take_line(struct harness *h, char **line)
 {
-	char *nl = h->rlen > h->rscan ? memchr(h->rbuf + h->rscan, '\n', h->rlen - h->rscan) : NULL;
+	struct dynbuf *b = &h->rbuf;
+	char *nl = b->len > h->rscan ? memchr(b->p + h->rscan, '\n', b->len - h->rscan) : NULL;
 	if (!nl) {
-		h->rscan = h->rlen;
+		h->rscan = b->len;
 		return -EAGAIN;
 	}
-	size_t n = (size_t)(nl - h->rbuf);
+	size_t n = (size_t)(nl - b->p);
 	char *s = malloc(n + 1);
 	if (!s)
 		return -ENOMEM;
-	memcpy(s, h->rbuf, n);
+	memcpy(s, b->p, n);
 	s[n] = '\0';
-	memmove(h->rbuf, nl + 1, h->rlen - n - 1);
-	h->rlen -= n + 1;
+	dynbuf_consume(b, n + 1);
 	h->rscan = 0;
 	*line = s;
 	return 0;
@@ -374,6 +369,7 @@ struct harness *harness_spawn(const struct exec_options *o)
 	h->proc.pid = -1;
 	h->proc.pidfd = h->cmd_fd = h->rep_fd = h->out_fd = h->err_fd = -1;
 	h->max_msg = o->max_message_bytes ? o->max_message_bytes : DEFAULT_MESSAGE_BYTES;
+	dynbuf_init(&h->rbuf, h->max_msg + 1);
 	h->send_timeout_ms = o->send_timeout_ms > 0 ? o->send_timeout_ms : DEFAULT_SEND_TIMEOUT_MS;
 	size_t cap = o->max_output_bytes ? o->max_output_bytes : DEFAULT_OUTPUT_BYTES;
 	capbuf_init(&h->out, cap, false);
@@ -702,9 +698,10 @@ int harness_close(struct harness *h, uint64_t deadline_ns)
 			return -ETIMEDOUT;
 		}
 		/* Replies are no longer wanted; stdout/stderr keep draining. */
-		h->rlen = h->rscan = 0;
+		dynbuf_reset(&h->rbuf);
+		h->rscan = 0;
 		if (pump(h, deadline_ns - now, false, true) < 0)
-			h->rlen = 0;
+			dynbuf_reset(&h->rbuf);
 	}
 	finish_exit(h);
 	return 0;
@@ -796,7 +793,7 @@ void harness_free(struct harness *h)
 	}
 	capbuf_free(&h->out);
 	capbuf_free(&h->err);
-	free(h->rbuf);
+	dynbuf_free(&h->rbuf);
 	free(h);
 }
 

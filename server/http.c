@@ -17,12 +17,12 @@
 #include <microhttpd.h>
 
 #include "apierr.h"
+#include "dynbuf.h"
 #include "log.h"
 #include "util.h"
 
 #define DEFAULT_MAX_BODY   (1024u * 1024u)
 #define MIN_DRAIN_BYTES    (1024u * 1024u)
-#define INITIAL_BODY_CAP   (16u * 1024u)
 #define STOP_GRACE_NS      (5ull * 1000000000ull)
 
 struct http_server {
@@ -40,8 +40,7 @@ struct http_server {
 struct req_state {
 	struct http_server *srv;
 	char *raw_uri;             /* as sent, path + '?' + query */
-	char *body;
-	size_t len, cap;
+	struct dynbuf body;        /* capped at max_body */
 	size_t drained;            /* bytes discarded after the cap was crossed */
 	bool started, too_large, counted;
 };
@@ -66,6 +65,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	if (!st)
 		return NULL; /* on_request then refuses the request */
 	st->srv = cls;
+	dynbuf_init(&st->body, st->srv->max_body);
 	/* uri lives in the connection pool, already bounded by HTTP_MAX_HEADER_BYTES */
 	st->raw_uri = strdup(uri ? uri : "");
 	if (!st->raw_uri) {
@@ -87,7 +87,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (st->counted)
 		atomic_fetch_sub(&srv->in_flight, 1);
 	free(st->raw_uri);
-	free(st->body);
+	dynbuf_free(&st->body);
 	free(st);
 	*con_cls = NULL;
 }
@@ -183,32 +183,16 @@ static enum MHD_Result too_large(struct MHD_Connection *c, const struct http_ser
 	return send_error(c, APIERR_PAYLOAD_TOO_LARGE, msg, id);
 }
 
-static int append_body(struct req_state *st, const char *data, size_t n, size_t max)
+static int append_body(struct req_state *st, const char *data, size_t n)
 {
-	if (st->len + n > max) {
+	int err = dynbuf_add(&st->body, data, n);
+	if (err == -E2BIG) {
 		/* over the cap: stop buffering now, keep only the verdict */
 		st->too_large = true;
-		free(st->body);
-		st->body = NULL;
-		st->len = st->cap = 0;
+		dynbuf_free(&st->body);
 		return 0;
 	}
-	if (st->len + n + 1 > st->cap) {
-		size_t cap = st->cap ? st->cap : INITIAL_BODY_CAP;
-		while (cap < st->len + n + 1)
-			cap *= 2;
-		if (cap > max + 1)
-			cap = max + 1;
-		char *p = realloc(st->body, cap);
-		if (!p)
-			return -ENOMEM;
-		st->body = p;
-		st->cap = cap;
-	}
-	memcpy(st->body + st->len, data, n);
-	st->len += n;
-	st->body[st->len] = '\0';
-	return 0;
+	return err;
 }
 
 static void client_address(struct MHD_Connection *c, char *out, size_t cap)
@@ -228,8 +212,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct req_state *st,
 				const char *method)
 {
 	struct http_server *srv = st->srv;
-	struct http_request req = { .method = method, .body = st->body ? st->body : "",
-				    .body_len = st->len };
+	struct http_request req = { .method = method, .body = st->body.p ? st->body.p : "",
+				    .body_len = st->body.len };
 	struct http_response resp = { 0 };
 
 	char *q = strchr(st->raw_uri, '?');
@@ -294,7 +278,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			}
 			return MHD_YES;
 		}
-		return append_body(st, upload_data, n, srv->max_body) ? MHD_NO : MHD_YES;
+		return append_body(st, upload_data, n) ? MHD_NO : MHD_YES;
 	}
 	if (st->too_large)
 		return too_large(c, srv);

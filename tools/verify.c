@@ -55,48 +55,12 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* stdin has no size to stat, so read it with the same cap as files. */
+/* A file, or stdin ("-"), with the same cap. */
 static int read_input(const char *path, char **data, size_t *len)
 {
-	size_t used = 0, cap = 65536;
-	char *buf;
-
-	if (strcmp(path, "-") != 0)
-		return util_read_file(path, INPUT_MAX, data, len);
-	*data = NULL;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (used + 1 >= cap) {
-			char *nb = cap > INPUT_MAX ? NULL : realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return cap > INPUT_MAX ? -EFBIG : -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(STDIN_FILENO, buf + used, cap - used - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			return -e;
-		}
-		if (r == 0)
-			break;
-		used += (size_t)r;
-		if (used > INPUT_MAX) {
-			free(buf);
-			return -EFBIG;
-		}
-	}
-	buf[used] = '\0';
-	*data = buf;
-	*len = used;
-	return 0;
+	if (strcmp(path, "-") == 0)
+		return util_read_fd(STDIN_FILENO, INPUT_MAX, data, len);
+	return util_read_file(path, INPUT_MAX, data, len);
 }
 
 static int canonicalize(const struct verify_ctx *c)

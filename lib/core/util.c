@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dynbuf.h"
+
 static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
@@ -89,52 +91,45 @@ int util_uuid4(char out[37])
 	return 0;
 }
 
-int util_read_file(const char *path, size_t max_bytes, char **data, size_t *len)
+int util_read_fd(int fd, size_t max_bytes, char **data, size_t *len)
 {
-	int ret = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf = NULL;
-	size_t used = 0, cap = 4096;
+	struct dynbuf b;
+	int ret = 0;
 
 	*data = NULL;
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	/* one byte past the limit tells "too big" from "exactly the limit" */
+	dynbuf_init(&b, max_bytes + 1);
 	for (;;) {
-		if (used + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + used, cap - used - 1);
+		char *at;
+		size_t room;
+		if ((ret = dynbuf_space(&b, 65536, &at, &room)))
+			break;
+		ssize_t r = read(fd, at, room);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
 			ret = -errno;
-			goto out;
+			break;
 		}
 		if (r == 0)
 			break;
-		used += (size_t)r;
-		if (used > max_bytes) {
-			ret = -EFBIG;
-			goto out;
-		}
+		dynbuf_commit(&b, (size_t)r);
 	}
-	buf[used] = '\0';
-	*data = buf;
-	buf = NULL;
-	if (len)
-		*len = used;
-out:
-	free(buf);
+	if (ret == -E2BIG || (!ret && b.len > max_bytes))
+		ret = -EFBIG;
+	if (!ret && !(*data = dynbuf_take(&b, len)))
+		ret = -ENOMEM;
+	dynbuf_free(&b);
+	return ret;
+}
+
+int util_read_file(const char *path, size_t max_bytes, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*data = NULL;
+	if (fd < 0)
+		return -errno;
+	int ret = util_read_fd(fd, max_bytes, data, len);
 	close(fd);
 	return ret;
 }

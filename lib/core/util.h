@@ -29,6 +29,8 @@ int util_uuid4(char out[37]);
  * when it is larger than max_bytes.  *len (optional) excludes the NUL.
  */
 int util_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
+/* The same from an open descriptor (stdin), read to its end; fd stays open. */
+int util_read_fd(int fd, size_t max_bytes, char **data, size_t *len);
 /* Writes via a temp file + fsync + rename, so readers never see a torn file. */
 int util_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 /* Reads a small sysfs/proc file and strips the trailing newline. */

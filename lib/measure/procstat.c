@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "cpuset.h"
+#include "dynbuf.h"
 
 struct procstat {
 	int fd;
-	char *buf;
-	size_t cap;
+	struct dynbuf buf;   /* the file's head, re-read each time; PROCSTAT_MAX_BYTES at most */
 };
 
 struct procstat *procstat_open(const char *proc_root)
@@ -31,12 +31,7 @@ struct procstat *procstat_open(const char *proc_root)
 		err = ENAMETOOLONG;
 		goto fail;
 	}
-	ps->cap = 64 * 1024;
-	ps->buf = malloc(ps->cap);
-	if (!ps->buf) {
-		err = ENOMEM;
-		goto fail;
-	}
+	dynbuf_init(&ps->buf, PROCSTAT_MAX_BYTES);
 	ps->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (ps->fd < 0) {
 		err = errno;
@@ -44,64 +39,57 @@ struct procstat *procstat_open(const char *proc_root)
 	}
 	return ps;
 fail:
-	free(ps->buf);
 	free(ps);
 	errno = err;
 	return NULL;
 }
 
-/* Reads from offset 0 until EOF or until the cpu lines are complete. */
-static int fill(struct procstat *ps, size_t *len)
+/* A line begun after the cpu lines (at least 3 bytes of it read): they are complete. */
+static bool cpu_lines_done(const char *p)
 {
-	size_t used = 0;
+	for (const char *nl = p; (nl = strchr(nl, '\n')) && nl[1]; nl++)
+		if (nl[2] && nl[3] && strncmp(nl + 1, "cpu", 3) != 0)
+			return true;
+	return false;
+}
+
+/* Reads from offset 0 until EOF or until the cpu lines are complete. */
+static int fill(struct procstat *ps)
+{
+	struct dynbuf *b = &ps->buf;
+	dynbuf_reset(b);
 	for (;;) {
-		if (used + 1 >= ps->cap) {
-			/* Stop early once a non-cpu line has started: the rest is not needed. */
-			ps->buf[used] = '\0';
-			char *nl = ps->buf;
-			bool done = false;
-			while ((nl = strchr(nl, '\n')) && nl[1]) {
-				if (strncmp(nl + 1, "cpu", 3) != 0) {
-					done = true;
-					break;
-				}
-				nl++;
-			}
-			if (done)
-				break;
-			if (ps->cap >= PROCSTAT_MAX_BYTES)
-				return -EFBIG;
-			char *nb = realloc(ps->buf, ps->cap * 2);
-			if (!nb)
-				return -ENOMEM;
-			ps->buf = nb;
-			ps->cap *= 2;
-		}
-		ssize_t r = pread(ps->fd, ps->buf + used, ps->cap - used - 1, (off_t)used);
+		char *at;
+		size_t room;
+		int err = dynbuf_space(b, 64 * 1024, &at, &room);
+		if (err == -E2BIG)
+			return cpu_lines_done(b->p) ? 0 : -EFBIG;
+		if (err)
+			return err;
+		ssize_t r = pread(ps->fd, at, room, (off_t)b->len);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
 		if (r == 0)
-			break;
-		used += (size_t)r;
+			return 0;
+		dynbuf_commit(b, (size_t)r);
+		/* Stop early once a non-cpu line has started: the rest is not needed. */
+		if (cpu_lines_done(b->p))
+			return 0;
 	}
-	ps->buf[used] = '\0';
-	*len = used;
-	return 0;
 }
 
 int procstat_read(struct procstat *ps, const struct cpuset *cpus, struct procstat_sample *out)
 {
-	size_t len;
 	int ret;
 
 	memset(out, 0, sizeof *out);
-	if ((ret = fill(ps, &len)) < 0)
+	if ((ret = fill(ps)) < 0)
 		return ret;
 	bool seen_cpu = false;
-	for (char *line = ps->buf; line && *line;) {
+	for (char *line = ps->buf.p; line && *line;) {
 		char *next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
@@ -164,6 +152,6 @@ void procstat_close(struct procstat *ps)
 	if (!ps)
 		return;
 	close(ps->fd);
-	free(ps->buf);
+	dynbuf_free(&ps->buf);
 	free(ps);
 }

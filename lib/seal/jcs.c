@@ -19,22 +19,8 @@ int jcs_fail(struct out *o, const char *why)
 
 int jcs_put(struct out *o, const void *s, size_t n)
 {
-	if (o->cap - o->len <= n) {   /* keeps room for the NUL */
-		if (n >= SIZE_MAX / 2 - o->len)
-			return -ENOMEM;
-		size_t need = o->len + n + 1, cap = o->cap ? o->cap : 256;
-		while (cap < need)
-			cap *= 2;
-		char *p = realloc(o->p, cap);
-		if (!p)
-			return -ENOMEM;
-		o->p = p;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-	return 0;
+	int err = dynbuf_add(&o->b, s, n);
+	return err == -E2BIG ? -ENOMEM : err;
 }
 
 int jcs_put_str(struct out *o, const char *s)
@@ -416,16 +402,16 @@ static int emit(struct out *o, const json_t *v, int depth)
 
 static int run(const json_t *v, char **out, size_t *len, const char **why)
 {
-	struct out o = { 0 };
+	struct out o = JCS_OUT_INIT;
 	int rc = emit(&o, v, 0);
 
 	if (rc) {
-		free(o.p);
+		dynbuf_free(&o.b);
 		*why = o.why;
 		return rc;
 	}
-	*out = o.p;
-	*len = o.len;
+	*out = o.b.p;
+	*len = o.b.len;
 	return 0;
 }
 

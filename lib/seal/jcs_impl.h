@@ -1,7 +1,7 @@
 /*
  * jcs_impl.h — private to the jcs module (jcs.c, jcs_text.c): the output
  * buffer and the string and key helpers both the value serializer and the
- * text canonicalizer use.  Nothing outside lib/jcs*.c may include this.
+ * text canonicalizer use.  Nothing outside lib/seal/jcs*.c may include this.
  * Errors: 0, -EINVAL (jcs_fail records the first reason), -ENOMEM.
  */
 #ifndef JT_JCS_IMPL_H
@@ -10,11 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dynbuf.h"
+
+/* An output is bounded by its input (at most 6 bytes out per byte in), and
+ * every input by its caller; the limit only says so. */
+#define JCS_OUT_MAX (SIZE_MAX / 8)
 struct out {
-	char *p;          /* NUL-terminated once anything was put */
-	size_t len, cap;
+	struct dynbuf b;  /* NUL-terminated once anything was put */
 	const char *why;  /* reason for the first -EINVAL */
 };
+#define JCS_OUT_INIT { .b = { .max = JCS_OUT_MAX } }
 
 int jcs_fail(struct out *o, const char *why);
 int jcs_put(struct out *o, const void *s, size_t n);

@@ -236,9 +236,9 @@ static int read_member(struct in *in, struct tmember *m, int depth)
 		return in_fail(in, "expected an object key");
 	if ((rc = read_string(in, &m->key)))
 		return rc;
-	if (!(m->u16 = malloc((m->key.len ? m->key.len : 1) * sizeof *m->u16)))
+	if (!(m->u16 = malloc((m->key.b.len ? m->key.b.len : 1) * sizeof *m->u16)))
 		return -ENOMEM;
-	if (jcs_to_utf16(m->key.p ? m->key.p : "", m->key.len, m->u16, &m->n16))
+	if (jcs_to_utf16(m->key.b.p ? m->key.b.p : "", m->key.b.len, m->u16, &m->n16))
 		return in_fail(in, "object key is not valid UTF-8");
 	skip_ws(in);
 	if (!at(in, ':'))
@@ -267,7 +267,8 @@ static int canon_object(struct in *in, struct out *o, int depth)
 				rc = -ENOMEM;
 				goto out;
 			}
-			memset(nm + cap, 0, (nc - cap) * sizeof *nm);
+			for (size_t k = cap; k < nc; k++)
+				nm[k] = (struct tmember){ .key = JCS_OUT_INIT, .val = JCS_OUT_INIT };
 			m = nm;
 			cap = nc;
 		}
@@ -294,14 +295,14 @@ static int canon_object(struct in *in, struct out *o, int depth)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if ((i && (rc = jcs_put(o, ",", 1))) ||
-		    (rc = jcs_put_string(o, m[i].key.p ? m[i].key.p : "", m[i].key.len)) ||
-		    (rc = jcs_put(o, ":", 1)) || (rc = jcs_put(o, m[i].val.p, m[i].val.len)))
+		    (rc = jcs_put_string(o, m[i].key.b.p ? m[i].key.b.p : "", m[i].key.b.len)) ||
+		    (rc = jcs_put(o, ":", 1)) || (rc = jcs_put(o, m[i].val.b.p, m[i].val.b.len)))
 			goto out;
 	rc = jcs_put(o, "}", 1);
 out:
 	for (size_t i = 0; i < n; i++) {
-		free(m[i].key.p);
-		free(m[i].val.p);
+		dynbuf_free(&m[i].key.b);
+		dynbuf_free(&m[i].val.b);
 		free(m[i].u16);
 	}
 	free(m);
@@ -357,11 +358,11 @@ static int canon_value(struct in *in, struct out *o, int depth)
 			return in_fail(in, "nested deeper than JCS_MAX_DEPTH");
 		return canon_array(in, o, depth + 1);
 	case '"': {
-		struct out raw = { 0 };
+		struct out raw = JCS_OUT_INIT;
 		int rc = read_string(in, &raw);
 		if (!rc)
-			rc = jcs_put_string(o, raw.p ? raw.p : "", raw.len);
-		free(raw.p);
+			rc = jcs_put_string(o, raw.b.p ? raw.b.p : "", raw.b.len);
+		dynbuf_free(&raw.b);
 		return rc;
 	}
 	case 't':
@@ -379,7 +380,7 @@ int jcs_canonicalize_text(const char *text, size_t len, char **out, size_t *outl
                           char *msg, size_t msgcap)
 {
 	struct in in = { .s = (const unsigned char *)text, .len = len };
-	struct out o = { 0 };
+	struct out o = JCS_OUT_INIT;
 	int rc;
 
 	if (msg && msgcap)
@@ -392,16 +393,16 @@ int jcs_canonicalize_text(const char *text, size_t len, char **out, size_t *outl
 	skip_ws(&in);
 	if (!rc && in.pos != in.len)
 		rc = in_fail(&in, "trailing characters after the JSON value");
-	if (!rc && !o.p)
+	if (!rc && !o.b.p)
 		rc = jcs_put(&o, "", 0);
 	if (rc) {
-		free(o.p);
+		dynbuf_free(&o.b);
 		if (rc == -EINVAL && msg && msgcap)
 			snprintf(msg, msgcap, "byte %zu: %s", in.at,
 				 in.why ? in.why : o.why ? o.why : "cannot canonicalize");
 		return rc;
 	}
-	*out = o.p;
-	*outlen = o.len;
+	*out = o.b.p;
+	*outlen = o.b.len;
 	return 0;
 }

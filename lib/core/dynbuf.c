@@ -1,0 +1,108 @@
+/* dynbuf.c — see dynbuf.h. */
+#include "dynbuf.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DYNBUF_FIRST 256
+
+void dynbuf_init(struct dynbuf *b, size_t max)
+{
+	memset(b, 0, sizeof *b);
+	b->max = max;
+}
+
+/* Capacity for len + n content bytes and the NUL, doubling, capped at max + 1. */
+static int grow(struct dynbuf *b, size_t n)
+{
+	if (n > b->max - b->len)
+		return -E2BIG;
+	size_t need = b->len + n + 1;
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : DYNBUF_FIRST;
+	while (cap < need)
+		cap = cap > (SIZE_MAX >> 1) ? need : cap * 2;
+	if (b->max < SIZE_MAX && cap > b->max + 1)
+		cap = b->max + 1;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int dynbuf_add(struct dynbuf *b, const void *data, size_t n)
+{
+	int err = grow(b, n);
+	if (err)
+		return err;
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int dynbuf_add_str(struct dynbuf *b, const char *s)
+{
+	return dynbuf_add(b, s, strlen(s));
+}
+
+int dynbuf_space(struct dynbuf *b, size_t want, char **at, size_t *room)
+{
+	if (b->len >= b->max)
+		return -E2BIG;
+	if (want > b->max - b->len)
+		want = b->max - b->len;
+	int err = grow(b, want);
+	if (err)
+		return err;
+	*at = b->p + b->len;
+	*room = b->cap - b->len - 1;
+	return 0;
+}
+
+void dynbuf_commit(struct dynbuf *b, size_t n)
+{
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void dynbuf_consume(struct dynbuf *b, size_t n)
+{
+	if (n >= b->len) {
+		dynbuf_reset(b);
+		return;
+	}
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+	b->p[b->len] = '\0';
+}
+
+void dynbuf_reset(struct dynbuf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+char *dynbuf_take(struct dynbuf *b, size_t *len)
+{
+	char *p = b->p ? b->p : calloc(1, 1);
+	if (len)
+		*len = b->p ? b->len : 0;
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void dynbuf_free(struct dynbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
