@@ -118,7 +118,7 @@ $(BUILD)/jouletrace-worker: $(BUILD)/worker/main.o $(LIB_WORKER) $(LIB_MEASURE) 
                             $(LIB_STORE) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
 $(BUILD)/jouletrace-worker: PKG_LIBS := hiredis libsodium jansson libbpf libseccomp
 $(BUILD)/jouletrace-calibrate: $(BUILD)/calib/main.o $(LIB_MEASURE) $(LIB_SEAL) $(LIB_CORE)
-$(BUILD)/jouletrace-calibrate: PKG_LIBS := libsodium jansson
+$(BUILD)/jouletrace-calibrate: PKG_LIBS := libsodium jansson libbpf
 $(BUILD)/jouletrace-run: $(BUILD)/tools/run.o $(LIB_MEASURE) $(LIB_EXECUTOR) $(LIB_STORE) \
                          $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
 $(BUILD)/jouletrace-run: PKG_LIBS := hiredis libsodium jansson libbpf libseccomp

@@ -22,6 +22,7 @@
 #include "hostid.h"
 #include "log.h"
 #include "meter.h"
+#include "station.h"
 #include "util.h"
 
 #define EXIT_REFUSED 1
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 	bool force = false, check = false;
 	struct jt_config cfg = { 0 };
 	struct config_error cerr = { { 0 } };
-	struct meter *m = NULL;
+	struct station st = { 0 };
 	int rc = EXIT_USAGE, opt, ret;
 
 	while ((opt = getopt_long(argc, argv, "c:d:o:fh", longopts, NULL)) != -1) {
@@ -142,38 +143,27 @@ int main(int argc, char **argv)
 	log_format_parse(cfg.log_format, &fmt);
 	log_init("jouletrace-calibrate", lvl, fmt);
 
-	struct cpu_layout layout;
-	if ((ret = cpuset_resolve("", cfg.measurement_cpus, cfg.infra_cpus, &layout)) < 0) {
-		log_error("CPU layout: %s (%s)", layout.why, strerror(-ret));
-		goto out;
-	}
-	char mcpus[512] = "", icpus[512] = "";
-	cpuset_format(&layout.measurement, mcpus, sizeof mcpus);
-	cpuset_format(&layout.infra, icpus, sizeof icpus);
-	log_info("measurement CPUs %s (socket %d%s), infra CPUs %s: %s", mcpus, layout.socket,
-		 layout.shared_package ? ", shared package" : "", icpus, layout.why);
-
-	/* Sleeping on the measured CPUs would still wake them; stay on the infra side. */
-	if ((ret = cpuset_pin_self(&layout.infra)))
-		log_warn("could not pin to infra CPUs %s: %s", icpus, strerror(-ret));
-
+	/* pinned to the infra CPUs: sleeping on the measured ones would still wake them */
 	char why[1024];
-	m = meter_open_config(&cfg, &layout, why, sizeof why);
-	if (!m) {
-		log_error("no energy meter (meter = %s): %s", cfg.meter, why);
+	if (station_open(&st, &cfg, STATION_METER, why, sizeof why)) {
+		log_error("%s", why);
 		goto out;
 	}
-	log_info("meter: %s", why);
-
-	struct hostid hid;
-	hostid_collect("", &hid);
+	const struct cpu_layout *layout = &st.layout;
+	struct meter *m = st.meter;
+	char mcpus[512] = "", icpus[512] = "";
+	cpuset_format(&layout->measurement, mcpus, sizeof mcpus);
+	cpuset_format(&layout->infra, icpus, sizeof icpus);
+	log_info("measurement CPUs %s (socket %d%s), infra CPUs %s: %s", mcpus, layout->socket,
+		 layout->shared_package ? ", shared package" : "", icpus, layout->why);
+	log_info("meter: %s", st.meter_why);
 
 	if (check) {
 		/* Is the existing profile valid for this host, meter and CPU set? */
 		struct calib_profile cur;
 		char reason[512];
 		const char *path = output ? output : cfg.calibration_file;
-		ret = calib_load_checked(path, hid.fingerprint, meter_backend(m), mcpus,
+		ret = calib_load_checked(path, st.host.fingerprint, meter_backend(m), mcpus,
 					 util_realtime_ns(), &cur, reason, sizeof reason);
 		if (ret == 0)
 			printf("calibration %s is valid (%s, idle package %.3f W, measured %s)\n",
@@ -194,10 +184,10 @@ int main(int argc, char **argv)
 		.duration_seconds = duration, .sample_interval_ms = 1000,
 		.max_cv_percent = cfg.calibration_max_cv_percent,
 		.max_busy_percent = cfg.calibration_max_busy_percent,
-		.cpus = &layout.measurement, /* work on its other CPUs is package power too */
-		.package_cpus = &layout.package, .proc_root = "",
+		.cpus = &layout->measurement, /* work on its other CPUs is package power too */
+		.package_cpus = &layout->package, .proc_root = "",
 		.measurement_cpus = mcpus,
-		.socket = layout.socket, .host_fingerprint = hid.fingerprint,
+		.socket = layout->socket, .host_fingerprint = st.host.fingerprint,
 		.valid_until_days = cfg.calibration_valid_days,
 		.progress = progress, .progress_arg = &ps, .stop = &stop_requested,
 	};
@@ -244,7 +234,7 @@ int main(int argc, char **argv)
 	       "  sha256         %s\n"
 	       "  note           %s\n",
 	       path, prof.meter_backend, meter_estimated(m) ? " (estimated)" : "",
-	       prof.socket, prof.measurement_cpus, layout.shared_package ? " (shared package)" : "",
+	       prof.socket, prof.measurement_cpus, layout->shared_package ? " (shared package)" : "",
 	       prof.idle_package_watts, prof.mean_package_watts, prof.stddev_package_watts,
 	       prof.cv_percent, prof.idle_dram_watts, prof.mean_dram_watts,
 	       prof.stddev_dram_watts, prof.samples, prof.duration_seconds, prof.busy_cpus,
@@ -253,7 +243,7 @@ int main(int argc, char **argv)
 	       until, prof.host_fingerprint, prof.sha256, reason);
 	rc = 0;
 out:
-	meter_close(m);
+	station_close(&st);
 	config_free(&cfg);
 	return rc;
 }

@@ -43,6 +43,7 @@
 #include "redis.h"
 #include "seal.h"
 #include "sealchain.h"
+#include "station.h"
 #include "util.h"
 
 #define EXIT_OURS 125
@@ -67,10 +68,7 @@ struct run {
 	bool sandbox;
 	char **argv;
 
-	struct cpu_layout layout;
-	struct meter *meter;
-	struct oncpu *oncpu;
-	struct hostid host;
+	struct station st;        /* layout, identity, meter, on-CPU source */
 	struct calib_profile calib;
 	bool calibrated;
 	char calib_why[512];
@@ -208,12 +206,12 @@ static int measure(struct run *r)
 	struct measure_trial *t = &r->mr.trials[0];
 	int err;
 
-	if ((err = meter_read(r->meter, &before)) || (err = oncpu_snapshot(r->oncpu, &a)))
+	if ((err = meter_read(r->st.meter, &before)) || (err = oncpu_snapshot(r->st.oncpu, &a)))
 		goto out;
 	if ((err = spawn(r)))
 		goto out;
-	if (oncpu_source(r->oncpu) == ONCPU_PROC)
-		oncpu_track(r->oncpu, r->child);
+	if (oncpu_source(r->st.oncpu) == ONCPU_PROC)
+		oncpu_track(r->st.oncpu, r->child);
 	uint64_t deadline = r->timeout_s > 0 ? before.t_ns + (uint64_t)(r->timeout_s * 1e9) : 0;
 	bool killing = false;
 	for (;;) {
@@ -229,7 +227,7 @@ static int measure(struct run *r)
 				goto out;
 			}
 		}
-		meter_read(r->meter, &scratch); /* never let a counter wrap twice unseen */
+		meter_read(r->st.meter, &scratch); /* never let a counter wrap twice unseen */
 		if (stop_flag || (deadline && util_mono_ns() > deadline)) {
 			if (!killing)
 				fprintf(stderr, "jouletrace-run: %s; killing the command\n",
@@ -252,10 +250,10 @@ static int measure(struct run *r)
 		r->ru = r->cmd.proc.ru;
 		sandbox_status(&r->cmd.proc, &r->sbx_status);
 	}
-	if ((err = meter_read(r->meter, &after)) || (err = oncpu_snapshot(r->oncpu, &b)) ||
+	if ((err = meter_read(r->st.meter, &after)) || (err = oncpu_snapshot(r->st.oncpu, &b)) ||
 	    (err = oncpu_diff(&a, &b, &d)))
 		goto out;
-	if (oncpu_source(r->oncpu) == ONCPU_PROC && !oncpu_find(&d, r->child) &&
+	if (oncpu_source(r->st.oncpu) == ONCPU_PROC && !oncpu_find(&d, r->child) &&
 	    (err = add_rusage(r, &d)))
 		goto out;
 
@@ -277,7 +275,7 @@ static int measure(struct run *r)
 	struct attrib_trial_opts o = {
 		.candidate_root = r->child, .service_tgid = getpid(),
 		.foreign_max_percent = r->cfg.attribution_foreign_max_percent,
-		.measurement_cpus = 1, .shared_package = r->layout.shared_package,
+		.measurement_cpus = 1, .shared_package = r->st.layout.shared_package,
 		.calib = r->calibrated ? &r->calib : NULL,
 	};
 	if ((err = attrib_trial_split(&d, &o, t, &r->attr)))
@@ -336,8 +334,8 @@ static void summary(const struct run *r)
 		printf("  note               killed by the sandbox's system call filter\n");
 	if (r->sandbox && r->sbx_status.oom_kills > 0)
 		printf("  note               the sandbox's memory limit was hit\n");
-	printf("  CPU                %d (%s%s)\n", r->cpu, meter_backend(r->meter),
-	       meter_estimated(r->meter) ? ", estimated" : "");
+	printf("  CPU                %d (%s%s)\n", r->cpu, meter_backend(r->st.meter),
+	       meter_estimated(r->st.meter) ? ", estimated" : "");
 	sandbox_summary(r);
 	printf("  wall time          %.6f s\n", (double)t->wall_ns / 1e9);
 	for (int d = 0; d < METER_NDOMAINS; d++) {
@@ -360,7 +358,7 @@ static void summary(const struct run *r)
 		       "the package is shared)\n", t->energy_j, r->calibrated ? "net" : "raw",
 		       100 * t->share);
 	printf("  attribution        %s, foreign %.2f %% of the CPU\n",
-	       oncpu_source_name(oncpu_source(r->oncpu)), r->attr.foreign_percent);
+	       oncpu_source_name(oncpu_source(r->st.oncpu)), r->attr.foreign_percent);
 	for (size_t i = 0; i < r->attr.n && i < 10; i++) {
 		const struct attrib_proc *p = &r->attr.procs[i];
 		printf("    %7d %-16s %-9s %10.6f s %12.6f J\n", p->pid, p->comm,
@@ -409,9 +407,9 @@ static int write_seal(struct run *r)
 	struct payload_input in = {
 		.task_id = id, .submission_sha256 = sub, .calls_per_pass = 1, .mr = &r->mr,
 		.attribution = &r->attr,
-		.attribution_source = oncpu_source_name(oncpu_source(r->oncpu)),
-		.host = &r->host, .calib = r->calibrated ? &r->calib : NULL, .meter = r->meter,
-		.layout = &r->layout,
+		.attribution_source = oncpu_source_name(oncpu_source(r->st.oncpu)),
+		.host = &r->st.host, .calib = r->calibrated ? &r->calib : NULL, .meter = r->st.meter,
+		.layout = &r->st.layout,
 		.cpu = r->cpu, .fence = 0, .issued_realtime_ns = util_realtime_ns(),
 		.sandbox = r->sandbox_json,
 	};
@@ -502,36 +500,20 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	char why[600] = "", cpus[256];
-	if ((err = cpuset_resolve("", r.cfg.measurement_cpus, r.cfg.infra_cpus, &r.layout))) {
-		fprintf(stderr, "jouletrace-run: CPU layout: %s\n", r.layout.why);
+	/* this process stays off the measured CPU (the station pins it) */
+	if ((err = station_open(&r.st, &r.cfg, STATION_METER | STATION_ONCPU, why, sizeof why))) {
+		fprintf(stderr, "jouletrace-run: %s\n", why);
 		goto out;
 	}
-	r.cpu = cpu >= 0 ? (int)cpu : cpuset_first(&r.layout.measurement);
-	if (!cpuset_isset(&r.layout.measurement, r.cpu)) {
-		cpuset_format(&r.layout.measurement, cpus, sizeof cpus);
+	r.cpu = cpu >= 0 ? (int)cpu : cpuset_first(&r.st.layout.measurement);
+	if (!cpuset_isset(&r.st.layout.measurement, r.cpu)) {
+		cpuset_format(&r.st.layout.measurement, cpus, sizeof cpus);
 		fprintf(stderr, "jouletrace-run: --cpu %d is not a measurement CPU (%s)\n", r.cpu, cpus);
 		goto out;
 	}
-	/* this process stays off the measured CPU */
-	if ((err = cpuset_pin_self(&r.layout.infra)))
-		log_warn("cannot pin jouletrace-run to the infra CPUs: %s", strerror(-err));
-	if (!(r.meter = meter_open_config(&r.cfg, &r.layout, why, sizeof why))) {
-		fprintf(stderr, "jouletrace-run: no energy meter: %s\n", why);
-		goto out;
-	}
-	struct cpuset one;
-	cpuset_zero(&one);
-	cpuset_set(&one, r.cpu);
-	/* the whole package: its other CPUs draw package energy too */
-	if (!(r.oncpu = oncpu_open(&r.layout.package, &one,
-				   strcmp(r.cfg.attribution_source, "proc") != 0, why, sizeof why))) {
-		fprintf(stderr, "jouletrace-run: attribution: %s\n", why);
-		goto out;
-	}
-	hostid_collect("", &r.host);
-	cpuset_format(&r.layout.measurement, cpus, sizeof cpus);
-	r.calibrated = calib_load_checked(r.cfg.calibration_file, r.host.fingerprint,
-					  meter_backend(r.meter), cpus, util_realtime_ns(), &r.calib,
+	cpuset_format(&r.st.layout.measurement, cpus, sizeof cpus);
+	r.calibrated = calib_load_checked(r.cfg.calibration_file, r.st.host.fingerprint,
+					  meter_backend(r.st.meter), cpus, util_realtime_ns(), &r.calib,
 					  r.calib_why, sizeof r.calib_why) == 0;
 	if (!r.calibrated)
 		memset(&r.calib, 0, sizeof r.calib);
@@ -552,8 +534,7 @@ out:
 	executor_command_free(&r.cmd);
 	json_decref(r.sandbox_json);
 	attrib_window_free(&r.attr);
-	oncpu_close(r.oncpu);
-	meter_close(r.meter);
+	station_close(&r.st);
 	config_free(&r.cfg);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "request.h"
 #include "seal.h"
 #include "sealchain.h"
+#include "station.h"
 #include "tasks.h"
 #include "util.h"
 #include "workers.h"
@@ -39,13 +40,8 @@
 struct worker {
 	const struct jt_config *cfg;
 	volatile sig_atomic_t *stop;
-	struct cpu_layout layout;
-	struct hostid host;
-	struct meter *meter;
-	char meter_why[512];
-	struct oncpu *oncpu;       /* measurement thread only */
+	struct station st;         /* layout, identity, meter; oncpu: measurement thread only */
 	struct seal_key key;       /* the seal signing key (secret: never logged) */
-	char oncpu_why[256];
 	char host_id[128];
 	char id[192];
 	uint64_t started_ns;
@@ -78,9 +74,9 @@ static bool stopping(const struct worker *w)
 static int load_calibration(struct worker *w, struct calib_profile *p, char *why, size_t cap)
 {
 	char cpus[256];
-	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
-	return calib_load_checked(w->cfg->calibration_file, w->host.fingerprint,
-				  meter_backend(w->meter), cpus, util_realtime_ns(), p, why, cap);
+	cpuset_format(&w->st.layout.measurement, cpus, sizeof cpus);
+	return calib_load_checked(w->cfg->calibration_file, w->st.host.fingerprint,
+				  meter_backend(w->st.meter), cpus, util_realtime_ns(), p, why, cap);
 }
 
 /* ---- hooks for job.c ------------------------------------------------------ */
@@ -240,8 +236,8 @@ static void run_task(struct worker *w, const char *id)
 		.lock_acquire = hook_lock_acquire, .lock_release = hook_lock_release,
 		.lock_lost = hook_lock_lost,
 	};
-	struct job_env env = { .cfg = w->cfg, .layout = &w->layout, .meter = w->meter,
-			       .calib = &calib, .host = &w->host, .oncpu = w->oncpu,
+	struct job_env env = { .cfg = w->cfg, .layout = &w->st.layout, .meter = w->st.meter,
+			       .calib = &calib, .host = &w->st.host, .oncpu = w->st.oncpu,
 			       .service_pid = getpid(), .task_id = id };
 	struct job_outcome out = { 0 };
 	char why[512], *reqjson = NULL;
@@ -362,8 +358,8 @@ static void run_validate_job(struct worker *w, const char *payload, size_t len)
 	struct calib_profile none = { 0 };
 	struct task_ctx tc = { .w = w, .task_id = NULL, .r = w->r_val };
 	struct job_hooks hooks = { .ctx = &tc };
-	struct job_env env = { .cfg = w->cfg, .layout = &w->layout, .calib = &none,
-			       .host = &w->host };
+	struct job_env env = { .cfg = w->cfg, .layout = &w->st.layout, .calib = &none,
+			       .host = &w->st.host };
 	struct job_outcome out = { 0 };
 	json_error_t jerr;
 	char why[512] = "";
@@ -418,13 +414,13 @@ static char *heartbeat_info(struct worker *w)
 	pthread_mutex_lock(&w->mu);
 	snprintf(task, sizeof task, "%s", w->task);
 	pthread_mutex_unlock(&w->mu);
-	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
+	cpuset_format(&w->st.layout.measurement, cpus, sizeof cpus);
 	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s?, s:I, s:I}",
 		"worker_id", w->id, "host_id", w->host_id, "pid", (int)getpid(),
-		"meter", meter_backend(w->meter), "meter_why", w->meter_why,
-		"attribution_source", oncpu_source_name(oncpu_source(w->oncpu)),
-		"estimated", meter_estimated(w->meter),
-		"measurement_cpus", cpus, "host_fingerprint", w->host.fingerprint,
+		"meter", meter_backend(w->st.meter), "meter_why", w->st.meter_why,
+		"attribution_source", oncpu_source_name(oncpu_source(w->st.oncpu)),
+		"estimated", meter_estimated(w->st.meter),
+		"measurement_cpus", cpus, "host_fingerprint", w->st.host.fingerprint,
 		"task", task[0] ? task : NULL,
 		"uptime_seconds", (json_int_t)((util_mono_ns() - w->started_ns) / 1000000000ull),
 		"jobs_done", (json_int_t)atomic_load(&w->jobs_done));
@@ -549,42 +545,14 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 	w->stop = stop;
 	w->started_ns = util_mono_ns();
 	pthread_mutex_init(&w->mu, NULL);
-	if ((err = cpuset_resolve("", cfg->measurement_cpus, cfg->infra_cpus, &w->layout))) {
-		snprintf(why, whylen, "CPU layout: %s", w->layout.why);
+	if ((err = station_open(&w->st, cfg, STATION_METER | STATION_ONCPU, why, whylen)))
 		goto fail;
-	}
-	/* The worker itself must never run on the CPUs it measures. */
-	if ((err = cpuset_pin_self(&w->layout.infra)))
-		log_warn("cannot pin the worker to the infra CPUs: %s", strerror(-err));
-	hostid_collect("", &w->host);
 	if (cfg->host_id[0])
 		snprintf(w->host_id, sizeof w->host_id, "%.127s", cfg->host_id);
 	else
-		snprintf(w->host_id, sizeof w->host_id, "%.127s", w->host.hostname);
+		snprintf(w->host_id, sizeof w->host_id, "%.127s", w->st.host.hostname);
 	util_random_hex(suffix, 4);
 	snprintf(w->id, sizeof w->id, "%s:%ld:%s", w->host_id, (long)getpid(), suffix);
-
-	w->meter = meter_open_config(cfg, &w->layout, w->meter_why, sizeof w->meter_why);
-	if (!w->meter) {
-		err = -errno;
-		snprintf(why, whylen, "no energy meter: %s", w->meter_why);
-		goto fail;
-	}
-	/* Per-process attribution: eBPF where it loads, else /proc (labelled). */
-	bool allow_bpf = strcmp(cfg->attribution_source, "proc") != 0;
-	/* the whole package: its other CPUs draw package energy too (issue 8) */
-	w->oncpu = oncpu_open(&w->layout.package, &w->layout.measurement, allow_bpf, w->oncpu_why,
-			      sizeof w->oncpu_why);
-	if (!w->oncpu) {
-		err = -errno;
-		snprintf(why, whylen, "attribution: %s", w->oncpu_why);
-		goto fail;
-	}
-	if (strcmp(cfg->attribution_source, "bpf") == 0 && oncpu_source(w->oncpu) != ONCPU_BPF) {
-		err = -ENOTSUP;
-		snprintf(why, whylen, "attribution_source = bpf, but: %s", w->oncpu_why);
-		goto fail;
-	}
 	/* The signing key: generated on first start, refused if others can read it. */
 	bool created = false;
 	char kwhy[256] = "";
@@ -614,12 +582,12 @@ int worker_run(struct worker *w)
 	pthread_t keeper, val;
 	char cpus[256], infra[256];
 
-	cpuset_format(&w->layout.measurement, cpus, sizeof cpus);
-	cpuset_format(&w->layout.infra, infra, sizeof infra);
+	cpuset_format(&w->st.layout.measurement, cpus, sizeof cpus);
+	cpuset_format(&w->st.layout.infra, infra, sizeof infra);
 	log_info("worker %s: meter %s (%s); measurement CPUs %s, infra %s%s; attribution %s (%s)",
-		 w->id, meter_backend(w->meter), w->meter_why, cpus, infra,
-		 w->layout.shared_package ? " (shared package)" : "",
-		 oncpu_source_name(oncpu_source(w->oncpu)), w->oncpu_why);
+		 w->id, meter_backend(w->st.meter), w->st.meter_why, cpus, infra,
+		 w->st.layout.shared_package ? " (shared package)" : "",
+		 oncpu_source_name(oncpu_source(w->st.oncpu)), w->st.oncpu_why);
 	if (pthread_create(&keeper, NULL, keeper_thread, w))
 		return -EAGAIN;
 	if (pthread_create(&val, NULL, validate_thread, w)) {
@@ -647,8 +615,7 @@ void worker_free(struct worker *w)
 	redis_close(w->r_main);
 	redis_close(w->r_val);
 	redis_close(w->r_keep);
-	meter_close(w->meter);
-	oncpu_close(w->oncpu);
+	station_close(&w->st);
 	seal_key_wipe(&w->key);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
