@@ -175,13 +175,13 @@ static int make_group(struct cgroup *cg, const struct place *pl, const char *id,
 	snprintf(rel, sizeof rel, "%s/" PARENT_NAME "/%s", strcmp(pl->own, "/") ? pl->own : "", id);
 	if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
 		int e = errno;
-		snprintf(why, cap, "mkdir %.100s: %s", parent, strerror(e));
+		util_say(why, cap, "mkdir %.100s: %s", parent, strerror(e));
 		return -e;
 	}
 	remove_stale(parent);
 	if (mkdir(dir, 0755) != 0) {
 		int e = errno;
-		snprintf(why, cap, "mkdir %.100s: %s", dir, strerror(e));
+		util_say(why, cap, "mkdir %.100s: %s", dir, strerror(e));
 		return -e;
 	}
 	struct hier *h = &cg->h[cg->nh];
@@ -190,7 +190,7 @@ static int make_group(struct cgroup *cg, const struct place *pl, const char *id,
 	h->rel = strdup(rel);
 	if (h->procs_fd < 0 || !h->dir || !h->rel) {
 		int e = h->procs_fd < 0 ? errno : ENOMEM;
-		snprintf(why, cap, "%.100s/cgroup.procs: %s", dir, strerror(e));
+		util_say(why, cap, "%.100s/cgroup.procs: %s", dir, strerror(e));
 		if (h->procs_fd >= 0)
 			close(h->procs_fd);
 		free(h->dir);
@@ -206,7 +206,7 @@ static int make_group(struct cgroup *cg, const struct place *pl, const char *id,
 
 static void set_why(char *why, size_t cap, const char *what, int err)
 {
-	snprintf(why, cap, "%s: %s", what, strerror(-err));
+	util_say(why, cap, "%s: %s", what, strerror(-err));
 }
 
 /* ---- public API -------------------------------------------------------------- */

@@ -238,17 +238,17 @@ static bool sandbox_user(const char *name, uid_t *uid, gid_t *gid, char *why, si
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 	if (!name[0]) {
-		snprintf(why, cap, "no sandbox user configured (sandbox_user is empty)");
+		util_say(why, cap, "no sandbox user configured (sandbox_user is empty)");
 		return false;
 	}
 	int e = getpwnam_r(name, &pw, buf, sizeof buf, &res);
 	if (e || !res) {
-		snprintf(why, cap, "user '%.64s' %s (scripts/setup.sh creates it)", name,
+		util_say(why, cap, "user '%.64s' %s (scripts/setup.sh creates it)", name,
 			 e ? strerror(e) : "does not exist");
 		return false;
 	}
 	if (pw.pw_uid == 0 || pw.pw_gid == 0) {
-		snprintf(why, cap, "user '%.64s' is root or in group root", name);
+		util_say(why, cap, "user '%.64s' is root or in group root", name);
 		return false;
 	}
 	*uid = pw.pw_uid;
@@ -491,16 +491,16 @@ int executor_spawn_command(const struct exec_options *o, char *const argv[],
 	if (whylen)
 		why[0] = '\0';
 	if (!o || !argv || !argv[0] || o->sandbox_tmpfs_mb < 0) {
-		snprintf(why, whylen, "bad options");
+		util_say(why, whylen, "bad options");
 		return -EINVAL;
 	}
 	if (!(exe = resolve_command(argv[0]))) {
 		e = -errno;
-		snprintf(why, whylen, "%s: %s", argv[0], strerror(-e));
+		util_say(why, whylen, "%s: %s", argv[0], strerror(-e));
 		goto out;
 	}
 	if ((e = setup_sandbox(o, exe, NULL, "jt-run", &st, &spec))) {
-		snprintf(why, whylen, "sandbox set-up: %s", strerror(-e));
+		util_say(why, whylen, "sandbox set-up: %s", strerror(-e));
 		goto out;
 	}
 	c->tmpdir = st.tmpdir;
@@ -523,7 +523,7 @@ int executor_spawn_command(const struct exec_options *o, char *const argv[],
 		if (e == -ENOTSUP)
 			refused(&spec, argv[0], why, whylen);
 		else
-			snprintf(why, whylen, "%s: %s", argv[0], strerror(-e));
+			util_say(why, whylen, "%s: %s", argv[0], strerror(-e));
 		goto out;
 	}
 	log_debug("executor: command pid %d (%s) in %s", (int)c->proc.pid,

@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util.h"
+
 enum kind {
 	K_MOUNT,     /* mount(src, dst, fstype, flags, data) */
 	K_BIND,      /* bind src on dst, then set flags on that mount */
@@ -160,19 +162,19 @@ struct rootfs *rootfs_plan(const struct rootfs_options *o, char *why, size_t cap
 
 	if (!S || S[0] != '/' || !o->exe || o->exe[0] != '/' || o->tmp_mb < 1 ||
 	    o->tmp_inodes < 16) {
-		snprintf(why, cap, "bad root filesystem options");
+		util_say(why, cap, "bad root filesystem options");
 		errno = EINVAL;
 		return NULL;
 	}
 	if (o->harness && (stat(o->harness, &st) != 0 || !S_ISREG(st.st_mode))) {
 		int e = errno ? errno : EINVAL;
-		snprintf(why, cap, "harness %s is not a readable file", o->harness);
+		util_say(why, cap, "harness %s is not a readable file", o->harness);
 		errno = e;
 		return NULL;
 	}
 	struct rootfs *r = calloc(1, sizeof *r);
 	if (!r) {
-		snprintf(why, cap, "out of memory");
+		util_say(why, cap, "out of memory");
 		return NULL;
 	}
 	/* Nothing done below may propagate back to the host's mounts. */
@@ -223,13 +225,13 @@ struct rootfs *rootfs_plan(const struct rootfs_options *o, char *why, size_t cap
 	    "remount read-only");
 	if (r->failed) {
 		rootfs_free(r);
-		snprintf(why, cap, "out of memory");
+		util_say(why, cap, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
 	if (!exe_seen) {
 		rootfs_free(r);
-		snprintf(why, cap, "executable %s is outside the sandbox's view (/usr, /bin, /lib*)",
+		util_say(why, cap, "executable %s is outside the sandbox's view (/usr, /bin, /lib*)",
 			 o->exe);
 		errno = ENOENT;
 		return NULL;

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define MAX_PROG_BYTES (64 * 1024)   /* BPF_MAXINSNS (4096) instructions of 8 bytes */
 
 static const char *const killed[] = {
@@ -55,13 +57,13 @@ static int refuse_others(scmp_filter_ctx ctx, char *why, size_t cap)
 	int rc;
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sched_setaffinity), 0)) < 0 ||
 	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(flock), 0)) < 0) {
-		snprintf(why, cap, "seccomp rule for sched_setaffinity/flock: %s", strerror(-rc));
+		util_say(why, cap, "seccomp rule for sched_setaffinity/flock: %s", strerror(-rc));
 		return rc;
 	}
 	for (size_t i = 0; i < sizeof lock_cmds / sizeof lock_cmds[0]; i++)
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 1,
 					   SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)lock_cmds[i]))) < 0) {
-			snprintf(why, cap, "seccomp rule for fcntl locks: %s", strerror(-rc));
+			util_say(why, cap, "seccomp rule for fcntl locks: %s", strerror(-rc));
 			return rc;
 		}
 	return 0;
@@ -75,7 +77,7 @@ static int add_rules(scmp_filter_ctx ctx, char *why, size_t cap)
 		if (nr == __NR_SCMP_ERROR)
 			continue;   /* not a call on this architecture */
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0)) < 0) {
-			snprintf(why, cap, "seccomp rule for %s: %s", *n, strerror(-rc));
+			util_say(why, cap, "seccomp rule for %s: %s", *n, strerror(-rc));
 			return rc;
 		}
 	}
@@ -85,19 +87,19 @@ static int add_rules(scmp_filter_ctx ctx, char *why, size_t cap)
 	for (size_t i = 0; i < sizeof ns_flags / sizeof ns_flags[0]; i++)
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
 					   SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]))) < 0) {
-			snprintf(why, cap, "seccomp rule for clone: %s", strerror(-rc));
+			util_say(why, cap, "seccomp rule for clone: %s", strerror(-rc));
 			return rc;
 		}
 	if ((rc = refuse_others(ctx, why, cap)) < 0)
 		return rc;
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0) {
-		snprintf(why, cap, "seccomp rule for clone3: %s", strerror(-rc));
+		util_say(why, cap, "seccomp rule for clone3: %s", strerror(-rc));
 		return rc;
 	}
 	/* Any value with high bits set is above AF_INET6 too. */
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
 				   SCMP_A0(SCMP_CMP_GT, AF_INET6))) < 0) {
-		snprintf(why, cap, "seccomp rule for socket: %s", strerror(-rc));
+		util_say(why, cap, "seccomp rule for socket: %s", strerror(-rc));
 		return rc;
 	}
 	for (int fam = 0; fam < AF_INET6; fam++) {
@@ -105,7 +107,7 @@ static int add_rules(scmp_filter_ctx ctx, char *why, size_t cap)
 			continue;
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
 					   SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam))) < 0) {
-			snprintf(why, cap, "seccomp rule for socket: %s", strerror(-rc));
+			util_say(why, cap, "seccomp rule for socket: %s", strerror(-rc));
 			return rc;
 		}
 	}
@@ -119,13 +121,13 @@ int syscall_filter_build(struct syscall_filter *f, char *why, size_t cap)
 	memset(f, 0, sizeof *f);
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
-		snprintf(why, cap, "seccomp_init failed");
+		util_say(why, cap, "seccomp_init failed");
 		return -ENOMEM;
 	}
 	/* no_new_privs is set by the caller, explicitly and reported on its own. */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
 	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0) {
-		snprintf(why, cap, "seccomp attributes: %s", strerror(-rc));
+		util_say(why, cap, "seccomp attributes: %s", strerror(-rc));
 		goto out;
 	}
 	if ((rc = add_rules(ctx, why, cap)) < 0)
@@ -133,27 +135,27 @@ int syscall_filter_build(struct syscall_filter *f, char *why, size_t cap)
 	/* libseccomp 2.5 exports to an fd only. */
 	if ((fd = memfd_create("jt-seccomp", MFD_CLOEXEC)) < 0) {
 		rc = -errno;
-		snprintf(why, cap, "memfd_create: %s", strerror(errno));
+		util_say(why, cap, "memfd_create: %s", strerror(errno));
 		goto out;
 	}
 	if ((rc = seccomp_export_bpf(ctx, fd)) < 0) {
-		snprintf(why, cap, "seccomp_export_bpf: %s", strerror(-rc));
+		util_say(why, cap, "seccomp_export_bpf: %s", strerror(-rc));
 		goto out;
 	}
 	off_t size = lseek(fd, 0, SEEK_END);
 	if (size <= 0 || size > MAX_PROG_BYTES || size % (off_t)sizeof(struct sock_filter)) {
 		rc = -EINVAL;
-		snprintf(why, cap, "seccomp program of %lld bytes", (long long)size);
+		util_say(why, cap, "seccomp program of %lld bytes", (long long)size);
 		goto out;
 	}
 	if (!(buf = malloc((size_t)size))) {
 		rc = -ENOMEM;
-		snprintf(why, cap, "out of memory");
+		util_say(why, cap, "out of memory");
 		goto out;
 	}
 	if (pread(fd, buf, (size_t)size, 0) != (ssize_t)size) {
 		rc = -EIO;
-		snprintf(why, cap, "reading the seccomp program back failed");
+		util_say(why, cap, "reading the seccomp program back failed");
 		goto out;
 	}
 	f->prog = buf;

@@ -141,7 +141,7 @@ static int load_tokens(struct api *a, const char *path, char *why, size_t cap)
 	char *data = NULL, *save = NULL;
 	int err = util_read_file(path, 1 << 20, &data, NULL);
 	if (err) {
-		snprintf(why, cap, "api_tokens_file %s: %s", path, strerror(-err));
+		util_say(why, cap, "api_tokens_file %s: %s", path, strerror(-err));
 		return err;
 	}
 	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -150,7 +150,7 @@ static int load_tokens(struct api *a, const char *path, char *why, size_t cap)
 			continue;
 		if (a->n_tokens == MAX_TOKENS) {
 			err = -E2BIG;
-			snprintf(why, cap, "api_tokens_file %s: more than %d tokens", path, MAX_TOKENS);
+			util_say(why, cap, "api_tokens_file %s: more than %d tokens", path, MAX_TOKENS);
 			break;
 		}
 		crypto_hash_sha256(a->tokens[a->n_tokens++], (unsigned char *)line, n);
@@ -158,7 +158,7 @@ static int load_tokens(struct api *a, const char *path, char *why, size_t cap)
 	free(data);
 	if (!err && a->n_tokens == 0) {
 		err = -EINVAL;
-		snprintf(why, cap, "api_tokens_file %s has no tokens", path);
+		util_say(why, cap, "api_tokens_file %s has no tokens", path);
 	}
 	return err;
 }
@@ -814,11 +814,11 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 	a->started_ns = util_mono_ns();
 	if (sodium_init() < 0) {
 		err = -EIO;
-		snprintf(why, whylen, "libsodium failed to initialise");
+		util_say(why, whylen, "libsodium failed to initialise");
 		goto fail;
 	}
 	if ((err = cpuset_resolve("", cfg->measurement_cpus, cfg->infra_cpus, &a->layout))) {
-		snprintf(why, whylen, "CPU layout: %s", a->layout.why);
+		util_say(why, whylen, "CPU layout: %s", a->layout.why);
 		goto fail;
 	}
 	hostid_collect("", &a->host);
@@ -829,7 +829,7 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 	    !(a->rl = ratelimit_new((double)cfg->rate_limit_per_minute / 60.0,
 				    (double)cfg->rate_limit_per_minute))) {
 		err = -errno;
-		snprintf(why, whylen, "rate limiter: %s", strerror(errno));
+		util_say(why, whylen, "rate limiter: %s", strerror(errno));
 		goto fail;
 	}
 	/* Enough connections that every HTTP thread can block on a validate at once. */
@@ -837,7 +837,7 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 				  (int)cfg->server_threads + 2);
 	if (!a->pool) {
 		err = -errno;
-		snprintf(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
+		util_say(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
 		goto fail;
 	}
 	return a;

@@ -557,7 +557,7 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 	bool created = false;
 	char kwhy[256] = "";
 	if ((err = seal_key_load_or_create(cfg->key_file, &w->key, &created, kwhy, sizeof kwhy))) {
-		snprintf(why, whylen, "seal key %s: %s", cfg->key_file, kwhy);
+		util_say(why, whylen, "seal key %s: %s", cfg->key_file, kwhy);
 		goto fail;
 	}
 	log_info("seal key %s %s (key_id %s)", cfg->key_file, created ? "created" : "loaded",
@@ -567,7 +567,7 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 	w->r_keep = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
 	if (!w->r_main || !w->r_val || !w->r_keep) {
 		err = -errno;
-		snprintf(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
+		util_say(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
 		goto fail;
 	}
 	return w;

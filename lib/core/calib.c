@@ -321,7 +321,7 @@ int calib_load_checked(const char *path, const char *host_fingerprint, const cha
 	if (err)
 		return err;
 	if (measurement_cpus && strcmp(p->measurement_cpus, measurement_cpus) != 0) {
-		snprintf(reason, cap, "profile was measured on CPUs %s, measuring now on %s",
+		util_say(reason, cap, "profile was measured on CPUs %s, measuring now on %s",
 			 p->measurement_cpus, measurement_cpus);
 		return -EXDEV;
 	}

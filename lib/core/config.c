@@ -154,7 +154,7 @@ static int check_nonempty(const char *v, char *why, size_t cap)
 {
 	if (*v)
 		return 0;
-	snprintf(why, cap, "must not be empty");
+	util_say(why, cap, "must not be empty");
 	return -EINVAL;
 }
 
@@ -163,12 +163,12 @@ static int check_host_id(const char *v, char *why, size_t cap)
 	size_t n = strlen(v);
 	/* It becomes part of Redis key names: keep it to a safe alphabet. */
 	if (n > 64) {
-		snprintf(why, cap, "longer than 64 characters");
+		util_say(why, cap, "longer than 64 characters");
 		return -EINVAL;
 	}
 	for (const char *p = v; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
-			snprintf(why, cap, "character '%c' not allowed", *p);
+			util_say(why, cap, "character '%c' not allowed", *p);
 			return -EINVAL;
 		}
 	return 0;
@@ -180,14 +180,14 @@ static int check_listen(const char *v, char *why, size_t cap)
 	long long port;
 
 	if (!colon || colon == v) {
-		snprintf(why, cap, "'%.64s' is not host:port", v);
+		util_say(why, cap, "'%.64s' is not host:port", v);
 		return -EINVAL;
 	}
 	/* "[::1]:8000": a bracketed IPv6 host; a bare v6 address is ambiguous. */
 	bool bad_host = v[0] == '[' ? colon[-1] != ']' || colon - v < 3
 				    : memchr(v, ':', (size_t)(colon - v)) != NULL;
 	if (bad_host) {
-		snprintf(why, cap, "'%.64s' has a bad host (IPv6 needs [addr]:port)", v);
+		util_say(why, cap, "'%.64s' has a bad host (IPv6 needs [addr]:port)", v);
 		return -EINVAL;
 	}
 	for (const char *p = colon + 1; *p; p++)
@@ -197,7 +197,7 @@ static int check_listen(const char *v, char *why, size_t cap)
 		goto bad_port;
 	return 0;
 bad_port:
-	snprintf(why, cap, "port '%.16s' is not 1..65535", colon + 1);
+	util_say(why, cap, "port '%.16s' is not 1..65535", colon + 1);
 	return -EINVAL;
 }
 
@@ -210,11 +210,11 @@ static int check_redis_url(const char *v, char *why, size_t cap)
 	else if (strncmp(v, "unix://", 7) == 0)
 		rest = v + 7;
 	if (!rest) {
-		snprintf(why, cap, "'%.64s' does not start with redis:// or unix://", v);
+		util_say(why, cap, "'%.64s' does not start with redis:// or unix://", v);
 		return -EINVAL;
 	}
 	if (!*rest) {
-		snprintf(why, cap, "no host or socket path after the scheme");
+		util_say(why, cap, "no host or socket path after the scheme");
 		return -EINVAL;
 	}
 	return 0;
@@ -280,9 +280,9 @@ static int validate(const struct config_def *d, const char *v, char *why, size_t
 	}
 bad:
 	if (allowed)
-		snprintf(why, cap, "%s: %s (allowed %s)", d->name, reason, allowed);
+		util_say(why, cap, "%s: %s (allowed %s)", d->name, reason, allowed);
 	else
-		snprintf(why, cap, "%s: %s", d->name, reason);
+		util_say(why, cap, "%s: %s", d->name, reason);
 	return -EINVAL;
 }
 

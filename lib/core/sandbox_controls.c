@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 static const char *const control_names[SANDBOX_NCONTROLS] = {
 	[SANDBOX_UID] = "uid", [SANDBOX_PIDNS] = "pidns", [SANDBOX_MOUNTNS] = "mountns",
 	[SANDBOX_NETNS] = "netns", [SANDBOX_IPCNS] = "ipcns", [SANDBOX_UTSNS] = "utsns",
@@ -36,7 +38,7 @@ int sandbox_controls_parse(const char *list, unsigned *mask, char *why, size_t c
 		else if (n == 3 && strncmp(p, "all", 3) == 0)
 			*mask = SANDBOX_ALL;
 		else if (!(n == 4 && strncmp(p, "none", 4) == 0)) {
-			snprintf(why, cap, "unknown sandbox control '%.*s' (known: uid, pidns, "
+			util_say(why, cap, "unknown sandbox control '%.*s' (known: uid, pidns, "
 				 "mountns, netns, ipcns, utsns, caps, no_new_privs, seccomp, rlimits, "
 				 "cgroup_memory, cgroup_pids, all, none)", (int)(n > 32 ? 32 : n), p);
 			return -EINVAL;

@@ -332,19 +332,19 @@ void measure_check_trial(const struct measure_params *p, const struct measure_re
 	why[0] = '\0';
 	if (per_call < MEASURE_MIN_CALL_NS) {
 		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
-		snprintf(why, cap, "%.3f ns per call, faster than any call can be", per_call);
+		util_say(why, cap, "%.3f ns per call, faster than any call can be", per_call);
 	} else if (off_by(t->ns_per_pass, out->sizing_ns_per_pass) > f) {
 		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
-		snprintf(why, cap, "%.4g us per pass against %.4g us in the sizing run (%.1fx off, "
+		util_say(why, cap, "%.4g us per pass against %.4g us in the sizing run (%.1fx off, "
 			 "more than %.1fx)", t->ns_per_pass / 1e3, out->sizing_ns_per_pass / 1e3,
 			 off_by(t->ns_per_pass, out->sizing_ns_per_pass), f);
 	} else if (isfinite(mt) && off_by(t->ns_per_pass, mt) > f) {
 		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
-		snprintf(why, cap, "%.4g us per pass against a median of %.4g us in the other "
+		util_say(why, cap, "%.4g us per pass against a median of %.4g us in the other "
 			 "trials (%.1fx off)", t->ns_per_pass / 1e3, mt / 1e3, off_by(t->ns_per_pass, mt));
 	} else if (isfinite(me) && me > 0 && energy_signal(t) && off_by(ep, me) > fe) {
 		t->flags |= MEASURE_FLAG_ENERGY_INCONSISTENT;
-		snprintf(why, cap, "%.4g uJ per pass against a median of %.4g uJ in the other "
+		util_say(why, cap, "%.4g uJ per pass against a median of %.4g uJ in the other "
 			 "trials (%.1fx off, more than %.1fx)", ep * 1e6, me * 1e6, off_by(ep, me), fe);
 	}
 }

@@ -118,14 +118,6 @@ void meter_close(struct meter *m)
 		m->ops->close(m);
 }
 
-void meter_say(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, cap, fmt, ap);
-	va_end(ap);
-}
-
 struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_layout *layout,
 				char *why, size_t whylen)
 {

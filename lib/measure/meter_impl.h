@@ -28,9 +28,6 @@ struct meter {
 	void *priv;                 /* owned by the back end */
 };
 
-/* snprintf into a reason buffer (why/whylen), for the back ends' messages. */
-void meter_say(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 struct meter *meter_powercap_open(const struct meter_options *o, char *why, size_t whylen);
 struct meter *meter_perf_open(const struct meter_options *o, char *why, size_t whylen);
 struct meter *meter_model_open(const struct meter_options *o, char *why, size_t whylen);

@@ -78,13 +78,13 @@ struct meter *meter_model_open(const struct meter_options *o, char *why, size_t 
 
 	if (!s || !m) {
 		ret = -ENOMEM;
-		meter_say(why, whylen, "out of memory");
+		util_say(why, whylen, "out of memory");
 		goto out;
 	}
 	if (!watts_ok(o->model_idle_package_watts) || !watts_ok(o->model_active_watts_per_cpu) ||
 	    !watts_ok(o->model_idle_dram_watts) || !watts_ok(o->model_active_dram_watts_per_cpu)) {
 		ret = -EINVAL;
-		meter_say(why, whylen, "model watts must be finite and in 0..1e6");
+		util_say(why, whylen, "model watts must be finite and in 0..1e6");
 		goto out;
 	}
 	s->idle_pkg_w = o->model_idle_package_watts;
@@ -98,18 +98,18 @@ struct meter *meter_model_open(const struct meter_options *o, char *why, size_t 
 	s->ps = procstat_open(proc_root);
 	if (!s->ps) {
 		ret = -errno;
-		meter_say(why, whylen, "%s/proc/stat: %s", proc_root, strerror(-ret));
+		util_say(why, whylen, "%s/proc/stat: %s", proc_root, strerror(-ret));
 		goto out;
 	}
 	s->last_t = util_mono_ns();
 	if ((ret = procstat_read(s->ps, s->all_cpus ? NULL : &s->cpus, &smp)) < 0) {
-		meter_say(why, whylen, "%s/proc/stat: %s", proc_root,
+		util_say(why, whylen, "%s/proc/stat: %s", proc_root,
 		    ret == -EIO ? "malformed" : strerror(-ret));
 		goto out;
 	}
 	if (smp.ncpus == 0) {
 		ret = -ENODEV;
-		meter_say(why, whylen, "%s/proc/stat lists none of the measurement CPUs", proc_root);
+		util_say(why, whylen, "%s/proc/stat lists none of the measurement CPUs", proc_root);
 		goto out;
 	}
 	s->last_busy = smp.busy;
@@ -117,7 +117,7 @@ struct meter *meter_model_open(const struct meter_options *o, char *why, size_t 
 	m->priv = s;
 	m->present = METER_BIT(METER_PACKAGE) | METER_BIT(METER_DRAM);
 	m->max_wrap_seconds = 0;
-	meter_say(why, whylen,
+	util_say(why, whylen,
 	    "estimate from busy time of %d CPU(s) in %s/proc/stat: package %g W idle + %g W "
 	    "per busy CPU, DRAM %g W + %g W per busy CPU", smp.ncpus, proc_root,
 	    s->idle_pkg_w, s->active_pkg_w, s->idle_dram_w, s->active_dram_w);

@@ -83,22 +83,22 @@ static int open_event(int type, int cpu, const char *event, struct perf_ev *ev,
 	snprintf(path, sizeof path, PMU_DIR "/events/%s", event);
 	if ((ret = util_read_line(path, buf, sizeof buf)) < 0) {
 		if (ret != -ENOENT)
-			meter_say(why, whylen, "%s: %s", path, strerror(-ret));
+			util_say(why, whylen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (parse_event_config(buf, &config) < 0) {
-		meter_say(why, whylen, "%s: unexpected '%s'", path, buf);
+		util_say(why, whylen, "%s: unexpected '%s'", path, buf);
 		return -EINVAL;
 	}
 	snprintf(path, sizeof path, PMU_DIR "/events/%s.scale", event);
 	if ((ret = util_read_line(path, buf, sizeof buf)) < 0 ||
 	    util_parse_double(buf, &scale) < 0 || !(scale > 0)) {
-		meter_say(why, whylen, "%s: missing or invalid scale", path);
+		util_say(why, whylen, "%s: missing or invalid scale", path);
 		return -EINVAL;
 	}
 	snprintf(path, sizeof path, PMU_DIR "/events/%s.unit", event);
 	if (util_read_line(path, buf, sizeof buf) == 0 && strcmp(buf, "Joules") != 0) {
-		meter_say(why, whylen, "%s: unit '%s', expected Joules", path, buf);
+		util_say(why, whylen, "%s: unit '%s', expected Joules", path, buf);
 		return -EINVAL;
 	}
 
@@ -109,7 +109,7 @@ static int open_event(int type, int cpu, const char *event, struct perf_ev *ev,
 	int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		meter_say(why, whylen, "perf_event_open(%s, cpu %d): %s%s", event, cpu, strerror(-ret),
+		util_say(why, whylen, "perf_event_open(%s, cpu %d): %s%s", event, cpu, strerror(-ret),
 		    ret == -EACCES || ret == -EPERM
 		    ? " (needs root, CAP_PERFMON, or kernel.perf_event_paranoid <= 0)" : "");
 		return ret;
@@ -117,7 +117,7 @@ static int open_event(int type, int cpu, const char *event, struct perf_ev *ev,
 	ev->fd = fd;
 	ev->scale_uj = scale * 1e6;
 	if ((ret = read_count(fd, &ev->start)) < 0) {
-		meter_say(why, whylen, "reading %s: %s", event, strerror(-ret));
+		util_say(why, whylen, "reading %s: %s", event, strerror(-ret));
 		close(fd);
 		return ret;
 	}
@@ -176,19 +176,19 @@ struct meter *meter_perf_open(const struct meter_options *o, char *why, size_t w
 
 	if (!s || !m) {
 		ret = -ENOMEM;
-		meter_say(why, whylen, "out of memory");
+		util_say(why, whylen, "out of memory");
 		goto out;
 	}
 	if ((ret = util_read_line(PMU_DIR "/type", buf, sizeof buf)) < 0 ||
 	    util_parse_i64(buf, &type) < 0 || type < 0 || type > 0x7fffffff) {
 		ret = ret < 0 ? ret : -EINVAL;
-		meter_say(why, whylen, PMU_DIR ": %s (no RAPL perf PMU)",
+		util_say(why, whylen, PMU_DIR ": %s (no RAPL perf PMU)",
 		    ret == -ENOENT ? "absent" : "unreadable type");
 		goto out;
 	}
 	if ((cpu = pick_cpu(o)) < 0) {
 		ret = -ENODEV;
-		meter_say(why, whylen, "no CPU of socket %d in " PMU_DIR "/cpumask", o->socket);
+		util_say(why, whylen, "no CPU of socket %d in " PMU_DIR "/cpumask", o->socket);
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof perf_events / sizeof perf_events[0]; i++) {
@@ -200,7 +200,7 @@ struct meter *meter_perf_open(const struct meter_options *o, char *why, size_t w
 			continue;
 		}
 		if (ret == -ENOENT) {
-			meter_say(why, whylen, PMU_DIR " has no energy-pkg event (this CPU or "
+			util_say(why, whylen, PMU_DIR " has no energy-pkg event (this CPU or "
 			    "hypervisor exposes no package counter)");
 			ret = -ENODEV;
 			goto out;
@@ -211,7 +211,7 @@ struct meter *meter_perf_open(const struct meter_options *o, char *why, size_t w
 				ret = 0;
 				continue;
 			}
-			meter_say(why, whylen, "%s", ewhy);
+			util_say(why, whylen, "%s", ewhy);
 			goto out;
 		}
 		ev->dom = perf_events[i].dom;
@@ -221,7 +221,7 @@ struct meter *meter_perf_open(const struct meter_options *o, char *why, size_t w
 	m->ops = &perf_ops;
 	m->priv = s;
 	m->max_wrap_seconds = 0;
-	meter_say(why, whylen, "power PMU type %lld on CPU %d, %zu event(s)", type, cpu, s->n);
+	util_say(why, whylen, "power PMU type %lld on CPU %d, %zu event(s)", type, cpu, s->n);
 out:
 	if (ret) {
 		if (s)

@@ -139,7 +139,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 	int ret;
 
 	if (s->n >= PC_MAX_ZONES) {
-		meter_say(why, whylen, "more than %d RAPL zones", PC_MAX_ZONES);
+		util_say(why, whylen, "more than %d RAPL zones", PC_MAX_ZONES);
 		return -E2BIG;
 	}
 	z = &s->z[s->n];
@@ -152,7 +152,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 	if (ret == 0 && z->max_range == 0)
 		ret = -EIO;
 	if (ret) {
-		meter_say(why, whylen, "%s: %s (needed to correct counter wraps)", path,
+		util_say(why, whylen, "%s: %s (needed to correct counter wraps)", path,
 		    ret == -EIO ? "not a positive number" : strerror(-ret));
 		return ret;
 	}
@@ -160,7 +160,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 	z->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (z->fd < 0) {
 		ret = -errno;
-		meter_say(why, whylen, "%s: %s%s", path, strerror(-ret),
+		util_say(why, whylen, "%s: %s%s", path, strerror(-ret),
 		    ret == -EACCES || ret == -EPERM
 		    ? " (root only since Linux 5.10, CVE-2020-8694; run as root, "
 		      "or use meter=perf with CAP_PERFMON)" : "");
@@ -170,7 +170,7 @@ static int zone_add(struct pc_state *s, const char *zpath, const char *dir,
 	z->last_ns = util_mono_ns();
 	ret = read_u64_fd(z->fd, &z->last);
 	if (ret) {
-		meter_say(why, whylen, "%s: %s", path, ret == -EIO ? "not a number" : strerror(-ret));
+		util_say(why, whylen, "%s: %s", path, ret == -EIO ? "not a number" : strerror(-ret));
 		close(z->fd);
 		return ret;
 	}
@@ -315,7 +315,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 	struct dirent *e;
 
 	if (o->socket < 0) {
-		meter_say(why, whylen, "invalid socket %d", o->socket);
+		util_say(why, whylen, "invalid socket %d", o->socket);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -324,13 +324,13 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 	m = calloc(1, sizeof *m);
 	if (!s || !m) {
 		ret = -ENOMEM;
-		meter_say(why, whylen, "out of memory");
+		util_say(why, whylen, "out of memory");
 		goto out;
 	}
 	d = opendir(root);
 	if (!d) {
 		ret = -errno;
-		meter_say(why, whylen, "%s: %s (no RAPL powercap driver)", root, strerror(-ret));
+		util_say(why, whylen, "%s: %s (no RAPL powercap driver)", root, strerror(-ret));
 		goto out;
 	}
 	while ((e = readdir(d))) {
@@ -350,7 +350,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 		if (is_pkg) {
 			ret = zone_add(s, zpath, e->d_name, METER_PACKAGE, zwhy, sizeof zwhy);
 			if (ret) {
-				meter_say(why, whylen, "%s", zwhy);
+				util_say(why, whylen, "%s", zwhy);
 				goto out;
 			}
 			npkg++;
@@ -358,7 +358,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 			if (!ret)
 				ret = add_subzones(s, root, e->d_name, idx, notes, sizeof notes);
 			if (ret) {
-				meter_say(why, whylen, "more than %d RAPL zones", PC_MAX_ZONES);
+				util_say(why, whylen, "more than %d RAPL zones", PC_MAX_ZONES);
 				goto out;
 			}
 		} else if (strcmp(name, "psys") == 0) {
@@ -371,7 +371,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 	}
 	if (npkg == 0) {
 		ret = -ENODEV;
-		meter_say(why, whylen, "no zone named %s under %s (found: %s)", pkgname, root,
+		util_say(why, whylen, "no zone named %s under %s (found: %s)", pkgname, root,
 		    *found ? found : "no intel-rapl/amd-rapl zones");
 		goto out;
 	}
@@ -391,7 +391,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 				snprintf(doms + dl, sizeof doms - dl, "%s%s", dl ? "+" : "",
 					 meter_domain_name((enum meter_domain)dd));
 			}
-		meter_say(why, whylen, "%s under %s, domains %s%s", pkgname, root, doms, notes);
+		util_say(why, whylen, "%s under %s, domains %s%s", pkgname, root, doms, notes);
 	}
 out:
 	if (d)

@@ -64,17 +64,6 @@ struct oncpu {
 	struct oncpu_proc *proc;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void say(char *buf, size_t cap, const char *fmt, ...)
-{
-	if (!buf || !cap)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, cap, fmt, ap);
-	va_end(ap);
-}
-
 __attribute__((format(printf, 2, 0)))
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -342,7 +331,7 @@ static int bpf_start(struct oncpu *o, char *why, size_t whylen)
 	o->vals = calloc(ONCPU_BPF_MAX_TASKS, sizeof *o->vals);
 	if (!o->cpu_list || !o->pre || !o->keys || !o->vals) {
 		ret = -ENOMEM;
-		say(why, whylen, "bpf: out of memory");
+		util_say(why, whylen, "bpf: out of memory");
 		goto out;
 	}
 	int k = 0;
@@ -352,7 +341,7 @@ static int bpf_start(struct oncpu *o, char *why, size_t whylen)
 	o->skel = oncpu_bpf__open();
 	if (!o->skel) {
 		ret = -errno;
-		say(why, whylen, "bpf: open: %s", strerror(errno));
+		util_say(why, whylen, "bpf: open: %s", strerror(errno));
 		goto out;
 	}
 	for (int i = 0; i < o->ncpu; i++) {
@@ -363,18 +352,18 @@ static int bpf_start(struct oncpu *o, char *why, size_t whylen)
 	}
 	ret = oncpu_bpf__load(o->skel);
 	if (ret) {
-		say(why, whylen, "bpf: load: %s%s", strerror(-ret),
+		util_say(why, whylen, "bpf: load: %s%s", strerror(-ret),
 		    ret == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON)" : "");
 		goto out;
 	}
 	if (!o->skel->bss) {
 		ret = -ENOTSUP;
-		say(why, whylen, "bpf: global data not mappable on this kernel");
+		util_say(why, whylen, "bpf: global data not mappable on this kernel");
 		goto out;
 	}
 	ret = oncpu_bpf__attach(o->skel);
 	if (ret) {
-		say(why, whylen, "bpf: attach sched_switch: %s", strerror(-ret));
+		util_say(why, whylen, "bpf: attach sched_switch: %s", strerror(-ret));
 		goto out;
 	}
 	o->map_fd = bpf_map__fd(o->skel->maps.tasks);
@@ -405,27 +394,27 @@ struct oncpu *oncpu_open(const struct cpuset *cpus, const struct cpuset *measure
 		o->measurement = o->cpus;
 	if (cpuset_count(&o->cpus) == 0 || cpuset_count(&o->measurement) == 0) {
 		ret = -EINVAL;
-		say(why, whylen, "no watched or no measurement CPUs");
+		util_say(why, whylen, "no watched or no measurement CPUs");
 		goto out;
 	}
 	if (allow_bpf) {
 		if (bpf_start(o, reason, sizeof reason) == 0) {
 			o->src = ONCPU_BPF;
-			say(why, whylen, "%s", "");
+			util_say(why, whylen, "%s", "");
 			goto out;
 		}
 		log_debug("oncpu: %s; falling back to /proc", reason);
 	} else {
-		say(reason, sizeof reason, "bpf: disabled by configuration");
+		util_say(reason, sizeof reason, "bpf: disabled by configuration");
 	}
 	o->proc = oncpu_proc_open(&o->cpus);
 	if (!o->proc) {
 		ret = -errno;
-		say(why, whylen, "%s; proc: %s", reason, strerror(errno));
+		util_say(why, whylen, "%s; proc: %s", reason, strerror(errno));
 		goto out;
 	}
 	o->src = ONCPU_PROC;
-	say(why, whylen, "%s", reason);
+	util_say(why, whylen, "%s", reason);
 out:
 	if (ret) {
 		free(o);
