@@ -90,10 +90,22 @@ static int cmp_entry(const void *pa, const void *pb)
 	return 0;
 }
 
-void oncpu_sort(struct oncpu_snapshot *s)
+/* Sorted by pid, one entry per thread: a thread recorded twice (bpf: the map
+ * and a slot) keeps its larger figures, each being a lower bound. */
+static void sort_unique(struct oncpu_snapshot *s)
 {
 	if (s->n > 1)
 		qsort(s->e, s->n, sizeof *s->e, cmp_entry);
+	size_t w = 0;
+	for (size_t r = 0; r < s->n; r++) {   /* sorted largest first within a pid */
+		if (w == 0 || s->e[w - 1].pid != s->e[r].pid) {
+			s->e[w++] = s->e[r];
+			continue;
+		}
+		if (s->e[r].measurement_ns > s->e[w - 1].measurement_ns)
+			s->e[w - 1].measurement_ns = s->e[r].measurement_ns;
+	}
+	s->n = w;
 }
 
 static void set_comm(char dst[16], const char *src)
@@ -261,20 +273,8 @@ static int bpf_snapshot(struct oncpu *o, struct oncpu_snapshot *out)
 	for (int i = 0; i < o->ncpu; i++)
 		settle_cpu(o, i, e, &n, &idle, &dropped);
 
-	struct oncpu_snapshot s = { .e = e, .n = n };
-	oncpu_sort(&s);
-	size_t w = 0;
-	for (size_t r = 0; r < s.n; r++) {   /* sorted largest first within a pid */
-		if (w == 0 || e[w - 1].pid != e[r].pid) {
-			e[w++] = e[r];
-			continue;
-		}
-		/* each record is a lower bound of both counters: keep the larger */
-		if (e[r].measurement_ns > e[w - 1].measurement_ns)
-			e[w - 1].measurement_ns = e[r].measurement_ns;
-	}
 	out->e = e;
-	out->n = w;
+	out->n = n;   /* a thread may appear twice: oncpu_snapshot keeps its larger figures */
 	out->idle_ns = idle;
 	out->dropped = dropped;
 	out->taken_ns = util_mono_ns();
@@ -442,7 +442,10 @@ int oncpu_track(struct oncpu *o, pid_t root)
 int oncpu_snapshot(struct oncpu *o, struct oncpu_snapshot *out)
 {
 	memset(out, 0, sizeof *out);
-	return o->src == ONCPU_PROC ? oncpu_proc_snapshot(o->proc, out) : bpf_snapshot(o, out);
+	int err = o->src == ONCPU_PROC ? oncpu_proc_snapshot(o->proc, out) : bpf_snapshot(o, out);
+	if (!err)
+		sort_unique(out);
+	return err;
 }
 
 int oncpu_diff(const struct oncpu_snapshot *a, const struct oncpu_snapshot *b,

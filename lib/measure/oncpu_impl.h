@@ -1,6 +1,8 @@
 /*
- * oncpu_impl.h — private to the oncpu module (oncpu.c and oncpu_proc.c).
- * Nothing outside lib/oncpu*.c may include this.
+ * oncpu_impl.h — private to the oncpu module: the /proc source (oncpu_proc.c),
+ * which oncpu.c dispatches to.  It depends on nothing of oncpu.c: oncpu.c
+ * sorts what either source gathered.
+ * Nothing outside lib/measure/oncpu*.c may include this.
  */
 #ifndef JT_ONCPU_IMPL_H
 #define JT_ONCPU_IMPL_H
@@ -15,8 +17,5 @@ int oncpu_proc_track(struct oncpu_proc *p, pid_t root);
 int oncpu_proc_snapshot(struct oncpu_proc *p, struct oncpu_snapshot *out);
 int oncpu_proc_gc(struct oncpu_proc *p);
 void oncpu_proc_close(struct oncpu_proc *p);
-
-/* Sorts s->e by pid (oncpu.c); both sources finish a snapshot with it. */
-void oncpu_sort(struct oncpu_snapshot *s);
 
 #endif

@@ -382,7 +382,6 @@ int oncpu_proc_snapshot(struct oncpu_proc *p, struct oncpu_snapshot *out)
 		s.busy_ns = smp.busy * (1000000000ULL / (uint64_t)p->hz);
 	}
 	s.dropped = p->dropped;
-	oncpu_sort(&s);
 	s.taken_ns = util_mono_ns();
 	/* Hand back only what is used: callers keep a snapshot per trial edge. */
 	struct oncpu_entry *fit = realloc(s.e, (s.n ? s.n : 1) * sizeof *s.e);
