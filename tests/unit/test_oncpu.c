@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -397,7 +398,8 @@ START_TEST(test_idle_and_conservation)
 	ck_assert_ptr_nonnull(ps);
 	double ns_per_jiffy = 1e9 / (double)procstat_hz();
 	uint64_t best_idle = 0;
-	for (int tries = 0; tries < 10 && best_idle < 50 * MS; tries++) {
+	int agreed = 0;
+	for (int tries = 0; tries < 10 && (agreed == 0 || best_idle < 50 * MS); tries++) {
 		struct oncpu_snapshot a, b, d;
 		struct procstat_sample p0, p1;
 		ck_assert_int_eq(procstat_read(ps, &set, &p0), 0);
@@ -406,29 +408,46 @@ START_TEST(test_idle_and_conservation)
 		ck_assert_int_eq(oncpu_snapshot(o, &b), 0);
 		ck_assert_int_eq(procstat_read(ps, &set, &p1), 0);
 		ck_assert_int_eq(oncpu_diff(&a, &b, &d), 0);
-		uint64_t sum = d.idle_ns;
-		for (size_t i = 0; i < d.n; i++)
+		uint64_t sum = d.idle_ns, foreign = 0;
+		char who[256] = "";
+		for (size_t i = 0; i < d.n; i++) {
 			sum += d.e[i].oncpu_ns;
+			if (d.e[i].tgid == getpid() || d.e[i].oncpu_ns <= 10 * MS)
+				continue;
+			foreign += d.e[i].oncpu_ns;
+			size_t used = strlen(who);
+			snprintf(who + used, sizeof who - used, " %s/%d %.1f ms", d.e[i].comm,
+				 (int)d.e[i].pid, (double)d.e[i].oncpu_ns / 1e6);
+		}
 		assert_close("idle + tasks vs window", sum, d.taken_ns, 3, 0);
 		ck_assert_uint_ge(d.taken_ns, 300 * MS);
 		uint64_t kidle = (uint64_t)((double)((p1.total - p1.busy) - (p0.total - p0.busy)) *
 					    ns_per_jiffy);
 		/* Two jiffies of rounding at each end, plus the procstat reads around the window. */
-		char what[256] = "idle vs /proc/stat; busiest:";
-		for (size_t i = 0, k = 0; i < d.n && k < 3; i++)
-			if (d.e[i].oncpu_ns > 10 * MS) {   /* who, should it fail (seen once in CI) */
-				size_t used = strlen(what);
-				snprintf(what + used, sizeof what - used, " %s/%d %.1f ms", d.e[i].comm,
-					 (int)d.e[i].pid, (double)d.e[i].oncpu_ns / 1e6);
-				k++;
-			}
-		assert_close(what, d.idle_ns, kidle, 10, 25 * MS);
-		if (kidle > best_idle)
-			best_idle = kidle;
+		double diff = fabs((double)d.idle_ns - (double)kidle);
+		if (diff > 0.10 * (double)kidle && diff > 25.0 * MS) {
+			/*
+			 * /proc/stat samples the CPU at ticks: a thread that runs between
+			 * them is idle to it.  Seen in CI: a VM agent's tokio-rt-worker,
+			 * 220 ms of a 300 ms window that /proc/stat counted idle.  Such a
+			 * window says nothing of our accounting; without a foreign thread
+			 * to explain it, the disagreement is ours.
+			 */
+			ck_assert_msg(foreign > 10 * MS, "idle vs /proc/stat: got %.3f ms, want %.3f ms, "
+				      "and no foreign thread to explain it", (double)d.idle_ns / 1e6,
+				      (double)kidle / 1e6);
+			fprintf(stderr, "test_oncpu: window skipped: idle %.1f ms, /proc/stat %.1f ms;"
+				" foreign:%s\n", (double)d.idle_ns / 1e6, (double)kidle / 1e6, who);
+		} else {
+			agreed++;
+			if (kidle > best_idle)
+				best_idle = kidle;
+		}
 		oncpu_snapshot_free(&a);
 		oncpu_snapshot_free(&b);
 		oncpu_snapshot_free(&d);
 	}
+	ck_assert_msg(agreed > 0, "no window's idle agreed with /proc/stat");
 	if (best_idle < 50 * MS)
 		fprintf(stderr, "test_oncpu: cpu %d was never idle; idle growth seen only as 0 = 0\n", cpu);
 	procstat_close(ps);
