@@ -269,7 +269,7 @@ static int redis_pid(struct redis *r)
 {
 	struct redis_reply *rep = NULL;
 	int pid = 0;
-	if (redis_cmdv(r, &rep, "INFO", "server", NULL) == 0 && rep->str) {
+	if (redis_cmdv(r, &rep, "INFO", "server", REDIS_END) == 0 && rep->str) {
 		const char *p = strstr(rep->str, "process_id:");
 		pid = p ? atoi(p + strlen("process_id:")) : 0;
 	}

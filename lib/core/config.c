@@ -352,7 +352,7 @@ void config_free(struct jt_config *cfg)
 
 int config_defaults(struct jt_config *cfg)
 {
-	struct config_error err;
+	struct config_error err = { { 0 } };
 
 	memset(cfg, 0, sizeof *cfg);
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {

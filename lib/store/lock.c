@@ -133,7 +133,7 @@ int lock_info(struct redis *r, const char *host_id, bool *held,
 	if ((ret = keys_lock(key, sizeof key, host_id)) ||
 	    (ret = keys_fence(fkey, sizeof fkey, host_id)))
 		return ret;
-	ret = redis_cmdv(r, &rep, "MGET", key, fkey, NULL);
+	ret = redis_cmdv(r, &rep, "MGET", key, fkey, REDIS_END);
 	if (ret)
 		goto out;
 	if (rep->type != REDIS_T_ARR || rep->n != 2) {

@@ -171,7 +171,7 @@ int queue_reserve(struct redis *r, const char *kind, const char *worker_id,
 		const char *argv[] = { "BLMOVE", q, proc, "RIGHT", "LEFT", secs };
 		ret = redis_cmd_block(r, block_ms, &rep, 6, argv, NULL);
 	} else {
-		ret = redis_cmdv(r, &rep, "LMOVE", q, proc, "RIGHT", "LEFT", NULL);
+		ret = redis_cmdv(r, &rep, "LMOVE", q, proc, "RIGHT", "LEFT", REDIS_END);
 	}
 	if (ret == 0)
 		ret = take_string(rep, payload, len);
@@ -226,7 +226,7 @@ int queue_depth(struct redis *r, const char *kind, long long *n)
 
 	if (ret)
 		return ret;
-	ret = redis_cmdv(r, &rep, "LLEN", q, NULL);
+	ret = redis_cmdv(r, &rep, "LLEN", q, REDIS_END);
 	if (ret == 0) {
 		if (rep->type == REDIS_T_INT)
 			*n = rep->integer;
@@ -291,7 +291,7 @@ static int hand_out_dead(struct redis *r, const char *kind, queue_dead_fn on_dea
 
 	if (ret)
 		return ret;
-	ret = redis_cmdv(r, &rep, "LRANGE", deadk, "-" DEAD_BATCH, "-1", NULL);
+	ret = redis_cmdv(r, &rep, "LRANGE", deadk, "-" DEAD_BATCH, "-1", REDIS_END);
 	if (ret)
 		goto out;
 	if (rep->type != REDIS_T_ARR) {
@@ -388,7 +388,7 @@ int queue_reply_wait(struct redis *r, const char *request_id, int block_ms,
 				ret = -EPROTO;
 		}
 	} else {
-		ret = redis_cmdv(r, &rep, "LPOP", key, NULL);
+		ret = redis_cmdv(r, &rep, "LPOP", key, REDIS_END);
 		if (ret == 0)
 			ret = take_string(rep, payload, len);
 	}

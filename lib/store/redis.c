@@ -462,7 +462,7 @@ int redis_cmdv(struct redis *r, struct redis_reply **out, const char *cmd, ...)
 int redis_ping(struct redis *r)
 {
 	struct redis_reply *rep;
-	int ret = redis_cmdv(r, &rep, "PING", NULL);
+	int ret = redis_cmdv(r, &rep, "PING", REDIS_END);
 	if (ret == 0 && !(rep->type == REDIS_T_STATUS && strcmp(rep->str, "PONG") == 0))
 		ret = -EPROTO;
 	redis_reply_free(rep);
@@ -487,7 +487,7 @@ static int script_load(struct redis *r, const struct redis_script *s, const char
 	*sha = NULL;
 	if (r->nscripts == SCRIPT_CACHE)
 		return 0;
-	ret = redis_cmdv(r, &rep, "SCRIPT", "LOAD", s->body, NULL);
+	ret = redis_cmdv(r, &rep, "SCRIPT", "LOAD", s->body, REDIS_END);
 	if (ret == -EPROTO)
 		log_error("redis: script %s does not load: %s", s->name, rep->str);
 	if (ret)

@@ -92,7 +92,9 @@ void redis_close(struct redis *r);
  */
 int redis_cmd(struct redis *r, struct redis_reply **out, int argc,
 	      const char *const *argv, const size_t *lens);
-/* Same, NUL-terminated string arguments, list ended by NULL. */
+/* Ends redis_cmdv's list: a typed NULL (a bare NULL may be an int in a variadic list). */
+#define REDIS_END ((const char *)NULL)
+/* Same, NUL-terminated string arguments, list ended by REDIS_END. */
 int redis_cmdv(struct redis *r, struct redis_reply **out, const char *cmd, ...)
 	__attribute__((sentinel));
 /*

@@ -58,7 +58,7 @@ int sealchain_register_key(struct redis *r, const struct seal_key *k, const char
 		return -ENOMEM;
 	if ((ret = jcs_serialize(entry, &text, &len)))
 		goto out;
-	ret = redis_cmdv(r, &rep, "HSETNX", KEYS_SEAL_KEYS, k->key_id, text, NULL);
+	ret = redis_cmdv(r, &rep, "HSETNX", KEYS_SEAL_KEYS, k->key_id, text, REDIS_END);
 	if (ret)
 		goto out;
 	if (rep->type != REDIS_T_INT) {
@@ -69,7 +69,7 @@ int sealchain_register_key(struct redis *r, const struct seal_key *k, const char
 		goto out;
 	redis_reply_free(rep);
 	rep = NULL;
-	if ((ret = redis_cmdv(r, &rep, "HGET", KEYS_SEAL_KEYS, k->key_id, NULL)))
+	if ((ret = redis_cmdv(r, &rep, "HGET", KEYS_SEAL_KEYS, k->key_id, REDIS_END)))
 		goto out;
 	if (rep->type != REDIS_T_STR) {
 		ret = -EPROTO;   /* deleted between the two commands: let the caller retry */
@@ -110,7 +110,7 @@ int sealchain_keys_json(struct redis *r, char **json)
 	*json = NULL;
 	if (!r)
 		return -EINVAL;
-	if ((ret = redis_cmdv(r, &rep, "HGETALL", KEYS_SEAL_KEYS, NULL)))
+	if ((ret = redis_cmdv(r, &rep, "HGETALL", KEYS_SEAL_KEYS, REDIS_END)))
 		goto out;
 	if (rep->type != REDIS_T_ARR || rep->n % 2) {
 		ret = -EPROTO;
@@ -184,7 +184,7 @@ static int read_head(struct redis *r, const char *key, struct head *h)
 	int ret;
 
 	memset(h, 0, sizeof *h);
-	if ((ret = redis_cmdv(r, &rep, "HMGET", key, "sequence", "sha256", NULL)))
+	if ((ret = redis_cmdv(r, &rep, "HMGET", key, "sequence", "sha256", REDIS_END)))
 		return ret;
 	if (rep->type != REDIS_T_ARR || rep->n != 2) {
 		ret = -EPROTO;
@@ -214,7 +214,7 @@ static bool landed(struct redis *r, const char *log_key, const char *seq, const 
 	struct redis_reply *rep = NULL;
 	bool yes = false;
 
-	if (redis_cmdv(r, &rep, "ZRANGEBYSCORE", log_key, seq, seq, NULL) == 0 &&
+	if (redis_cmdv(r, &rep, "ZRANGEBYSCORE", log_key, seq, seq, REDIS_END) == 0 &&
 	    rep->type == REDIS_T_ARR)
 		for (size_t i = 0; i < rep->n && !yes; i++)
 			yes = rep->elem[i].type == REDIS_T_STR && strcmp(rep->elem[i].str, text) == 0;
@@ -342,7 +342,7 @@ static int fetch_log(struct redis *r, const char *key_id, long long after, long 
 	snprintf(min, sizeof min, "(%lld", after);
 	snprintf(lim, sizeof lim, "%ld", limit);
 	if ((ret = redis_cmdv(r, rep, "ZRANGEBYSCORE", key, min, "+inf", "WITHSCORES", "LIMIT",
-			      "0", lim, NULL)))
+			      "0", lim, REDIS_END)))
 		return ret;
 	if ((*rep)->type != REDIS_T_ARR || (*rep)->n % 2)
 		return -EPROTO;
@@ -402,7 +402,7 @@ int sealchain_log_json(struct redis *r, const char *key_id, long long after, lon
 			return -ENOMEM;
 		ids[nids++] = key_id;
 	} else {
-		if ((ret = redis_cmdv(r, &keys_rep, "HKEYS", KEYS_SEAL_KEYS, NULL)))
+		if ((ret = redis_cmdv(r, &keys_rep, "HKEYS", KEYS_SEAL_KEYS, REDIS_END)))
 			goto out;
 		if (keys_rep->type != REDIS_T_ARR) {
 			ret = -EPROTO;

@@ -450,7 +450,7 @@ static int hget_one(struct redis *r, const char *id, const char *field,
 	*rep = NULL;
 	if (keys_task(task, sizeof task, id))
 		return -ENOENT;
-	int ret = redis_cmdv(r, rep, "HGET", task, field, NULL);
+	int ret = redis_cmdv(r, rep, "HGET", task, field, REDIS_END);
 	if (ret == 0 && (*rep)->type == REDIS_T_NIL)
 		ret = -ENOENT;
 	else if (ret == 0 && (*rep)->type != REDIS_T_STR)

@@ -33,8 +33,8 @@ static bool transport_error(int rc)
 static void set_get(struct redis *r, const char *k, const char *v)
 {
 	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r, NULL, "SET", k, v, NULL), 0);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "GET", k, NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, NULL, "SET", k, v, REDIS_END), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "GET", k, REDIS_END), 0);
 	ck_assert_int_eq(rep->type, REDIS_T_STR);
 	ck_assert_str_eq(rep->str, v);
 	redis_reply_free(rep);
@@ -46,7 +46,7 @@ START_TEST(down_at_open_then_up)
 	struct redis_reply *rep = (void *)1;
 	ck_assert_ptr_nonnull(r);                     /* open never needs the server */
 	ck_assert_int_eq(redis_ping(r), -ECONNREFUSED);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "GET", "k", NULL), -ECONNREFUSED);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "GET", "k", REDIS_END), -ECONNREFUSED);
 	ck_assert_ptr_null(rep);
 	ck_assert(!redis_connected(r));
 	ck_assert_str_ne(redis_last_error(r), "");
@@ -91,7 +91,7 @@ START_TEST(timeouts)
 
 	/* a blocking command past the socket timeout is a transport timeout */
 	uint64_t t0 = util_mono_ns();
-	ck_assert_int_eq(redis_cmdv(r, &rep, "BLPOP", "empty", "1", NULL), -ETIMEDOUT);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "BLPOP", "empty", "1", REDIS_END), -ETIMEDOUT);
 	ck_assert_uint_lt(util_mono_ns() - t0, 900000000ull);
 	ck_assert(!redis_connected(r));
 	ck_assert_int_eq(redis_ping(r), 0);          /* and the next call reconnects */
@@ -105,7 +105,7 @@ START_TEST(timeouts)
 	redis_reply_free(rep);
 	/* the normal timeout is back afterwards */
 	t0 = util_mono_ns();
-	ck_assert_int_eq(redis_cmdv(r, &rep, "BLPOP", "empty", "1", NULL), -ETIMEDOUT);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "BLPOP", "empty", "1", REDIS_END), -ETIMEDOUT);
 	ck_assert_uint_lt(util_mono_ns() - t0, 900000000ull);
 	redis_close(r);
 }
@@ -117,19 +117,19 @@ START_TEST(error_replies_and_types)
 	struct redis *r = redis_open(srv.url, 1000);
 	struct redis_reply *rep;
 
-	ck_assert_int_eq(redis_cmdv(r, NULL, "SET", "s", "abc", NULL), 0);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "INCR", "s", NULL), -EPROTO);
+	ck_assert_int_eq(redis_cmdv(r, NULL, "SET", "s", "abc", REDIS_END), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "INCR", "s", REDIS_END), -EPROTO);
 	ck_assert_ptr_nonnull(rep);
 	ck_assert_int_eq(rep->type, REDIS_T_ERR);
 	ck_assert_ptr_nonnull(strstr(rep->str, "not an integer"));
 	redis_reply_free(rep);
 	ck_assert(redis_connected(r));               /* an error reply keeps the link */
 
-	ck_assert_int_eq(redis_cmdv(r, &rep, "SET", "n", "5", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "SET", "n", "5", REDIS_END), 0);
 	ck_assert_int_eq(rep->type, REDIS_T_STATUS);
 	ck_assert_str_eq(rep->str, "OK");
 	redis_reply_free(rep);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "INCR", "n", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "INCR", "n", REDIS_END), 0);
 	ck_assert_int_eq(rep->type, REDIS_T_INT);
 	ck_assert_int_eq(rep->integer, 6);
 	redis_reply_free(rep);
@@ -139,7 +139,7 @@ START_TEST(error_replies_and_types)
 	const char *argv[] = { "SET", "bin", bin };
 	const size_t lens[] = { 3, 3, 3 };
 	ck_assert_int_eq(redis_cmd(r, NULL, 3, argv, lens), 0);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "GET", "bin", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "GET", "bin", REDIS_END), 0);
 	ck_assert_uint_eq(rep->len, 3);
 	ck_assert_int_eq(memcmp(rep->str, bin, 3), 0);
 	redis_reply_free(rep);
@@ -171,7 +171,7 @@ START_TEST(scripts_survive_flush)
 
 	for (int round = 0; round < 3; round++) {
 		if (round == 2)   /* server forgot every script: EVAL fallback */
-			ck_assert_int_eq(redis_cmdv(r, NULL, "SCRIPT", "FLUSH", NULL), 0);
+			ck_assert_int_eq(redis_cmdv(r, NULL, "SCRIPT", "FLUSH", REDIS_END), 0);
 		ck_assert_int_eq(redis_eval(r, &nested, 1, keys, 1, args, &rep), 0);
 		ck_assert_int_eq(rep->type, REDIS_T_ARR);
 		ck_assert_uint_eq(rep->n, 4);
@@ -205,14 +205,14 @@ START_TEST(tcp_db_and_auth)
 	struct redis *r3 = redis_open(url, 1000);
 	struct redis_reply *rep;
 	set_get(r3, "only-in-3", "yes");
-	ck_assert_int_eq(redis_cmdv(r0, &rep, "GET", "only-in-3", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r0, &rep, "GET", "only-in-3", REDIS_END), 0);
 	ck_assert_int_eq(rep->type, REDIS_T_NIL);
 	redis_reply_free(rep);
 
-	ck_assert_int_eq(redis_cmdv(r0, NULL, "CONFIG", "SET", "requirepass", "s3cret", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r0, NULL, "CONFIG", "SET", "requirepass", "s3cret", REDIS_END), 0);
 	snprintf(url, sizeof url, "redis://:s3cret@127.0.0.1:%d/3", srv.port);
 	struct redis *ok = redis_open(url, 1000);
-	ck_assert_int_eq(redis_cmdv(ok, &rep, "GET", "only-in-3", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(ok, &rep, "GET", "only-in-3", REDIS_END), 0);
 	ck_assert_str_eq(rep->str, "yes");
 	redis_reply_free(rep);
 	snprintf(url, sizeof url, "redis://:wrong@127.0.0.1:%d/3", srv.port);
@@ -272,7 +272,7 @@ static void *pool_worker(void *p)
 	struct pool_arg *a = p;
 	for (int i = 0; i < 500; i++) {
 		struct redis *r = redis_pool_get(a->pool);
-		if (!r || redis_cmdv(r, NULL, "INCR", "hits", NULL) != 0)
+		if (!r || redis_cmdv(r, NULL, "INCR", "hits", REDIS_END) != 0)
 			a->fails++;
 		redis_pool_put(a->pool, r);
 	}
@@ -294,7 +294,7 @@ START_TEST(pool_two_threads)
 	ck_assert_int_eq(a.fails + b.fails, 0);
 	struct redis *r = redis_pool_get(pool);
 	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r, &rep, "GET", "hits", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "GET", "hits", REDIS_END), 0);
 	ck_assert_str_eq(rep->str, "1000");
 	redis_reply_free(rep);
 	redis_pool_put(pool, r);

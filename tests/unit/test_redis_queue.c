@@ -55,7 +55,7 @@ static void kill_heartbeat(const char *w)
 {
 	char key[64];
 	snprintf(key, sizeof key, "jt:hb:%s", w);
-	ck_assert_int_eq(redis_cmdv(r1, NULL, "DEL", key, NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r1, NULL, "DEL", key, REDIS_END), 0);
 }
 
 START_TEST(push_reserve_ack)
@@ -195,7 +195,7 @@ START_TEST(dead_worker_job_goes_to_front)
 	ck_assert_int_eq(llen("jt:proc:measure:w2"), 3);
 	/* the attempt count went up by one, and an ack clears it */
 	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r1, &rep, "HVALS", "jt:attempts:measure", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r1, &rep, "HVALS", "jt:attempts:measure", REDIS_END), 0);
 	ck_assert_uint_eq(rep->n, 1);
 	ck_assert_str_eq(rep->elem[0].str, "1");
 	redis_reply_free(rep);
@@ -336,7 +336,7 @@ START_TEST(nothing_lost_or_duplicated)
 	ck_assert_int_eq(llen("jt:q:measure"), 0);
 	ck_assert_int_eq(llen("jt:dead:measure"), 0);
 	struct redis_reply *rep;
-	ck_assert_int_eq(redis_cmdv(r1, &rep, "KEYS", "jt:proc:*", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r1, &rep, "KEYS", "jt:proc:*", REDIS_END), 0);
 	ck_assert_uint_eq(rep->n, 0);
 	redis_reply_free(rep);
 	ck_assert_int_eq(testsrv_int(r1, "HLEN", "jt:attempts:measure", NULL), 0);

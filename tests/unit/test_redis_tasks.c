@@ -245,7 +245,7 @@ START_TEST(idempotency_key)
 	/* once the task is gone (expired) the key starts a new task */
 	char key[KEYS_MAX];
 	ck_assert_int_eq(keys_task(key, sizeof key, a), 0);
-	ck_assert_int_eq(redis_cmdv(r, NULL, "DEL", key, NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, NULL, "DEL", key, REDIS_END), 0);
 	create(NULL, NULL, "key-1", b, &existing);
 	ck_assert(!existing);
 	ck_assert_str_ne(a, b);
@@ -304,7 +304,7 @@ START_TEST(cancel_running)
 	struct redis_reply *rep;
 	char key[KEYS_MAX];
 	ck_assert_int_eq(keys_task(key, sizeof key, id), 0);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "HGET", key, "cancel_requested", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "HGET", key, "cancel_requested", REDIS_END), 0);
 	ck_assert_str_eq(rep->str, "1");
 	redis_reply_free(rep);
 	counts_are(0, 0, 0, 0, 1);
@@ -324,7 +324,7 @@ END_TEST
 static long long due_of(const char *id)
 {
 	struct redis_reply *rep = NULL;
-	ck_assert_int_eq(redis_cmdv(r, &rep, "ZSCORE", "jt:delayed:measure", id, NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "ZSCORE", "jt:delayed:measure", id, REDIS_END), 0);
 	ck_assert_ptr_nonnull(rep->str);
 	long long v = atoll(rep->str);
 	redis_reply_free(rep);
@@ -401,7 +401,7 @@ START_TEST(redelivery_after_worker_death)
 	ck_assert_int_eq(workers_heartbeat(r, "w2", NULL, 10000), 0);
 	ck_assert_int_eq(tasks_start(r, id, "w2"), -EALREADY);
 	/* w1 dies; recovery requeues; w2 takes over */
-	ck_assert_int_eq(redis_cmdv(r, NULL, "DEL", "jt:hb:w1", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, NULL, "DEL", "jt:hb:w1", REDIS_END), 0);
 	int requeued = 0;
 	ck_assert_int_eq(queue_recover(r, "measure", 3, NULL, NULL, &requeued), 0);
 	ck_assert_int_eq(requeued, 1);
@@ -411,7 +411,7 @@ START_TEST(redelivery_after_worker_death)
 	struct redis_reply *rep;
 	char key[KEYS_MAX];
 	ck_assert_int_eq(keys_task(key, sizeof key, id), 0);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "HMGET", key, "worker", "attempts", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "HMGET", key, "worker", "attempts", REDIS_END), 0);
 	ck_assert_str_eq(rep->elem[0].str, "w2");
 	ck_assert_str_eq(rep->elem[1].str, "2");
 	redis_reply_free(rep);
@@ -432,7 +432,7 @@ START_TEST(worker_lost_too_often)
 	for (int i = 0; i < 2; i++) {
 		reserve("w1", id);
 		ck_assert_int_eq(tasks_start(r, id, "w1"), 0);
-		ck_assert_int_eq(redis_cmdv(r, NULL, "DEL", "jt:hb:w1", NULL), 0);
+		ck_assert_int_eq(redis_cmdv(r, NULL, "DEL", "jt:hb:w1", REDIS_END), 0);
 		ck_assert_int_eq(queue_recover(r, "measure", 2, fail_it, r, NULL), 0);
 	}
 	json_t *o = get(id);

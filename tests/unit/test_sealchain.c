@@ -97,7 +97,7 @@ static json_t *raw_log(struct redis *r, const char *key_id)
 	json_t *arr = json_array();
 
 	ck_assert_int_eq(keys_seal_log(key, sizeof key, key_id), 0);
-	ck_assert_int_eq(redis_cmdv(r, &rep, "ZRANGE", key, "0", "-1", "WITHSCORES", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(r, &rep, "ZRANGE", key, "0", "-1", "WITHSCORES", REDIS_END), 0);
 	ck_assert_int_eq(rep->type, REDIS_T_ARR);
 	for (size_t i = 0; i + 1 < rep->n; i += 2) {
 		json_t *s = load(rep->elem[i].str);
@@ -163,11 +163,11 @@ START_TEST(register_and_list_keys)
 	snprintf(forged, sizeof forged,
 		 "{\"key_id\":\"%s\",\"public_key\":\"%s\",\"created_at\":\"x\"}", a.key_id,
 		 b.public_b64);
-	ck_assert_int_eq(redis_cmdv(ra, NULL, "HSET", KEYS_SEAL_KEYS, a.key_id, forged, NULL), 0);
+	ck_assert_int_eq(redis_cmdv(ra, NULL, "HSET", KEYS_SEAL_KEYS, a.key_id, forged, REDIS_END), 0);
 	ck_assert_int_eq(sealchain_register_key(ra, &a, "2026-02-01T00:00:00.000000Z"),
 			 -EEXIST);
 	/* ... and such an entry (or garbage) is not listed */
-	ck_assert_int_eq(redis_cmdv(ra, NULL, "HSET", KEYS_SEAL_KEYS, "junk", "{", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(ra, NULL, "HSET", KEYS_SEAL_KEYS, "junk", "{", REDIS_END), 0);
 	ck_assert_int_eq(sealchain_keys_json(ra, &json), 0);
 	arr = load(json);
 	ck_assert_uint_eq(json_array_size(arr), 1);
@@ -205,7 +205,7 @@ START_TEST(chain_links_and_log)
 	struct redis_reply *rep = NULL;
 	char want[65];
 	keys_seal_head(head_key, sizeof head_key, k.key_id);
-	ck_assert_int_eq(redis_cmdv(ra, &rep, "HMGET", head_key, "sequence", "sha256", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(ra, &rep, "HMGET", head_key, "sequence", "sha256", REDIS_END), 0);
 	ck_assert_str_eq(rep->elem[0].str, "5");
 	jcs_sha(json_object_get(json_array_get(all, 4), "payload"), want);
 	ck_assert_str_eq(rep->elem[1].str, want);
@@ -263,7 +263,7 @@ START_TEST(bad_payload_does_not_advance_the_chain)
 	/* a head this module did not write is reported, not overwritten */
 	char head[KEYS_MAX];
 	keys_seal_head(head, sizeof head, k.key_id);
-	ck_assert_int_eq(redis_cmdv(ra, NULL, "HSET", head, "sha256", "zz", NULL), 0);
+	ck_assert_int_eq(redis_cmdv(ra, NULL, "HSET", head, "sha256", "zz", REDIS_END), 0);
 	p = payload("t3");
 	ck_assert_int_eq(sealchain_sign_append(ra, &k, p, &seal), -EBADMSG);
 	json_decref(p);
