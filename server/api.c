@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api_impl.h"
 #include "apierr.h"
 #include "calib.h"
 #include "config.h"
@@ -25,33 +26,19 @@
 #include "request.h"
 #include "seal.h"
 #include "sealchain.h"
+#include "status.h"
 #include "tasks.h"
 #include "util.h"
 #include "workers.h"
 
-#define JT_VERSION "0.1.0"
-#define MAX_TOKENS 256
 #define TASKS_PREFIX "/api/v1/tasks/"
 
-struct api {
-	const struct jt_config *cfg;
-	struct redis_pool *pool;
-	struct hostid host;
-	struct cpu_layout layout;
-	char host_id[128];
-	uint64_t started_ns;
 
-	unsigned char tokens[MAX_TOKENS][32]; /* SHA-256 of each bearer token */
-	size_t n_tokens;
-	struct ratelimit *rl;
-
-	atomic_ullong http_2xx, http_4xx, http_5xx, tasks_created, validations;
-};
 
 /* ---- responses ------------------------------------------------------------ */
 
 /* body NULL means building it failed (a json_pack format or ENOMEM): a 500. */
-static void respond_json(struct http_response *resp, int status, json_t *body)
+void api_respond_json(struct http_response *resp, int status, json_t *body)
 {
 	resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	resp->body_len = resp->body ? strlen(resp->body) : 0;
@@ -74,9 +61,10 @@ static char *with_request_id(char *json, size_t len, const char *rid, size_t *ou
 		return json;
 	}
 	bool empty = json[1] == '}';
-	char *out = malloc(len + rlen + 20);
+	size_t cap = len + rlen + 20;
+	char *out = malloc(cap);
 	if (out) {
-		int n = sprintf(out, "{\"request_id\":\"%s\"%s", rid, empty ? "" : ",");
+		int n = snprintf(out, cap, "{\"request_id\":\"%s\"%s", rid, empty ? "" : ",");
 		memcpy(out + n, json + 1, len);   /* the rest, with its NUL */
 		*out_len = (size_t)n + len - 1;
 	}
@@ -84,7 +72,7 @@ static char *with_request_id(char *json, size_t len, const char *rid, size_t *ou
 	return out;
 }
 
-static void respond_error(struct http_response *resp, const struct http_request *req,
+void api_respond_error(struct http_response *resp, const struct http_request *req,
 			  const char *code, const char *msg, const struct request_errors *errs)
 {
 	resp->status = apierr_status(code);
@@ -92,9 +80,9 @@ static void respond_error(struct http_response *resp, const struct http_request 
 	resp->body_len = resp->body ? strlen(resp->body) : 0;
 }
 
-static void not_ready(struct http_response *resp, const struct http_request *req, const char *why)
+void api_not_ready(struct http_response *resp, const struct http_request *req, const char *why)
 {
-	respond_error(resp, req, "not_ready", why, NULL);
+	api_respond_error(resp, req, "not_ready", why, NULL);
 	snprintf(resp->retry_after, sizeof resp->retry_after, "5");
 }
 
@@ -117,7 +105,7 @@ static const char *expected_backend(const struct api *a, json_t *worker)
 }
 
 /* Read on every call: it is a small file, and only POSTs and status pages ask. */
-static int calibration_state(struct api *a, json_t *worker, struct calib_profile *p,
+int api_calibration_state(struct api *a, json_t *worker, struct calib_profile *p,
 			     char *reason, size_t cap)
 {
 	const char *backend = expected_backend(a, worker);
@@ -184,7 +172,7 @@ static bool authorized(const struct api *a, const struct http_request *req)
 /* ---- helpers over Redis ---------------------------------------------------- */
 
 /* The heartbeat info of one live worker of this host (for meter and readiness). */
-static json_t *host_worker(struct redis *r, const char *host_id, long long *live)
+json_t *api_host_worker(struct redis *r, const char *host_id, long long *live)
 {
 	struct worker_entry *list = NULL;
 	json_t *found = NULL;
@@ -206,167 +194,6 @@ static json_t *host_worker(struct redis *r, const char *host_id, long long *live
 
 /* ---- handlers ------------------------------------------------------------- */
 
-static void h_ping(struct api *a, const struct http_request *req, struct http_response *resp)
-{
-	(void)a;
-	(void)req;
-	respond_json(resp, 200, json_pack("{s:s, s:s}", "status", "ok", "service", "jouletrace"));
-}
-
-static json_t *calibration_json(struct api *a, json_t *worker, bool *valid, char *reason,
-				size_t cap)
-{
-	struct calib_profile p;
-	memset(&p, 0, sizeof p);
-	int err = calibration_state(a, worker, &p, reason, cap);
-	bool exists = err != -ENOENT;
-	*valid = err == 0;
-	if (!exists)
-		return json_pack("{s:b, s:b, s:s}", "exists", 0, "valid", 0, "reason", reason);
-	return json_pack("{s:b, s:b, s:s?, s:f, s:f, s:f, s:f, s:s, s:s, s:s, s:b, s:s?, s:f}",
-		"exists", 1, "valid", *valid, "reason", *valid ? NULL : reason,
-		"age_days", calib_age_days(&p, util_realtime_ns()),
-		"idle_package_watts", p.idle_package_watts, "idle_dram_watts", p.idle_dram_watts,
-		"cv_percent", p.cv_percent, "measured_at", p.measured_at,
-		"meter_backend", p.meter_backend, "sha256", p.sha256,
-		"forced", p.forced, "forced_reason", p.forced ? p.forced_reason : NULL,
-		"background_busy_percent", p.background_busy_percent);
-}
-
-static void h_health(struct api *a, const struct http_request *req, struct http_response *resp)
-{
-	struct redis *r = redis_pool_get(a->pool);
-	long long live = 0, qm = -1, qv = -1, counts[5] = { -1, -1, -1, -1, -1 };
-	bool up = r && redis_ping(r) == 0;
-	json_t *worker = NULL;
-
-	(void)req;
-	if (up) {
-		worker = host_worker(r, a->host_id, &live);
-		queue_depth(r, "measure", &qm);
-		queue_depth(r, "validate", &qv);
-		tasks_counts(r, counts);
-	}
-	if (r)
-		redis_pool_put(a->pool, r);
-	json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:{s:b}, s:O?, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}}",
-		"status", up ? (live > 0 ? "ok" : "degraded") : "unavailable",
-		"service", "jouletrace", "version", JT_VERSION,
-		"uptime_seconds", (json_int_t)((util_mono_ns() - a->started_ns) / 1000000000ull),
-		"redis", "connected", up,
-		"meter", json_object_get(worker, "meter") ? worker : NULL,
-		"workers_live", (json_int_t)live,
-		"queue_depth", "measure", (json_int_t)qm, "validate", (json_int_t)qv,
-		"tasks", "queued", (json_int_t)counts[0], "running", (json_int_t)counts[1],
-		"completed", (json_int_t)counts[2], "failed", (json_int_t)counts[3],
-		"cancelled", (json_int_t)counts[4]);
-	json_decref(worker);
-	respond_json(resp, up ? 200 : 503, body);
-}
-
-/* Redis's pid from INFO server, or 0. */
-static int redis_pid(struct redis *r)
-{
-	struct redis_reply *rep = NULL;
-	int pid = 0;
-	if (redis_cmdv(r, &rep, "INFO", "server", REDIS_END) == 0 && rep->str) {
-		const char *p = strstr(rep->str, "process_id:");
-		pid = p ? atoi(p + strlen("process_id:")) : 0;
-	}
-	redis_reply_free(rep);
-	return pid;
-}
-
-/*
- * The service's own processes — this server, this host's worker, the Redis
- * it talks to (when it runs here) — whose affinity lets them run on a
- * measurement CPU: each would add its energy to the candidates' (issue 8).
- * [{pid, comm, cpus}].  A pid is taken only while its name says it is the
- * process expected (a remote Redis's pid means nothing here).
- */
-static json_t *service_on(const struct cpuset *measurement, const json_t *worker, int redis)
-{
-	const struct { int pid; const char *comm; } procs[] = {
-		{ (int)getpid(), "jouletrace-serv" },
-		{ (int)json_integer_value(json_object_get(worker, "pid")), "jouletrace-work" },
-		{ redis, "redis-server" },
-	};
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < sizeof procs / sizeof procs[0]; i++) {
-		struct cpuset_proc p;
-		struct cpuset both;
-		char allowed[256];
-		if (cpuset_proc_affinity("", procs[i].pid, &p) != 0 || strcmp(p.comm, procs[i].comm))
-			continue;
-		cpuset_and(&both, &p.allowed, measurement);
-		if (cpuset_count(&both) == 0)
-			continue;
-		cpuset_format(&p.allowed, allowed, sizeof allowed);
-		json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "pid", p.pid, "comm", p.comm,
-						     "cpus", allowed));
-	}
-	return arr;
-}
-
-static void h_socket0(struct api *a, const struct http_request *req, struct http_response *resp)
-{
-	struct redis *r = redis_pool_get(a->pool);
-	bool up = r && redis_ping(r) == 0, held = false, cal_ok = false;
-	uint64_t since = 0;
-	long long fence = 0, live = 0;
-	json_t *worker = NULL;
-	char reason[256] = "", msg[400], cpus[256], infra[256], iso[256], pkg[256], since_s[UTIL_RFC3339_LEN];
-	int rpid = 0;
-
-	(void)req;
-	if (up) {
-		worker = host_worker(r, a->host_id, &live);
-		lock_info(r, a->host_id, &held, &since, &fence);
-		rpid = redis_pid(r);
-	}
-	if (r)
-		redis_pool_put(a->pool, r);
-	json_t *cal = calibration_json(a, worker, &cal_ok, reason, sizeof reason);
-	bool ready = up && cal_ok && worker;
-	if (!up)
-		snprintf(msg, sizeof msg, "Redis unreachable at %s", a->cfg->redis_url);
-	else if (!cal_ok)
-		snprintf(msg, sizeof msg, "no valid calibration: %s (run scripts/calibrate.sh)", reason);
-	else if (!worker)
-		snprintf(msg, sizeof msg, "no live worker on host %s", a->host_id);
-	else
-		snprintf(msg, sizeof msg, "ready");
-	cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
-	cpuset_format(&a->layout.infra, infra, sizeof infra);
-	json_t *intruders = service_on(&a->layout.measurement, worker, rpid);
-	if (json_array_size(intruders) > 0 && ready)
-		snprintf(msg, sizeof msg, "ready, but %zu process(es) of the service may run on "
-			 "the measurement CPUs (see isolation.service_on_measurement_cpus)",
-			 json_array_size(intruders));
-	struct cpuset isolated;
-	if (cpuset_isolated("", &isolated) != 0)
-		memset(&isolated, 0, sizeof isolated);
-	cpuset_format(&isolated, iso, sizeof iso);
-	if (held)
-		util_rfc3339(since, since_s);
-	cpuset_format(&a->layout.package, pkg, sizeof pkg);
-	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:s, s:o}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I}, s:s, s:s}",
-		"ready", ready, "calibration", cal,
-		"isolation", "measurement_cpus", cpus, "infra_cpus", infra, "isolated_cpus", iso,
-		"package_cpus", pkg, "shared_package", a->layout.shared_package,
-		/* what the energy figures will describe (issue 8) */
-		"energy_basis", a->layout.shared_package ? "candidate_share" : "package_net",
-		"socket", a->layout.socket,
-		"why", a->layout.why, "service_on_measurement_cpus", intruders,
-		"meter", worker,
-		"redis", "connected", up, "url", a->cfg->redis_url,
-		"lock", "held", held, "since", held ? since_s : NULL,
-		"fencing_token", (json_int_t)(held ? fence : 0),
-		"host_id", a->host_id, "message", msg);
-	json_decref(worker);
-	respond_json(resp, 200, body);
-}
-
 /* Content type and schema for measure/validate: 0 with m filled, else resp is set. */
 static int parse_request(const struct http_request *req, struct http_response *resp,
 			 enum request_kind kind, struct measure_request *m)
@@ -376,17 +203,17 @@ static int parse_request(const struct http_request *req, struct http_response *r
 	int err;
 
 	if (!is_json(req)) {
-		respond_error(resp, req, "unsupported_media_type",
+		api_respond_error(resp, req, "unsupported_media_type",
 			      "Content-Type must be application/json", NULL);
 		return -EINVAL;
 	}
 	err = request_parse(req->body, req->body_len, kind, m, &errs, msg, sizeof msg);
 	if (err == -EBADMSG)
-		respond_error(resp, req, "malformed_json", msg, NULL);
+		api_respond_error(resp, req, "malformed_json", msg, NULL);
 	else if (err == -EINVAL)
-		respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
+		api_respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
 	else if (err)
-		respond_error(resp, req, "internal_error", "out of memory", NULL);
+		api_respond_error(resp, req, "internal_error", "out of memory", NULL);
 	return err;
 }
 
@@ -423,19 +250,19 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 			 "must be one of the measurement CPUs (%s), got %ld", cpus, m.cpu_core);
 		errs.n = 1;
 		errs.dropped = 0;
-		respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
+		api_respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
 		goto out;
 	}
 	r = redis_pool_get(a->pool);
 	if (!r || redis_ping(r) != 0) {
-		not_ready(resp, req, "Redis is unreachable; nothing was queued");
+		api_not_ready(resp, req, "Redis is unreachable; nothing was queued");
 		goto out;
 	}
-	worker = host_worker(r, a->host_id, &live);
+	worker = api_host_worker(r, a->host_id, &live);
 	memset(&p, 0, sizeof p);
-	if ((err = calibration_state(a, worker, &p, reason, sizeof reason))) {
+	if ((err = api_calibration_state(a, worker, &p, reason, sizeof reason))) {
 		snprintf(msg, sizeof msg, "no valid calibration profile: %s; run scripts/calibrate.sh", reason);
-		not_ready(resp, req, msg);
+		api_not_ready(resp, req, msg);
 		goto out;
 	}
 	canon = request_to_json(&m);
@@ -446,16 +273,16 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 		    : -ENOMEM;
 	if (err) {
 		if (err == -ENOMEM)
-			respond_error(resp, req, "internal_error", "out of memory", NULL);
+			api_respond_error(resp, req, "internal_error", "out of memory", NULL);
 		else
-			not_ready(resp, req, "Redis failed while queueing; nothing was queued");
+			api_not_ready(resp, req, "Redis failed while queueing; nothing was queued");
 		goto out;
 	}
 	atomic_fetch_add(&a->tasks_created, existing ? 0 : 1);
 	char poll[96];
 	snprintf(poll, sizeof poll, TASKS_PREFIX "%s", id);
 	snprintf(resp->location, sizeof resp->location, "%s", poll);
-	respond_json(resp, 202, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}",
+	api_respond_json(resp, 202, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}",
 		"task_id", id, "request_id", req->request_id, "status", "queued",
 		"poll_url", poll, "estimated_completion_seconds", estimate_seconds(&m, depth),
 		"idempotent_replay", existing));
@@ -481,7 +308,7 @@ static void h_validate(struct api *a, const struct http_request *req, struct htt
 		goto out;
 	r = redis_pool_get(a->pool);
 	if (!r || redis_ping(r) != 0) {
-		not_ready(resp, req, "Redis is unreachable");
+		api_not_ready(resp, req, "Redis is unreachable");
 		goto out;
 	}
 	canon = request_to_json(&m);
@@ -489,7 +316,7 @@ static void h_validate(struct api *a, const struct http_request *req, struct htt
 		      canon ? json_loads(canon, 0, NULL) : json_null());
 	job = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!job || queue_push(r, "validate", job, strlen(job)) != 0) {
-		not_ready(resp, req, "Redis failed while queueing");
+		api_not_ready(resp, req, "Redis failed while queueing");
 		goto out;
 	}
 	atomic_fetch_add(&a->validations, 1);
@@ -501,7 +328,7 @@ static void h_validate(struct api *a, const struct http_request *req, struct htt
 		queue_remove(r, "validate", job);
 		snprintf(msg, sizeof msg, "no worker answered within %ld s (is jouletrace-worker running?)",
 			 a->cfg->validate_timeout_seconds);
-		not_ready(resp, req, msg);
+		api_not_ready(resp, req, msg);
 		goto out;
 	}
 	resp->status = 200;
@@ -527,12 +354,12 @@ static void h_task(struct api *a, const struct http_request *req, struct http_re
 	int err;
 
 	if (!keys_task_id_valid(id)) {
-		respond_error(resp, req, "not_found", "no such task", NULL);
+		api_respond_error(resp, req, "not_found", "no such task", NULL);
 		return;
 	}
 	r = redis_pool_get(a->pool);
 	if (!r) {
-		not_ready(resp, req, "Redis is unreachable");
+		api_not_ready(resp, req, "Redis is unreachable");
 		return;
 	}
 	if (strcmp(req->method, "GET") == 0) {
@@ -544,68 +371,23 @@ static void h_task(struct api *a, const struct http_request *req, struct http_re
 			resp->body = json;
 			resp->body_len = len;
 		} else if (err == -ENOENT) {
-			respond_error(resp, req, "not_found", "no such task", NULL);
+			api_respond_error(resp, req, "not_found", "no such task", NULL);
 		} else {
-			not_ready(resp, req, "Redis is unreachable");
+			api_not_ready(resp, req, "Redis is unreachable");
 		}
 	} else {
 		err = tasks_cancel(r, id, a->cfg->result_ttl_seconds);
 		if (err == 0)
-			respond_json(resp, 200, json_pack("{s:s, s:s, s:s}", "task_id", id,
+			api_respond_json(resp, 200, json_pack("{s:s, s:s, s:s}", "task_id", id,
 							  "status", "cancelled", "request_id", req->request_id));
 		else if (err == -ENOENT)
-			respond_error(resp, req, "not_found", "no such task", NULL);
+			api_respond_error(resp, req, "not_found", "no such task", NULL);
 		else if (err == -EALREADY)
-			respond_error(resp, req, "conflict", "the task has already finished", NULL);
+			api_respond_error(resp, req, "conflict", "the task has already finished", NULL);
 		else
-			not_ready(resp, req, "Redis is unreachable");
+			api_not_ready(resp, req, "Redis is unreachable");
 	}
 	redis_pool_put(a->pool, r);
-}
-
-static void h_metrics(struct api *a, const struct http_request *req, struct http_response *resp)
-{
-	struct redis *r = redis_pool_get(a->pool);
-	long long qm = -1, qv = -1, live = 0, counts[5] = { 0 };
-	static const char *const names[5] = { "queued", "running", "completed", "failed", "cancelled" };
-	bool up = r && redis_ping(r) == 0;
-	char *buf = malloc(8192);
-	size_t n = 0, cap = 8192;
-
-	(void)req;
-	if (up) {
-		workers_live(r, &live, NULL, NULL); /* the count only: no info to parse */
-		queue_depth(r, "measure", &qm);
-		queue_depth(r, "validate", &qv);
-		tasks_counts(r, counts);
-	}
-	if (r)
-		redis_pool_put(a->pool, r);
-	if (!buf) {
-		resp->status = 500;
-		return;
-	}
-#define OUT(...) (n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__))
-	OUT("# TYPE jouletrace_up gauge\njouletrace_up{component=\"redis\"} %d\n", up);
-	OUT("# TYPE jouletrace_http_responses_total counter\n");
-	OUT("jouletrace_http_responses_total{class=\"2xx\"} %llu\n", (unsigned long long)a->http_2xx);
-	OUT("jouletrace_http_responses_total{class=\"4xx\"} %llu\n", (unsigned long long)a->http_4xx);
-	OUT("jouletrace_http_responses_total{class=\"5xx\"} %llu\n", (unsigned long long)a->http_5xx);
-	OUT("# TYPE jouletrace_tasks_created_total counter\njouletrace_tasks_created_total %llu\n",
-	    (unsigned long long)a->tasks_created);
-	OUT("# TYPE jouletrace_validations_total counter\njouletrace_validations_total %llu\n",
-	    (unsigned long long)a->validations);
-	OUT("# TYPE jouletrace_queue_depth gauge\n");
-	OUT("jouletrace_queue_depth{queue=\"measure\"} %lld\njouletrace_queue_depth{queue=\"validate\"} %lld\n", qm, qv);
-	OUT("# TYPE jouletrace_tasks gauge\n");
-	for (int i = 0; i < 5; i++)
-		OUT("jouletrace_tasks{status=\"%s\"} %lld\n", names[i], counts[i]);
-	OUT("# TYPE jouletrace_workers_live gauge\njouletrace_workers_live %lld\n", live);
-#undef OUT
-	resp->status = 200;
-	resp->content_type = "text/plain; version=0.0.4";
-	resp->body = buf;
-	resp->body_len = n < cap ? n : cap - 1;
 }
 
 /* ---- seals ---------------------------------------------------------------- */
@@ -633,7 +415,7 @@ static void h_keys(struct api *a, const struct http_request *req, struct http_re
 	char *json = NULL;
 
 	if (!r || sealchain_keys_json(r, &json) != 0) {
-		not_ready(resp, req, "Redis is unreachable");
+		api_not_ready(resp, req, "Redis is unreachable");
 	} else {
 		resp->status = 200;
 		resp->body = json;
@@ -664,7 +446,7 @@ static void h_seals(struct api *a, const struct http_request *req, struct http_r
 	}
 	bool by_key = query_get(req->query, "key_id", key_id, sizeof key_id);
 	if (errs.n) {
-		respond_error(resp, req, "validation_error", "bad query parameters", &errs);
+		api_respond_error(resp, req, "validation_error", "bad query parameters", &errs);
 		return;
 	}
 	struct redis *r = redis_pool_get(a->pool);
@@ -676,9 +458,9 @@ static void h_seals(struct api *a, const struct http_request *req, struct http_r
 		snprintf(errs.items[0].message, sizeof errs.items[0].message,
 			 "must be 16 lower-case hex digits");
 		errs.n = 1;
-		respond_error(resp, req, "validation_error", "bad query parameters", &errs);
+		api_respond_error(resp, req, "validation_error", "bad query parameters", &errs);
 	} else if (err) {
-		not_ready(resp, req, "Redis is unreachable");
+		api_not_ready(resp, req, "Redis is unreachable");
 	} else {
 		resp->status = 200;
 		resp->body = json;
@@ -696,12 +478,12 @@ static void h_seal_verify(struct api *a, const struct http_request *req, struct 
 	size_t n = 0;
 
 	if (!is_json(req)) {
-		respond_error(resp, req, "unsupported_media_type",
+		api_respond_error(resp, req, "unsupported_media_type",
 			      "Content-Type must be application/json", NULL);
 		return;
 	}
 	if (seal_parse(req->body, req->body_len, &seal, reason, sizeof reason)) {
-		respond_error(resp, req, "malformed_json", reason, NULL);
+		api_respond_error(resp, req, "malformed_json", reason, NULL);
 		return;
 	}
 	struct redis *r = redis_pool_get(a->pool);
@@ -709,7 +491,7 @@ static void h_seal_verify(struct api *a, const struct http_request *req, struct 
 	if (r)
 		redis_pool_put(a->pool, r);
 	if (err) {
-		not_ready(resp, req, "Redis is unreachable: the published keys cannot be read");
+		api_not_ready(resp, req, "Redis is unreachable: the published keys cannot be read");
 		goto out;
 	}
 	pks = calloc(MAX_TOKENS, sizeof *pks);
@@ -720,7 +502,7 @@ static void h_seal_verify(struct api *a, const struct http_request *req, struct 
 		: -ENOKEY;
 	if (err == -ENOKEY)
 		snprintf(reason, sizeof reason, "this service has published no keys yet");
-	respond_json(resp, 200, json_pack("{s:b, s:s?, s:s}", "valid", err == 0,
+	api_respond_json(resp, 200, json_pack("{s:b, s:s?, s:s}", "valid", err == 0,
 					  "key_id", key_id[0] ? key_id : NULL, "reason",
 					  err == 0 ? "signature valid for a published key" : reason));
 out:
@@ -742,10 +524,10 @@ struct route {
 };
 
 static const struct route routes[] = {
-	{ "/ping", false, false, "GET", h_ping, NULL, NULL },
-	{ "/metrics", false, false, "GET", h_metrics, NULL, NULL },
-	{ "/api/v1/health", false, false, "GET", h_health, NULL, NULL },
-	{ "/api/v1/socket0/status", false, true, "GET", h_socket0, NULL, NULL },
+	{ "/ping", false, false, "GET", status_ping, NULL, NULL },
+	{ "/metrics", false, false, "GET", status_metrics, NULL, NULL },
+	{ "/api/v1/health", false, false, "GET", status_health, NULL, NULL },
+	{ "/api/v1/socket0/status", false, true, "GET", status_socket0, NULL, NULL },
 	{ "/api/v1/measure-socket0", false, true, "POST", NULL, h_measure, NULL },
 	{ "/api/v1/measure", false, true, "POST", NULL, h_measure, NULL },
 	{ "/api/v1/validate", false, true, "POST", NULL, h_validate, NULL },
@@ -769,11 +551,11 @@ static void dispatch(struct api *a, const struct http_request *req, struct http_
 								     : NULL;
 		if (!fn) {
 			snprintf(resp->allow, sizeof resp->allow, "%s", rt->allow);
-			respond_error(resp, req, "method_not_allowed", "method not allowed here", NULL);
+			api_respond_error(resp, req, "method_not_allowed", "method not allowed here", NULL);
 			return;
 		}
 		if (rt->auth && !authorized(a, req)) {
-			respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
+			api_respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
 			return;
 		}
 		if (rt->auth && a->rl) {
@@ -781,14 +563,14 @@ static void dispatch(struct api *a, const struct http_request *req, struct http_
 			if (!ratelimit_allow(a->rl, req->remote_addr, util_mono_ns(), &retry)) {
 				snprintf(resp->retry_after, sizeof resp->retry_after, "%ld",
 					 (long)ceil(retry));
-				respond_error(resp, req, "rate_limited", "too many requests", NULL);
+				api_respond_error(resp, req, "rate_limited", "too many requests", NULL);
 				return;
 			}
 		}
 		fn(a, req, resp);
 		return;
 	}
-	respond_error(resp, req, "not_found", "no such endpoint", NULL);
+	api_respond_error(resp, req, "not_found", "no such endpoint", NULL);
 }
 
 void api_handle(void *arg, const struct http_request *req, struct http_response *resp)

@@ -60,7 +60,7 @@ static const char *clip(char *dst, size_t cap, const char *src, size_t max)
 		cut = true;
 	}
 	memcpy(dst, src, n);
-	strcpy(dst + n, cut ? "..." : "");
+	memcpy(dst + n, cut ? "..." : "", cut ? 4 : 1);   /* room kept above */
 	return dst;
 }
 

@@ -291,7 +291,7 @@ static void why_add(struct cpu_layout *l, const char *fmt, ...)
 static const char *fmt_short(const struct cpuset *s, char *buf, size_t cap)
 {
 	if (cpuset_format(s, buf, cap) == -ENOSPC && cap > 4)
-		strcpy(buf + cap - 4, "...");
+		memcpy(buf + cap - 4, "...", 4);
 	return buf;
 }
 

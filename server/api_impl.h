@@ -1,0 +1,56 @@
+/*
+ * api_impl.h — private to the API module (server/api.c, server/status.c):
+ * the context every handler gets, and the response helpers they share.
+ * Nothing else may include this.
+ */
+#ifndef JT_API_IMPL_H
+#define JT_API_IMPL_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpuset.h"
+#include "hostid.h"
+#include "http.h"
+
+struct calib_profile;
+struct jt_config;
+struct ratelimit;
+struct redis;
+struct redis_pool;
+struct request_errors;
+
+#define JT_VERSION "0.1.0"
+#define MAX_TOKENS 256
+
+struct api {
+	const struct jt_config *cfg;
+	struct redis_pool *pool;
+	struct hostid host;
+	struct cpu_layout layout;
+	char host_id[128];
+	uint64_t started_ns;
+
+	unsigned char tokens[MAX_TOKENS][32]; /* SHA-256 of each bearer token */
+	size_t n_tokens;
+	struct ratelimit *rl;
+
+	atomic_ullong http_2xx, http_4xx, http_5xx, tasks_created, validations;
+};
+
+/* body (taken) as the reply; NULL means building it failed: a 500. */
+void api_respond_json(struct http_response *resp, int status, json_t *body);
+/* The error body of code (apierr.h), with the request's id. */
+void api_respond_error(struct http_response *resp, const struct http_request *req,
+		       const char *code, const char *msg, const struct request_errors *errs);
+/* 503 not_ready with Retry-After. */
+void api_not_ready(struct http_response *resp, const struct http_request *req, const char *why);
+/* The profile the measure endpoint would use: 0, or -errno with reason. */
+int api_calibration_state(struct api *a, json_t *worker, struct calib_profile *p, char *reason,
+			  size_t cap);
+/* The heartbeat info of one live worker of this host (new ref, NULL if none); *live counts them. */
+json_t *api_host_worker(struct redis *r, const char *host_id, long long *live);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * status.h — the host's status views of the API (SPEC §4): liveness, health,
+ * the measurement socket's state, Prometheus metrics.  Handlers as api.c's:
+ * a plain request in, a plain response out, no sockets.
+ * Thread safety: as api.h (any number of HTTP threads).
+ */
+#ifndef JT_STATUS_H
+#define JT_STATUS_H
+
+#include "http.h"
+
+struct api;
+
+void status_ping(struct api *a, const struct http_request *req, struct http_response *resp);
+void status_health(struct api *a, const struct http_request *req, struct http_response *resp);
+void status_socket0(struct api *a, const struct http_request *req, struct http_response *resp);
+void status_metrics(struct api *a, const struct http_request *req, struct http_response *resp);
+
+#endif
