@@ -32,6 +32,7 @@ static int grow(struct dynbuf *b, size_t n)
 		return -ENOMEM;
 	b->p = p;
 	b->cap = cap;
+	b->p[b->len] = '\0';   /* a fresh allocation holds garbage: keep the promise */
 	return 0;
 }
 

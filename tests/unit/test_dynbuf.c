@@ -55,6 +55,13 @@ START_TEST(space_commit_consume_take)
 	ck_assert_uint_eq(strlen(p), 1000);
 	ck_assert_ptr_null(b.p);
 	free(p);
+	/* room asked for and nothing written (read(2) at EOF): still a string */
+	ck_assert_int_eq(dynbuf_space(&b, 64, &at, &room), 0);
+	ck_assert_str_eq(b.p, "");
+	dynbuf_commit(&b, 0);
+	p = dynbuf_take(&b, &len);
+	ck_assert_str_eq(p, "");
+	free(p);
 	/* an empty buffer still hands out a string */
 	p = dynbuf_take(&b, &len);
 	ck_assert_str_eq(p, "");
