@@ -176,13 +176,13 @@ static int make_group(struct cgroup *cg, const struct place *pl, const char *id,
 	if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
 		int e = errno;
 		util_say(why, cap, "mkdir %.100s: %s", parent, strerror(e));
-		return -e;
+		return e ? -e : -EIO;   /* never "success" without *out */
 	}
 	remove_stale(parent);
 	if (mkdir(dir, 0755) != 0) {
 		int e = errno;
 		util_say(why, cap, "mkdir %.100s: %s", dir, strerror(e));
-		return -e;
+		return e ? -e : -EIO;
 	}
 	struct hier *h = &cg->h[cg->nh];
 	h->procs_fd = open_in(dir, "cgroup.procs", O_WRONLY);
@@ -215,7 +215,7 @@ struct cgroup *cgroup_create(const struct cgroup_limits *l, struct cgroup_status
 {
 	char *mountinfo = NULL, *cgroups = NULL, id[17], num[32];
 	struct place v1m, v1p, v2;
-	struct hier *h;
+	struct hier *h = NULL;
 	struct cgroup *cg = NULL;
 	bool want_mem = l->memory_bytes > 0, want_pids = l->pids_max > 0;
 	int e;

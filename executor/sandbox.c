@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -527,12 +528,20 @@ static bool parse_stat(pid_t pid, pid_t *ppid, pid_t *pgrp)
 		return false;
 	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
 	const char *q = strrchr(buf, ')');
-	int pp, pg;
-	char state;
-	if (!q || sscanf(q + 1, " %c %d %d", &state, &pp, &pg) != 3)
+	/* " S ppid pgrp": the state letter, then two numbers */
+	if (!q || q[1] != ' ' || !q[2] || q[3] != ' ')
 		return false;
-	*ppid = pp;
-	*pgrp = pg;
+	char *end;
+	errno = 0;
+	long pp = strtol(q + 4, &end, 10);
+	if (errno || end == q + 4 || *end != ' ' || pp < 0 || pp > INT_MAX)
+		return false;
+	const char *g = end + 1;
+	long pg = strtol(g, &end, 10);
+	if (errno || end == g || pg < 0 || pg > INT_MAX)
+		return false;
+	*ppid = (pid_t)pp;
+	*pgrp = (pid_t)pg;
 	return true;
 }
 

@@ -260,7 +260,7 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	}
 	worker = api_host_worker(r, a->host_id, &live);
 	memset(&p, 0, sizeof p);
-	if ((err = api_calibration_state(a, worker, &p, reason, sizeof reason))) {
+	if (api_calibration_state(a, worker, &p, reason, sizeof reason) != 0) {
 		snprintf(msg, sizeof msg, "no valid calibration profile: %s; run scripts/calibrate.sh", reason);
 		api_not_ready(resp, req, msg);
 		goto out;

@@ -118,7 +118,8 @@ static json_t *service_on(const struct cpuset *measurement, const json_t *worker
 		struct cpuset_proc p;
 		struct cpuset both;
 		char allowed[256];
-		if (cpuset_proc_affinity("", procs[i].pid, &p) != 0 || strcmp(p.comm, procs[i].comm))
+		if (cpuset_proc_affinity("", procs[i].pid, &p) != 0 ||
+		    strcmp(p.comm, procs[i].comm) != 0)
 			continue;
 		cpuset_and(&both, &p.allowed, measurement);
 		if (cpuset_count(&both) == 0)

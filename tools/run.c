@@ -501,7 +501,7 @@ int main(int argc, char **argv)
 
 	char why[600] = "", cpus[256];
 	/* this process stays off the measured CPU (the station pins it) */
-	if ((err = station_open(&r.st, &r.cfg, STATION_METER | STATION_ONCPU, why, sizeof why))) {
+	if (station_open(&r.st, &r.cfg, STATION_METER | STATION_ONCPU, why, sizeof why) != 0) {
 		fprintf(stderr, "jouletrace-run: %s\n", why);
 		goto out;
 	}

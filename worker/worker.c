@@ -257,15 +257,15 @@ static void run_task(struct worker *w, const char *id)
 	pthread_mutex_unlock(&w->mu);
 
 	size_t reqlen = 0;
-	if ((err = tasks_request(w->r_main, id, &reqjson, &reqlen))) {
+	if (tasks_request(w->r_main, id, &reqjson, &reqlen) != 0) {
 		fail_task(w, id, "internal", "the task's request could not be read");
 		goto out;
 	}
-	if ((err = request_from_json(reqjson, reqlen, &req, why, sizeof why))) {
+	if (request_from_json(reqjson, reqlen, &req, why, sizeof why) != 0) {
 		fail_task(w, id, "internal", why);
 		goto out;
 	}
-	if ((err = load_calibration(w, &calib, why, sizeof why))) {
+	if (load_calibration(w, &calib, why, sizeof why) != 0) {
 		char msg[600];
 		snprintf(msg, sizeof msg, "no valid calibration on this worker: %s", why);
 		fail_task(w, id, "internal", msg);
@@ -295,8 +295,9 @@ static void run_task(struct worker *w, const char *id)
 		fail_task(w, id, "internal", strerror(-err));
 	} else {
 		finish_task(w, id, &out);
-		log_info("task %s %s%s%s", id, out.ok ? "completed" : "failed: ",
-			 out.ok ? "" : out.error_type, out.ok ? "" : "");
+		log_info("task %s %s%s%s%s", id, out.ok ? "completed" : "failed: ",
+			 out.ok ? "" : out.error_type, out.ok ? "" : ": ",
+			 out.ok ? "" : out.error_message);
 	}
 out:
 	job_outcome_free(&out);

@@ -81,8 +81,8 @@ static int validate(struct calib_profile *p, char *err, size_t cap)
 		util_say(err, cap, "host_fingerprint: not 64 lower-case hex digits");
 		return -EINVAL;
 	}
-	if (strcmp(p->meter_backend, "powercap") && strcmp(p->meter_backend, "perf") &&
-	    strcmp(p->meter_backend, "model")) {
+	if (strcmp(p->meter_backend, "powercap") != 0 && strcmp(p->meter_backend, "perf") != 0 &&
+	    strcmp(p->meter_backend, "model") != 0) {
 		util_say(err, cap, "meter_backend: '%s' is not powercap, perf or model", p->meter_backend);
 		return -EINVAL;
 	}

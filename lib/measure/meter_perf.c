@@ -91,7 +91,7 @@ static int open_event(int type, int cpu, const char *event, struct perf_ev *ev,
 		return -EINVAL;
 	}
 	snprintf(path, sizeof path, PMU_DIR "/events/%s.scale", event);
-	if ((ret = util_read_line(path, buf, sizeof buf)) < 0 ||
+	if (util_read_line(path, buf, sizeof buf) < 0 ||
 	    util_parse_double(buf, &scale) < 0 || !(scale > 0)) {
 		util_say(why, whylen, "%s: missing or invalid scale", path);
 		return -EINVAL;

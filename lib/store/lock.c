@@ -141,12 +141,22 @@ int lock_info(struct redis *r, const char *host_id, bool *held,
 		goto out;
 	}
 	if (rep->elem[0].type == REDIS_T_STR) {
-		char tok[33];
+		/* "token fence since_ns", as lock_acquire writes it */
+		const char *v = rep->elem[0].str;
+		const char *sp1 = strchr(v, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		size_t nlen = sp2 ? (size_t)(sp2 - sp1 - 1) : 0;
+		char num[24] = "";
+		long long sn = -1;
 		h = true;
-		if (sscanf(rep->elem[0].str, "%32s %lld %llu", tok, &f, &since) != 3) {
+		if (sp2 && sp1 != v && nlen > 0 && nlen < sizeof num) {
+			memcpy(num, sp1 + 1, nlen);
+			num[nlen] = '\0';
+		}
+		if (!num[0] || util_parse_i64(num, &f) || util_parse_i64(sp2 + 1, &sn) || sn < 0) {
 			ret = -EPROTO;
 			goto out;
 		}
+		since = (unsigned long long)sn;
 	} else if (rep->elem[1].type == REDIS_T_STR && util_parse_i64(rep->elem[1].str, &f)) {
 		ret = -EPROTO;
 		goto out;
