@@ -90,7 +90,57 @@ static int make_parent_dirs(const char *path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* --check: is the existing profile valid for this host, meter and CPU set? */
+static int check_profile(const char *path, const struct station *st, const char *mcpus)
+{
+	struct calib_profile cur;
+	char reason[512];
+	int ret = calib_load_checked(path, st->host.fingerprint, meter_backend(st->meter), mcpus,
+				     util_realtime_ns(), &cur, reason, sizeof reason);
+	if (ret == 0)
+		printf("calibration %s is valid (%s, idle package %.3f W, measured %s)\n",
+		       path, cur.meter_backend, cur.idle_package_watts, cur.measured_at);
+	else
+		printf("calibration %s is not valid: %s\n", path, reason);
+	return ret == 0 ? 0 : EXIT_REFUSED;
+}
+
+/* What was written, for the operator. */
+static void print_profile(const char *path, const struct calib_profile *prof,
+			  const struct station *st, const char *note)
+{
+	char until[UTIL_RFC3339_LEN];
+	util_rfc3339(prof->measured_at_ns + (uint64_t)prof->valid_until_days * 86400ull * 1000000000ull,
+		     until);
+	printf("calibration written to %s\n"
+	       "  meter          %s%s\n"
+	       "  socket         %d, CPUs %s%s\n"
+	       "  idle package   %.3f W (mean %.3f, stddev %.3f, CV %.2f%%)\n"
+	       "  idle dram      %.3f W (mean %.3f, stddev %.3f)\n"
+	       "  samples        %ld over %.1f s\n"
+	       "  background     package CPUs %s %.1f%% busy%s\n"
+	       "  measured at    %s, valid until %s\n"
+	       "  host           %s\n"
+	       "  sha256         %s\n"
+	       "  note           %s\n",
+	       path, prof->meter_backend, meter_estimated(st->meter) ? " (estimated)" : "",
+	       prof->socket, prof->measurement_cpus, st->layout.shared_package ? " (shared package)" : "",
+	       prof->idle_package_watts, prof->mean_package_watts, prof->stddev_package_watts,
+	       prof->cv_percent, prof->idle_dram_watts, prof->mean_dram_watts,
+	       prof->stddev_dram_watts, prof->samples, prof->duration_seconds, prof->busy_cpus,
+	       prof->background_busy_percent, prof->forced ? " (FORCED despite a refusal)" : "",
+	       prof->measured_at,
+	       until, prof->host_fingerprint, prof->sha256, note);
+}
+
+struct args {
+	const char *config_path, *output;
+	double duration;
+	bool force, check;
+};
+
+/* The command line into a; -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -101,24 +151,19 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *output = NULL;
-	double duration = 30;
-	bool force = false, check = false;
-	struct jt_config cfg = { 0 };
-	struct config_error cerr = { { 0 } };
-	struct station st = { 0 };
-	int rc = EXIT_USAGE, opt, ret;
+	int opt;
 
+	*a = (struct args){ .duration = 30 };
 	while ((opt = getopt_long(argc, argv, "c:d:o:fh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'o': output = optarg; break;
-		case 'f': force = true; break;
-		case 'k': check = true; break;
+		case 'c': a->config_path = optarg; break;
+		case 'o': a->output = optarg; break;
+		case 'f': a->force = true; break;
+		case 'k': a->check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'd':
-			if (util_parse_double(optarg, &duration) < 0 || duration < 2 ||
-			    duration > 86400) {
+			if (util_parse_double(optarg, &a->duration) < 0 || a->duration < 2 ||
+			    a->duration > 86400) {
 				fprintf(stderr, "jouletrace-calibrate: --duration '%s': need 2..86400 "
 					"seconds\n", optarg);
 				return EXIT_USAGE;
@@ -132,6 +177,23 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct jt_config cfg = { 0 };
+	struct config_error cerr = { { 0 } };
+	struct station st = { 0 };
+	int rc = parse_args(argc, argv, &a), ret;
+
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_USAGE;
+	const char *config_path = a.config_path, *output = a.output;
+	double duration = a.duration;
+	bool force = a.force, check = a.check;
 
 	if (config_load(&cfg, config_path, config_path != NULL, NULL, &cerr) < 0) {
 		fprintf(stderr, "jouletrace-calibrate: %s\n", cerr.msg);
@@ -159,18 +221,7 @@ int main(int argc, char **argv)
 	log_info("meter: %s", st.meter_why);
 
 	if (check) {
-		/* Is the existing profile valid for this host, meter and CPU set? */
-		struct calib_profile cur;
-		char reason[512];
-		const char *path = output ? output : cfg.calibration_file;
-		ret = calib_load_checked(path, st.host.fingerprint, meter_backend(m), mcpus,
-					 util_realtime_ns(), &cur, reason, sizeof reason);
-		if (ret == 0)
-			printf("calibration %s is valid (%s, idle package %.3f W, measured %s)\n",
-			       path, cur.meter_backend, cur.idle_package_watts, cur.measured_at);
-		else
-			printf("calibration %s is not valid: %s\n", path, reason);
-		rc = ret == 0 ? 0 : EXIT_REFUSED;
+		rc = check_profile(output ? output : cfg.calibration_file, &st, mcpus);
 		goto out;
 	}
 
@@ -219,28 +270,7 @@ int main(int argc, char **argv)
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	char until[UTIL_RFC3339_LEN];
-	util_rfc3339(prof.measured_at_ns + (uint64_t)prof.valid_until_days * 86400ull * 1000000000ull,
-		     until);
-	printf("calibration written to %s\n"
-	       "  meter          %s%s\n"
-	       "  socket         %d, CPUs %s%s\n"
-	       "  idle package   %.3f W (mean %.3f, stddev %.3f, CV %.2f%%)\n"
-	       "  idle dram      %.3f W (mean %.3f, stddev %.3f)\n"
-	       "  samples        %ld over %.1f s\n"
-	       "  background     package CPUs %s %.1f%% busy%s\n"
-	       "  measured at    %s, valid until %s\n"
-	       "  host           %s\n"
-	       "  sha256         %s\n"
-	       "  note           %s\n",
-	       path, prof.meter_backend, meter_estimated(m) ? " (estimated)" : "",
-	       prof.socket, prof.measurement_cpus, layout->shared_package ? " (shared package)" : "",
-	       prof.idle_package_watts, prof.mean_package_watts, prof.stddev_package_watts,
-	       prof.cv_percent, prof.idle_dram_watts, prof.mean_dram_watts,
-	       prof.stddev_dram_watts, prof.samples, prof.duration_seconds, prof.busy_cpus,
-	       prof.background_busy_percent, prof.forced ? " (FORCED despite a refusal)" : "",
-	       prof.measured_at,
-	       until, prof.host_fingerprint, prof.sha256, reason);
+	print_profile(path, &prof, &st, reason);
 	rc = 0;
 out:
 	station_close(&st);

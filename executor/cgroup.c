@@ -197,7 +197,7 @@ static int make_group(struct cgroup *cg, const struct place *pl, const char *id,
 		free(h->rel);
 		memset(h, 0, sizeof *h);
 		rmdir(dir);
-		return -e;
+		return e ? -e : -EIO;
 	}
 	cg->nh++;
 	*out = h;

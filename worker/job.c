@@ -2,6 +2,7 @@
 #include "job.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -196,6 +197,98 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 		"baseline_busy_percent", env->calib->baseline_busy_percent);
 }
 
+/* The outcome failed with error_type type and a formatted message. */
+__attribute__((format(printf, 3, 4)))
+static void outcome_fail(struct job_outcome *out, const char *type, const char *fmt, ...)
+{
+	va_list ap;
+	out->ok = false;
+	snprintf(out->error_type, sizeof out->error_type, "%s", type);
+	va_start(ap, fmt);
+	vsnprintf(out->error_message, sizeof out->error_message, fmt, ap);
+	va_end(ap);
+}
+
+/* SPEC §3's parameters of one task: the request's, the config's, the profile's. */
+static void params_of(const struct job_env *env, const struct measure_request *req,
+		      const struct gate_cases *c, struct measure_params *p)
+{
+	*p = (struct measure_params){
+		.max_trials = req->energy_measurement_trials,
+		.min_trials = req->min_trials,
+		.warmup_trials = req->warmup_trials,
+		.target_cv_percent = req->target_cv_percent,
+		.min_trial_seconds = req->min_trial_seconds,
+		.timeout_seconds = req->timeout_seconds,
+		.n_tests = c->n,
+		.expected = c->expected,
+		.test_ids = c->ids,
+		.tamper_ratio = env->cfg->tampering_ratio,
+		.noise_floor_joules = env->cfg->noise_floor_joules,
+		.meter_poll_ms = 20,
+		.max_passes = env->cfg->max_calls_per_window / (long)(c->n ? c->n : 1),
+	};
+	if (p->max_passes < 1)
+		p->max_passes = 1;
+	p->idle_watts[METER_PACKAGE] = env->calib->idle_package_watts;
+	p->idle_watts[METER_DRAM] = env->calib->idle_dram_watts;
+	p->idle_stddev_watts[METER_PACKAGE] = env->calib->stddev_package_watts;
+	p->idle_stddev_watts[METER_DRAM] = env->calib->stddev_dram_watts;
+}
+
+/* What measure_run's failure (err ≠ 0) or a lost lock makes of the outcome:
+ * -ECANCELED passes through, anything else is the task's failure (0). */
+static int run_failed(const struct job_hooks *hk, const struct window_ctx *wc,
+		      const struct measure_result *mr, int err, struct job_outcome *out)
+{
+	if (hk->lock_lost && hk->lock_lost(hk->ctx)) {
+		outcome_fail(out, "internal", "the measurement lock was lost during the run; "
+			     "result discarded");
+		return 0;
+	}
+	if (err == -ECANCELED)
+		return err;
+	char who[300] = "";
+	if (err == -EBUSY)   /* host_busy: say who occupied the measurement CPUs (issue 8) */
+		busy_culprits(wc, who, sizeof who);
+	outcome_fail(out, mr->error_type, "%s%s", mr->error_message, who);
+	return 0;
+}
+
+/* The completed task: its result body and the seal payload, both or neither. */
+static void completed(const struct job_env *env, const struct measure_request *req,
+		      const struct measure_result *mr, const struct attrib_window *total,
+		      json_t *validation, int cpu, long long fence, const struct harness *h,
+		      struct job_outcome *out)
+{
+	const char *source = env->oncpu ? oncpu_source_name(oncpu_source(env->oncpu)) : NULL;
+	out->ok = true;
+	out->result = json_pack("{s:O, s:o?, s:o, s:o, s:o, s:{s:I, s:s, s:s?}}",
+		"validation", validation,
+		"attribution", env->oncpu ? attrib_result_json(total, source, 64) : NULL,
+		"energy_metrics", measure_metrics_json(mr, meter_estimated(env->meter)),
+		"trials", measure_trials_json(mr),
+		"measurement_environment", environment_json(env, req, cpu, h),
+		"measurement_lock", "fencing_token", (json_int_t)fence,
+		"calibration_sha256", env->calib->sha256,
+		"calibration_measured_at", env->calib->measured_at);
+	char sub[65] = "";
+	payload_submission_sha256(req, sub);
+	json_t *sandbox = sandbox_report_json(harness_sandbox(h));
+	struct payload_input pin = {
+		.task_id = env->task_id ? env->task_id : "", .submission_sha256 = sub,
+		.calls_per_pass = req->n_tests, .mr = mr,
+		.attribution = env->oncpu ? total : NULL, .attribution_source = source,
+		.host = env->host, .calib = env->calib, .meter = env->meter, .layout = env->layout,
+		.cpu = cpu, .fence = fence, .issued_realtime_ns = util_realtime_ns(),
+		.sandbox = sandbox,
+	};
+	out->seal_payload = sub[0] && pin.sandbox ? payload_build(&pin) : NULL;
+	json_decref(sandbox);
+	if (!out->result || !out->seal_payload)   /* never "completed" without body and seal */
+		outcome_fail(out, "internal", "the result could not be encoded as JSON");
+}
+
 int job_measure(const struct job_env *env, const struct measure_request *req,
 		const struct job_hooks *hk, struct job_outcome *out)
 {
@@ -207,7 +300,6 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	struct attrib_window total = { 0 };
 	struct gate_cases c = { 0 };
 	struct candidate_error e = { 0 };
-	json_t *attribution = NULL;
 	long long fence = 0;
 	bool locked = false;
 	int cpu, err;
@@ -238,34 +330,12 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	/* A fresh candidate process for the trials: nothing the code built while
 	 * it was being checked carries over (issue 7). */
 	if ((err = gate_spawn_loaded(env, req, &c, &one, hk, &h, &e))) {
-		snprintf(out->error_type, sizeof out->error_type, "%s", e.type);
-		snprintf(out->error_message, sizeof out->error_message, "%s", e.message);
+		outcome_fail(out, e.type, "%s", e.message);
 		goto out;
 	}
-
-	struct measure_params p = {
-		.max_trials = req->energy_measurement_trials,
-		.min_trials = req->min_trials,
-		.warmup_trials = req->warmup_trials,
-		.target_cv_percent = req->target_cv_percent,
-		.min_trial_seconds = req->min_trial_seconds,
-		.timeout_seconds = req->timeout_seconds,
-		.n_tests = c.n,
-		.expected = c.expected,
-		.test_ids = c.ids,
-		.tamper_ratio = env->cfg->tampering_ratio,
-		.noise_floor_joules = env->cfg->noise_floor_joules,
-		.meter_poll_ms = 20,
-		.max_passes = env->cfg->max_calls_per_window / (long)(c.n ? c.n : 1),
-	};
-	if (p.max_passes < 1)
-		p.max_passes = 1;
-	p.idle_watts[METER_PACKAGE] = env->calib->idle_package_watts;
-	p.idle_watts[METER_DRAM] = env->calib->idle_dram_watts;
-	p.idle_stddev_watts[METER_PACKAGE] = env->calib->stddev_package_watts;
-	p.idle_stddev_watts[METER_DRAM] = env->calib->stddev_dram_watts;
-	mr = calloc(1, sizeof *mr);
-	if (!mr) {
+	struct measure_params p;
+	params_of(env, req, &c, &p);
+	if (!(mr = calloc(1, sizeof *mr))) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -280,70 +350,17 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	struct candidate cand;
 	proto_candidate(h, &cand);
 	err = measure_run(&cand, env->meter, &p, measure_hook, env->oncpu ? on_edge : NULL, &wc, mr);
-	if (hk->lock_lost && hk->lock_lost(hk->ctx)) {
-		snprintf(out->error_type, sizeof out->error_type, "internal");
-		snprintf(out->error_message, sizeof out->error_message,
-			 "the measurement lock was lost during the run; result discarded");
+	if (err || (hk->lock_lost && hk->lock_lost(hk->ctx))) {
+		err = run_failed(hk, &wc, mr, err, out);
+		goto out;
+	}
+	if (env->oncpu && (wc.err || (err = attribution_total(&wc, mr, &total)))) {
+		outcome_fail(out, "internal", "attribution failed: %s",
+			     strerror(-(wc.err ? wc.err : err)));
 		err = 0;
 		goto out;
 	}
-	if (err == -ECANCELED)
-		goto out;
-	if (err == -EBUSY) {
-		/* host_busy: say who occupied the measurement CPUs (issue 8) */
-		char who[300];
-		busy_culprits(&wc, who, sizeof who);
-		snprintf(out->error_type, sizeof out->error_type, "%s", mr->error_type);
-		snprintf(out->error_message, sizeof out->error_message, "%s%s", mr->error_message, who);
-		err = 0;
-		goto out;
-	}
-	if (err) {
-		snprintf(out->error_type, sizeof out->error_type, "%s", mr->error_type);
-		snprintf(out->error_message, sizeof out->error_message, "%s", mr->error_message);
-		err = 0;
-		goto out;
-	}
-	if (env->oncpu) {
-		if (wc.err || (err = attribution_total(&wc, mr, &total))) {
-			snprintf(out->error_type, sizeof out->error_type, "internal");
-			snprintf(out->error_message, sizeof out->error_message,
-				 "attribution failed: %s", strerror(-(wc.err ? wc.err : err)));
-			err = 0;
-			goto out;
-		}
-		attribution = attrib_result_json(&total, oncpu_source_name(oncpu_source(env->oncpu)), 64);
-	}
-	out->ok = true;
-	out->result = json_pack("{s:O, s:o?, s:o, s:o, s:o, s:{s:I, s:s, s:s?}}",
-		"validation", validation, "attribution", attribution,
-		"energy_metrics", measure_metrics_json(mr, meter_estimated(env->meter)),
-		"trials", measure_trials_json(mr),
-		"measurement_environment", environment_json(env, req, cpu, h),
-		"measurement_lock", "fencing_token", (json_int_t)fence,
-		"calibration_sha256", env->calib->sha256,
-		"calibration_measured_at", env->calib->measured_at);
-	char sub[65] = "";
-	payload_submission_sha256(req, sub);
-	json_t *sandbox = sandbox_report_json(harness_sandbox(h));
-	struct payload_input pin = {
-		.task_id = env->task_id ? env->task_id : "", .submission_sha256 = sub,
-		.calls_per_pass = req->n_tests, .mr = mr,
-		.attribution = env->oncpu ? &total : NULL,
-		.attribution_source = env->oncpu ? oncpu_source_name(oncpu_source(env->oncpu)) : NULL,
-		.host = env->host, .calib = env->calib, .meter = env->meter, .layout = env->layout,
-		.cpu = cpu, .fence = fence, .issued_realtime_ns = util_realtime_ns(),
-		.sandbox = sandbox,
-	};
-	out->seal_payload = sub[0] && pin.sandbox ? payload_build(&pin) : NULL;
-	json_decref(sandbox);
-	if (!out->result || !out->seal_payload) {
-		/* never report "completed" with an empty body or without its seal */
-		out->ok = false;
-		snprintf(out->error_type, sizeof out->error_type, "internal");
-		snprintf(out->error_message, sizeof out->error_message,
-			 "the result could not be encoded as JSON");
-	}
+	completed(env, req, mr, &total, validation, cpu, fence, h, out);
 out:
 	harness_free(h);
 	if (locked)
