@@ -14,6 +14,7 @@
 #include "log.h"
 #include "measure.h"
 #include "payload.h"
+#include "report.h"
 #include "proto.h"
 #include "util.h"
 
@@ -266,8 +267,8 @@ static void completed(const struct job_env *env, const struct measure_request *r
 	out->result = json_pack("{s:O, s:o?, s:o, s:o, s:o, s:{s:I, s:s, s:s?}}",
 		"validation", validation,
 		"attribution", env->oncpu ? attrib_result_json(total, source, 64) : NULL,
-		"energy_metrics", measure_metrics_json(mr, meter_estimated(env->meter)),
-		"trials", measure_trials_json(mr),
+		"energy_metrics", report_metrics_json(mr, meter_estimated(env->meter)),
+		"trials", report_trials_json(mr),
 		"measurement_environment", environment_json(env, req, cpu, h),
 		"measurement_lock", "fencing_token", (json_int_t)fence,
 		"calibration_sha256", env->calib->sha256,

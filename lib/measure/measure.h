@@ -197,13 +197,4 @@ void measure_window_figures(const struct measure_params *p, const struct meter_r
 void measure_check_trial(const struct measure_params *p, const struct measure_result *out,
 			 struct measure_trial *t, char *why, size_t cap);
 
-/*
- * The "energy_metrics" object of GET /api/v1/tasks/{id} (JouleTrace's names plus
- * ours) and a "trials" array with the per-trial raw and net figures.  New refs.
- */
-json_t *measure_metrics_json(const struct measure_result *r, bool estimated);
-json_t *measure_trials_json(const struct measure_result *r);
-/* ["below_noise_floor", "contaminated", "low_cpu_share", …] for a trial's flags. */
-json_t *measure_flags_json(unsigned flags);
-
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jcs.h"
+#include "report.h"
 #include "util.h"
 
 int payload_submission_sha256(const struct measure_request *req, char hex[65])
@@ -62,7 +63,7 @@ static json_t *trial_json(const struct measure_trial *t, bool net)
 		"candidate_uj", t->share >= 0 ? json_integer((json_int_t)llround(t->energy_j * 1e6))
 					      : json_null(),
 		"wraps", domains_json(t->present, NULL, NULL, t->wraps),
-		"flags", measure_flags_json(t->flags),
+		"flags", report_flags_json(t->flags),
 		/* per mille: the seal holds no floats it does not need */
 		"cpu_share_permille", t->cpu_share >= 0 ? json_integer((json_int_t)llround(t->cpu_share * 1000))
 							 : json_null());

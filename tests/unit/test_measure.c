@@ -17,6 +17,7 @@
 #include "cpuset.h"
 #include "executor.h"
 #include "measure.h"
+#include "report.h"
 #include "meter.h"
 #include "proto.h"
 #include "sandbox.h"
@@ -439,7 +440,7 @@ START_TEST(candidate_share_is_the_headline)
 	ck_assert_double_eq_tol(r->energy_per_call_j, r->median_total_j / (double)r->passes, 1e-15);
 	ck_assert_double_eq_tol(r->median_package_j + r->median_dram_j, r->median_total_j,
 				1e-6 + 1e-6 * r->median_total_j);
-	json_t *mj = measure_metrics_json(r, true), *tj = measure_trials_json(r);
+	json_t *mj = report_metrics_json(r, true), *tj = report_trials_json(r);
 	ck_assert_str_eq(json_string_value(json_object_get(mj, "energy_basis")), "candidate_share");
 	ck_assert_double_eq_tol(json_real_value(json_object_get(mj, "package_median_net_energy_joules")),
 				r->package_median_total_j, 1e-12);
@@ -452,7 +453,7 @@ START_TEST(candidate_share_is_the_headline)
 	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, NULL, NULL, r), 0);
 	ck_assert(!r->candidate_share);
 	ck_assert_double_eq_tol(r->median_total_j, r->package_median_total_j, 1e-12);
-	mj = measure_metrics_json(r, true);
+	mj = report_metrics_json(r, true);
 	ck_assert_str_eq(json_string_value(json_object_get(mj, "energy_basis")), "package_net");
 	json_decref(mj);
 	free(r);
