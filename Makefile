@@ -4,6 +4,7 @@
 #   make SANITIZE=address,undefined   separate tree build/san-address-undefined/
 #   make V=1              show full command lines
 #   make test             unit tests (Check); scripts/test.sh runs everything
+#   make lint             cppcheck, clang-tidy, banned functions
 
 comma := ,
 BUILD ?= build
@@ -76,7 +77,7 @@ BINS := $(BUILD)/jouletrace-server $(BUILD)/jouletrace-worker \
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 all: $(BINS)
-.PHONY: all test clean
+.PHONY: all test clean lint
 # Test objects are intermediate in a pattern chain; keep them so rebuilds are incremental.
 .SECONDARY:
 
@@ -141,6 +142,11 @@ test: all $(TESTS)
 	@fail=0; for t in $(TESTS); do \
 	  $(CK_ENV) JT_SRCDIR=$(CURDIR) JT_BUILDDIR=$(CURDIR)/$(BUILD) $$t || fail=1; \
 	done; exit $$fail
+
+# cppcheck, clang-tidy and a banned-function grep (scripts/lint.sh); not yet
+# a CI step: clang-tidy's remaining findings are listed in the issue notes.
+lint: all
+	scripts/lint.sh
 
 clean:
 	rm -rf build

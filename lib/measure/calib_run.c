@@ -82,6 +82,53 @@ static void summarize(struct calib_profile *out, const double *pkg, const double
 	out->cv_percent = isfinite(cv) ? round(cv * 1e4) / 1e4 : 1e6;
 }
 
+/* Whose profile this is: host, meter, CPUs, when, for how long. */
+static void identify(struct calib_profile *out, const struct calib_run_opts *o,
+		     const struct meter *m)
+{
+	out->version = CALIB_VERSION;
+	snprintf(out->host_fingerprint, sizeof out->host_fingerprint, "%s", o->host_fingerprint);
+	snprintf(out->meter_backend, sizeof out->meter_backend, "%s", meter_backend(m));
+	out->socket = o->socket;
+	if (o->measurement_cpus)
+		snprintf(out->measurement_cpus, sizeof out->measurement_cpus, "%s", o->measurement_cpus);
+	else if (!o->cpus || cpuset_format(o->cpus, out->measurement_cpus,
+					   sizeof out->measurement_cpus) < 0 || !*out->measurement_cpus)
+		snprintf(out->measurement_cpus, sizeof out->measurement_cpus, "%s", "0");
+	uint64_t real = util_realtime_ns();
+	util_rfc3339(real, out->measured_at);
+	out->measured_at_ns = real;
+	out->valid_until_days = o->valid_until_days > 0 ? o->valid_until_days
+							: CALIB_DEFAULT_VALID_DAYS;
+}
+
+/* The verdict on a filled profile: -EBUSY, -ERANGE or 0, and its one line. */
+static int judge(const struct calib_profile *out, const struct calib_run_opts *o, double busy,
+		 double background, bool has_dram, char *reason, size_t cap)
+{
+	if (background > o->max_busy_percent || busy > o->max_busy_percent) {
+		util_say(reason, cap, "the package's CPUs %s were %.1f%% busy (measurement CPUs %s: %.1f%%; "
+		    "limit %g%%): stop what runs there (ps -eo psr,pid,comm shows it), then "
+		    "calibrate again", out->busy_cpus, background, out->measurement_cpus, busy,
+		    o->max_busy_percent);
+		return -EBUSY;
+	}
+	if (out->cv_percent > o->max_cv_percent) {
+		util_say(reason, cap, "package power too noisy: CV %.2f%% > %g%% (median %.3f W, "
+		    "stddev %.3f W over %zu samples): something on the package is not idle; "
+		    "retry on a quiet machine or raise calibration_max_cv_percent",
+		    out->cv_percent, o->max_cv_percent, out->idle_package_watts,
+		    out->stddev_package_watts, (size_t)out->samples);
+		return -ERANGE;
+	}
+	util_say(reason, cap, "idle package %.3f W (CV %.2f%%), DRAM %.3f W%s, package CPUs %.1f%% busy, "
+	    "%zu samples over %.1f s", out->idle_package_watts, out->cv_percent,
+	    out->idle_dram_watts, has_dram ? "" : " (no DRAM domain)", background,
+	    (size_t)out->samples,
+	    out->duration_seconds);
+	return 0;
+}
+
 int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_profile *out,
 	      char *reason, size_t cap)
 {
@@ -171,22 +218,9 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 		goto out;
 	}
 
-	out->version = CALIB_VERSION;
-	snprintf(out->host_fingerprint, sizeof out->host_fingerprint, "%s", o->host_fingerprint);
-	snprintf(out->meter_backend, sizeof out->meter_backend, "%s", meter_backend(m));
-	out->socket = o->socket;
-	if (o->measurement_cpus)
-		snprintf(out->measurement_cpus, sizeof out->measurement_cpus, "%s", o->measurement_cpus);
-	else if (!o->cpus || cpuset_format(o->cpus, out->measurement_cpus,
-					   sizeof out->measurement_cpus) < 0 || !*out->measurement_cpus)
-		snprintf(out->measurement_cpus, sizeof out->measurement_cpus, "%s", "0");
+	identify(out, o, m);
 	out->duration_seconds = round((double)(r.t_ns - r0.t_ns) / 1e6) / 1e3;
 	summarize(out, pkg, dram, n);
-	uint64_t real = util_realtime_ns();
-	util_rfc3339(real, out->measured_at);
-	out->measured_at_ns = real;
-	out->valid_until_days = o->valid_until_days > 0 ? o->valid_until_days
-							: CALIB_DEFAULT_VALID_DAYS;
 
 	double busy = busy_percent(&b0, &b1), background = busy_percent(&p0, &p1);
 	/* Idle is idle of the whole package: work on its other CPUs draws package
@@ -195,28 +229,7 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 	out->baseline_busy_percent = round(stats_median(bg, n) * 100) / 100;
 	if (!pkg_cpus || cpuset_format(pkg_cpus, out->busy_cpus, sizeof out->busy_cpus) < 0)
 		snprintf(out->busy_cpus, sizeof out->busy_cpus, "%s", out->measurement_cpus);
-	if (background > o->max_busy_percent || busy > o->max_busy_percent) {
-		util_say(reason, cap, "the package's CPUs %s were %.1f%% busy (measurement CPUs %s: %.1f%%; "
-		    "limit %g%%): stop what runs there (ps -eo psr,pid,comm shows it), then "
-		    "calibrate again", out->busy_cpus, background, out->measurement_cpus, busy,
-		    o->max_busy_percent);
-		ret = -EBUSY;
-		goto out;
-	}
-	if (out->cv_percent > o->max_cv_percent) {
-		util_say(reason, cap, "package power too noisy: CV %.2f%% > %g%% (median %.3f W, "
-		    "stddev %.3f W over %zu samples): something on the package is not idle; "
-		    "retry on a quiet machine or raise calibration_max_cv_percent",
-		    out->cv_percent, o->max_cv_percent, out->idle_package_watts,
-		    out->stddev_package_watts, n);
-		ret = -ERANGE;
-		goto out;
-	}
-	util_say(reason, cap, "idle package %.3f W (CV %.2f%%), DRAM %.3f W%s, package CPUs %.1f%% busy, "
-	    "%zu samples over %.1f s", out->idle_package_watts, out->cv_percent,
-	    out->idle_dram_watts, has_dram ? "" : " (no DRAM domain)", background, n,
-	    out->duration_seconds);
-	ret = 0;
+	ret = judge(out, o, busy, background, has_dram, reason, cap);
 out:
 	procstat_close(ps);
 	free(pkg);
