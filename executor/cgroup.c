@@ -250,7 +250,7 @@ struct cgroup *cgroup_create(const struct cgroup_limits *l, struct cgroup_status
 		}
 	}
 	if (want_mem && v1m.found &&
-	    make_group(cg, &v1m, id, st->memory_why, sizeof st->memory_why, &h) == 0) {
+	    make_group(cg, &v1m, id, st->memory_why, sizeof st->memory_why, &h) == 0 && h) {
 		st->member = true;
 		snprintf(num, sizeof num, "%lld", l->memory_bytes);
 		if ((e = write_text(h->dir, "memory.limit_in_bytes", num)) == 0) {
@@ -265,7 +265,7 @@ struct cgroup *cgroup_create(const struct cgroup_limits *l, struct cgroup_status
 	bool need_v2 = !st->member || (want_mem && !v1m.found) || (want_pids && !v1p.found);
 	if (need_v2 && v2.found) {
 		char why[160] = "";
-		if (make_group(cg, &v2, id, why, sizeof why, &h) == 0) {
+		if (make_group(cg, &v2, id, why, sizeof why, &h) == 0 && h) {
 			char parent[1024];
 			st->member = true;
 			cg->kill_fd = open_in(h->dir, "cgroup.kill", O_WRONLY);

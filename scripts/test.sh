@@ -34,6 +34,7 @@ step() { # name command...
 step "build (DEVELOPER=1)" make -s -j"$jobs" DEVELOPER=1 all
 step "layers (includes, and what each binary contains and links)" \
 	$PY scripts/check_layers.py --build build
+step "lint (banned functions, cppcheck, clang-tidy)" scripts/lint.sh
 step "unit + integration (Check)" make -s -j"$jobs" DEVELOPER=1 test
 step "harness (python unittest)" $PY -m unittest discover -s tests/harness -t . -q
 if [[ $mode != unit ]]; then

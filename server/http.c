@@ -293,7 +293,7 @@ static int open_listener(const char *listen_addr, int *fd_out, int *port_out)
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof ss;
 	int fd = -1, rc, one = 1;
 
@@ -337,8 +337,17 @@ static int open_listener(const char *listen_addr, int *fd_out, int *port_out)
 		log_error("http: cannot listen on %s: %s", listen_addr, strerror(errno));
 		goto out;
 	}
-	*port_out = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-					     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	uint16_t port_be;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 a6;
+		memcpy(&a6, &ss, sizeof a6);
+		port_be = a6.sin6_port;
+	} else {
+		struct sockaddr_in a4;
+		memcpy(&a4, &ss, sizeof a4);
+		port_be = a4.sin_port;
+	}
+	*port_out = ntohs(port_be);
 	*fd_out = fd;
 	fd = -1;
 	rc = 0;

@@ -60,7 +60,10 @@ static const char *clip(char *dst, size_t cap, const char *src, size_t max)
 		cut = true;
 	}
 	memcpy(dst, src, n);
-	memcpy(dst + n, cut ? "..." : "", cut ? 4 : 1);   /* room kept above */
+	if (cut)
+		memcpy(dst + n, "...", sizeof "...");   /* with its NUL: room kept above */
+	else
+		dst[n] = '\0';
 	return dst;
 }
 

@@ -151,6 +151,7 @@ static void describe_wrong(const struct measure_params *p, long j, long passes, 
 static int check_outputs(struct run *r, long passes, const long *pick, size_t k)
 {
 	const struct measure_params *p = r->p;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
 	json_t **out = calloc(k * p->n_tests + 1, sizeof *out);
 	char first[400] = "";
 	long wrong = 0;

@@ -236,7 +236,7 @@ static int pc_read(struct meter *m, uint64_t t_ns, struct meter_reading *out)
 	struct pc_state *s = m->priv;
 	for (size_t i = 0; i < s->n; i++) {
 		struct pc_zone *z = &s->z[i];
-		uint64_t raw, delta;
+		uint64_t raw = 0, delta;
 		int ret = read_u64_fd(z->fd, &raw);
 		if (ret)
 			return ret;
@@ -329,7 +329,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 	}
 	d = opendir(root);
 	if (!d) {
-		ret = -errno;
+		ret = errno ? -errno : -ENOENT;   /* never "success" without a meter */
 		util_say(why, whylen, "%s: %s (no RAPL powercap driver)", root, strerror(-ret));
 		goto out;
 	}
@@ -405,5 +405,5 @@ out:
 		errno = -ret;
 		return NULL;
 	}
-	return m;
+	return m;   /* NOLINT(clang-analyzer-unix.Malloc): s lives on as m->priv */
 }

@@ -582,7 +582,7 @@ int seal_parse(const char *text, size_t len, json_t **seal, char *reason, size_t
 int seal_verify(const json_t *seal, const unsigned char pinned_pk[SEAL_PK_BYTES],
 		char *reason, size_t cap)
 {
-	struct sig_parts p;
+	struct sig_parts p = { 0 };
 	int ret;
 
 	if (!seal || !pinned_pk)
@@ -595,7 +595,7 @@ int seal_verify(const json_t *seal, const unsigned char pinned_pk[SEAL_PK_BYTES]
 int seal_verify_any(const json_t *seal, const unsigned char (*pinned)[SEAL_PK_BYTES], size_t n,
 		    char key_id_out[SEAL_KEY_ID_LEN + 1], char *reason, size_t cap)
 {
-	struct sig_parts p;
+	struct sig_parts p = { 0 };
 	int ret;
 
 	if (key_id_out)

@@ -536,14 +536,14 @@ int redis_eval(struct redis *r, const struct redis_script *s,
 	for (int i = 0; i < nargs; i++)
 		argv[argc++] = args[i];
 	ret = redis_cmd(r, &rep, argc, argv, NULL);
-	if (ret == -EPROTO && sha && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+	if (ret == -EPROTO && sha && rep && rep->str && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
 		redis_reply_free(rep);
 		argv[0] = "EVAL";
 		argv[1] = s->body;
 		ret = redis_cmd(r, &rep, argc, argv, NULL);
 	}
 	if (ret == -EPROTO)
-		log_warn("redis: script %s: %s", s->name, rep->str);
+		log_warn("redis: script %s: %s", s->name, rep && rep->str ? rep->str : "?");
 	if (out)
 		*out = rep;
 	else
@@ -597,6 +597,7 @@ struct redis_pool *redis_pool_open(const char *url, int timeout_ms, int size)
 		goto fail;
 	p->size = size;
 	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
 	p->conns = calloc((size_t)size, sizeof *p->conns);
 	p->busy = calloc((size_t)size, sizeof *p->busy);
 	if (!p->conns || !p->busy)

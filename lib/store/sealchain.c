@@ -116,6 +116,7 @@ int sealchain_keys_json(struct redis *r, char **json)
 		ret = -EPROTO;
 		goto out;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
 	entries = calloc(rep->n / 2 + 1, sizeof *entries);
 	arr = json_array();
 	if (!entries || !arr) {
@@ -146,6 +147,7 @@ int sealchain_keys_json(struct redis *r, char **json)
 		}
 		json_decref(o);
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
 	qsort(entries, n, sizeof *entries, key_entry_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (json_array_append_new(arr, entries[i])) {
@@ -418,6 +420,7 @@ int sealchain_log_json(struct redis *r, const char *key_id, long long after, lon
 			    keys_seal_key_id_valid(keys_rep->elem[i].str))
 				ids[nids++] = keys_rep->elem[i].str;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
 	reps = calloc(nids + 1, sizeof *reps);
 	if (!reps) {
 		ret = -ENOMEM;
