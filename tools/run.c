@@ -271,7 +271,6 @@ static int measure(struct run *r)
 	t->cpu_share = -1;
 	t->share = -1;
 	measure_window_figures(&mp, &before, &after, t);
-	double secs = (double)t->wall_ns / 1e9;
 	struct attrib_trial_opts o = {
 		.candidate_root = r->child, .service_tgid = getpid(),
 		.foreign_max_percent = r->cfg.attribution_foreign_max_percent,
@@ -280,18 +279,11 @@ static int measure(struct run *r)
 	};
 	if ((err = attrib_trial_split(&d, &o, t, &r->attr)))
 		goto out;
-	double f = t->share >= 0 ? t->share : 1;
-	t->energy_j = t->net_total_j * f;
+	/* the one trial summarized as the worker summarizes its trials */
 	r->mr.n_trials = 1;
 	r->mr.passes = 1;
-	r->mr.candidate_share = t->share >= 0;
-	r->mr.median_package_j = (double)t->net_uj[METER_PACKAGE] / 1e6 * f;
-	r->mr.median_dram_j = (double)t->net_uj[METER_DRAM] / 1e6 * f;
-	r->mr.median_total_j = t->energy_j;
-	r->mr.package_median_total_j = t->net_total_j;
-	r->mr.median_seconds = secs;
-	r->mr.cv_percent = NAN;
-	r->mr.energy_per_call_j = t->energy_j;
+	mp.n_tests = 1;
+	measure_summarize(&mp, &r->mr);
 	r->mr.stop = STOP_MAX_TRIALS;
 out:
 	oncpu_snapshot_free(&a);

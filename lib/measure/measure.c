@@ -356,7 +356,7 @@ static void reject(struct measure_result *out, const struct measure_trial *t)
 		out->rejected[out->n_rejected++] = *t;
 }
 
-static void summarize(const struct measure_params *p, struct measure_result *out)
+void measure_summarize(const struct measure_params *p, struct measure_result *out)
 {
 	size_t n = out->n_trials;
 	double pkg[MEASURE_MAX_TRIALS], dram[MEASURE_MAX_TRIALS], tot[MEASURE_MAX_TRIALS],
@@ -499,6 +499,6 @@ int measure_run(const struct candidate *c, struct meter *m, const struct measure
 				      p->target_cv_percent, &out->stop))
 			break;
 	}
-	summarize(p, out);
+	measure_summarize(p, out);
 	return 0;
 }

@@ -184,6 +184,13 @@ void measure_window_figures(const struct measure_params *p, const struct meter_r
 			    const struct meter_reading *after, struct measure_trial *t);
 
 /*
+ * The medians, CV, interval and per-call figures of out's n_trials kept
+ * trials (each trial's energy_j, share and net_uj), as measure_run() ends;
+ * jouletrace-run summarizes its one trial with it.  Uses p->n_tests.
+ */
+void measure_summarize(const struct measure_params *p, struct measure_result *out);
+
+/*
  * The tampering check measure_run() applies to each measured trial t (not yet
  * counted in out->trials), exposed for tests: time per call under
  * MEASURE_MIN_CALL_NS, time per pass off out->sizing_ns_per_pass or the median
