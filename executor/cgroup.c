@@ -209,6 +209,60 @@ static void set_why(char *why, size_t cap, const char *what, int err)
 	util_say(why, cap, "%s: %s", what, strerror(-err));
 }
 
+/* The cgroup v2 part of cgroup_create(): a group in the unified hierarchy,
+ * with the controllers v1 did not give (want_mem, want_pids). */
+static void join_v2(struct cgroup *cg, const struct place *v2, const char *id,
+		    const struct cgroup_limits *l, bool want_mem, bool want_pids,
+		    struct cgroup_status *st)
+{
+	char why[160] = "", parent[1024], num[32];
+	struct hier *h = NULL;
+	int e;
+	if (make_group(cg, v2, id, why, sizeof why, &h) != 0 || !h) {
+		if (!st->member)
+			snprintf(st->memory_why, sizeof st->memory_why, "%s", why);
+		return;
+	}
+	st->member = true;
+	cg->kill_fd = open_in(h->dir, "cgroup.kill", O_WRONLY);
+	snprintf(parent, sizeof parent, "%s/" PARENT_NAME, v2->mnt);
+	const char *ctl[2] = { "memory", "pids" };
+	bool want[2] = { want_mem, want_pids };
+	char *whys[2] = { st->memory_why, st->pids_why };
+	for (int i = 0; i < 2; i++) {
+		char plus[16];
+		if (!want[i])
+			continue;
+		snprintf(plus, sizeof plus, "+%s", ctl[i]);
+		/* EBUSY here: the worker's own cgroup holds processes (not delegated). */
+		if ((e = write_text(v2->mnt, "cgroup.subtree_control", plus)) ||
+		    (e = write_text(parent, "cgroup.subtree_control", plus))) {
+			snprintf(whys[i], 160, "cgroup v2: cannot enable %s below %.64s: %s",
+				 ctl[i], v2->own, strerror(-e));
+			want[i] = false;
+		}
+	}
+	if (want[0]) {
+		snprintf(num, sizeof num, "%lld", l->memory_bytes);
+		if ((e = write_text(h->dir, "memory.max", num)) == 0) {
+			st->memory = true;
+			write_text(h->dir, "memory.swap.max", "0");
+			/* One OOM kill takes the whole sandbox, as v1 cannot. */
+			write_text(h->dir, "memory.oom.group", "1");
+			cg->oom_fd = open_in(h->dir, "memory.events", O_RDONLY);
+		} else {
+			set_why(st->memory_why, sizeof st->memory_why, "memory.max", e);
+		}
+	}
+	if (want[1]) {
+		snprintf(num, sizeof num, "%ld", l->pids_max);
+		if ((e = write_text(h->dir, "pids.max", num)) == 0)
+			st->pids = true;
+		else
+			set_why(st->pids_why, sizeof st->pids_why, "pids.max", e);
+	}
+}
+
 /* ---- public API -------------------------------------------------------------- */
 
 struct cgroup *cgroup_create(const struct cgroup_limits *l, struct cgroup_status *st)
@@ -263,52 +317,8 @@ struct cgroup *cgroup_create(const struct cgroup_limits *l, struct cgroup_status
 		}
 	}
 	bool need_v2 = !st->member || (want_mem && !v1m.found) || (want_pids && !v1p.found);
-	if (need_v2 && v2.found) {
-		char why[160] = "";
-		if (make_group(cg, &v2, id, why, sizeof why, &h) == 0 && h) {
-			char parent[1024];
-			st->member = true;
-			cg->kill_fd = open_in(h->dir, "cgroup.kill", O_WRONLY);
-			snprintf(parent, sizeof parent, "%s/" PARENT_NAME, v2.mnt);
-			const char *ctl[2] = { "memory", "pids" };
-			bool want[2] = { want_mem && !v1m.found, want_pids && !v1p.found };
-			char *whys[2] = { st->memory_why, st->pids_why };
-			for (int i = 0; i < 2; i++) {
-				char plus[16];
-				if (!want[i])
-					continue;
-				snprintf(plus, sizeof plus, "+%s", ctl[i]);
-				/* EBUSY here: the worker's own cgroup holds processes (not delegated). */
-				if ((e = write_text(v2.mnt, "cgroup.subtree_control", plus)) ||
-				    (e = write_text(parent, "cgroup.subtree_control", plus))) {
-					snprintf(whys[i], 160, "cgroup v2: cannot enable %s below %.64s: %s",
-						 ctl[i], v2.own, strerror(-e));
-					want[i] = false;
-				}
-			}
-			if (want[0]) {
-				snprintf(num, sizeof num, "%lld", l->memory_bytes);
-				if ((e = write_text(h->dir, "memory.max", num)) == 0) {
-					st->memory = true;
-					write_text(h->dir, "memory.swap.max", "0");
-					/* One OOM kill takes the whole sandbox, as v1 cannot. */
-					write_text(h->dir, "memory.oom.group", "1");
-					cg->oom_fd = open_in(h->dir, "memory.events", O_RDONLY);
-				} else {
-					set_why(st->memory_why, sizeof st->memory_why, "memory.max", e);
-				}
-			}
-			if (want[1]) {
-				snprintf(num, sizeof num, "%ld", l->pids_max);
-				if ((e = write_text(h->dir, "pids.max", num)) == 0)
-					st->pids = true;
-				else
-					set_why(st->pids_why, sizeof st->pids_why, "pids.max", e);
-			}
-		} else if (!st->member) {
-			snprintf(st->memory_why, sizeof st->memory_why, "%s", why);
-		}
-	}
+	if (need_v2 && v2.found)
+		join_v2(cg, &v2, id, l, want_mem && !v1m.found, want_pids && !v1p.found, st);
 	if (st->memory)
 		st->memory_why[0] = '\0';
 	if (st->pids)

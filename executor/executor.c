@@ -1,14 +1,13 @@
 /* executor.c — see executor.h. */
 #include "executor.h"
 #include "capbuf.h"
+#include "exec_setup.h"
 #include "dynbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +28,6 @@
 #define READ_CHUNK             65536
 #define EXIT_GRACE_NS          1000000000ull  /* reply fd closed: wait this long for exit */
 #define NOPIDFD_POLL_NS        50000000ull    /* exit check period without a pidfd */
-#define DEFAULT_TMPFS_MB       64
-#define TMPFS_INODES           4096
-#define CGROUP_SLACK_MB        32    /* interpreter and kernel overhead above the limits */
-#define MIN_PIDS               8
 
 enum { EV_WRITABLE = 1, EV_EXITED = 2 };
 
@@ -216,142 +211,41 @@ static void finish_exit(struct harness *h)
 
 /* ---- public API ------------------------------------------------------------ */
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* A harness with no process yet: limits from the options, every fd closed. */
+static struct harness *harness_new(const struct exec_options *o)
 {
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) != 0 && errno != ENOENT)
-		log_warn("executor: cannot remove %s: %s", path, strerror(errno));
-	return 0;
+	struct harness *h = calloc(1, sizeof *h);
+	if (!h)
+		return NULL;
+	h->proc.pid = -1;
+	h->proc.pidfd = h->cmd_fd = h->rep_fd = h->out_fd = h->err_fd = -1;
+	h->max_msg = o->max_message_bytes ? o->max_message_bytes : DEFAULT_MESSAGE_BYTES;
+	dynbuf_init(&h->rbuf, h->max_msg + 1);
+	h->send_timeout_ms = o->send_timeout_ms > 0 ? o->send_timeout_ms : DEFAULT_SEND_TIMEOUT_MS;
+	size_t cap = o->max_output_bytes ? o->max_output_bytes : DEFAULT_OUTPUT_BYTES;
+	capbuf_init(&h->out, cap, false);
+	capbuf_init(&h->err, cap, true);
+	return h;
 }
 
-static void remove_tree(const char *dir)
+/* The parent's ends of the four channels move into h, non-blocking (the
+ * event loop polls them); the caller's copies become -1. */
+static void take_ends(struct harness *h, int cmd[2], int rep[2], int out[2], int err[2])
 {
-	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-		log_warn("executor: cannot clean %s: %s", dir, strerror(errno));
-}
-
-/* Sandbox uid/gid by name; a reason in why when it cannot be used. */
-static bool sandbox_user(const char *name, uid_t *uid, gid_t *gid, char *why, size_t cap)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	if (!name[0]) {
-		util_say(why, cap, "no sandbox user configured (sandbox_user is empty)");
-		return false;
-	}
-	int e = getpwnam_r(name, &pw, buf, sizeof buf, &res);
-	if (e || !res) {
-		util_say(why, cap, "user '%.64s' %s (scripts/setup.sh creates it)", name,
-			 e ? strerror(e) : "does not exist");
-		return false;
-	}
-	if (pw.pw_uid == 0 || pw.pw_gid == 0) {
-		util_say(why, cap, "user '%.64s' is root or in group root", name);
-		return false;
-	}
-	*uid = pw.pw_uid;
-	*gid = pw.pw_gid;
-	return true;
-}
-
-/*
- * What harness_spawn and executor_spawn_command share: the private directory,
- * the sandbox user, the root filesystem plan and the spec's limits, cgroups
- * and controls.  The spec points into it, so it must outlive sandbox_spawn.
- */
-struct setup {
-	char *tmpdir;            /* moved to the caller's object on success */
-	struct rootfs *rootfs;
-	char user_why[192], root_why[192];
-	struct sandbox_report local_report;
-};
-
-/* Fills everything of *spec but exe, argv, envp and fds.  harness may be NULL
- * (nothing bound at ROOTFS_HARNESS).  0 or -errno; on failure nothing is left
- * to release. */
-static int setup_sandbox(const struct exec_options *o, const char *exe, const char *harness,
-			 const char *prefix, struct setup *st, struct sandbox_spec *spec)
-{
-	unsigned mandatory = 0;
-	uid_t uid = getuid();
-	gid_t gid = getgid();
-	char why[192], tmpl[PATH_MAX];
-
-	memset(st, 0, sizeof *st);
-	memset(spec, 0, sizeof *spec);
-	if (sandbox_controls_parse(o->sandbox_mandatory, &mandatory, why, sizeof why) != 0) {
-		log_error("executor: sandbox_mandatory: %s", why);
-		return -EINVAL;
-	}
-	if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/%s-XXXXXX",
-			     o->tmp_parent ? o->tmp_parent : "/tmp", prefix) >= sizeof tmpl)
-		return -ENAMETOOLONG;
-	if (!mkdtemp(tmpl))
-		return -errno;
-	if (!(st->tmpdir = strdup(tmpl))) {
-		rmdir(tmpl);
-		return -ENOMEM;
-	}
-
-	unsigned want = SANDBOX_ALL & ~o->sandbox_disable;
-	bool have_user = (want & SANDBOX_BIT(SANDBOX_UID)) &&
-			 sandbox_user(o->sandbox_user ? o->sandbox_user : EXEC_SANDBOX_USER,
-				      &uid, &gid, st->user_why, sizeof st->user_why);
-	if (!have_user) {
-		uid = getuid();
-		gid = getgid();
-	}
-	/* Without the mount namespace this directory is the working directory of a
-	 * child that no longer runs as us. */
-	if (have_user && chown(st->tmpdir, uid, gid) != 0)
-		log_debug("executor: chown %s: %s", st->tmpdir, strerror(errno));
-	long tmpfs_mb = o->sandbox_tmpfs_mb ? o->sandbox_tmpfs_mb : DEFAULT_TMPFS_MB;
-	if (want & SANDBOX_BIT(SANDBOX_MOUNTNS)) {
-		struct rootfs_options ro = {
-			.staging = st->tmpdir, .harness = harness, .exe = exe, .tmp_mb = tmpfs_mb,
-			.tmp_inodes = TMPFS_INODES, .owner_uid = uid, .owner_gid = gid,
-		};
-		st->rootfs = rootfs_plan(&ro, st->root_why, sizeof st->root_why);
-	}
-	long pids = o->max_processes / 2 > MIN_PIDS ? o->max_processes / 2 : MIN_PIDS;
-	spec->cwd = st->tmpdir;
-	spec->jail_cwd = ROOTFS_WORKDIR;
-	spec->cpus = o->cpus;
-	spec->limits = (struct sandbox_limits){
-		.memory_limit_mb = o->memory_limit_mb, .cpu_seconds = o->cpu_seconds,
-		.max_processes = o->max_processes, .max_file_bytes = o->max_file_bytes,
-		.max_open_files = o->max_open_files,
-	};
-	spec->want = want;
-	spec->mandatory = mandatory;
-	spec->uid = uid;
-	spec->gid = gid;
-	spec->rootfs = st->rootfs;
-	spec->tmpfs_mb = tmpfs_mb;
-	spec->cgroup_memory_bytes = o->memory_limit_mb > 0 ?
-		(long long)(o->memory_limit_mb + 2 * tmpfs_mb + CGROUP_SLACK_MB) << 20 : 0;
-	spec->cgroup_pids_max = o->max_processes > 0 ? pids : 0;
-	spec->report = o->report ? o->report : &st->local_report;
-	if (!have_user)
-		spec->unavailable[SANDBOX_UID] = st->user_why;
-	if ((want & SANDBOX_BIT(SANDBOX_MOUNTNS)) && !st->rootfs)
-		spec->unavailable[SANDBOX_MOUNTNS] = st->root_why;
-	return 0;
-}
-
-/* The reason of a refused spawn, logged and copied to why. */
-static void refused(const struct sandbox_spec *spec, const char *what, char *why, size_t cap)
-{
-	sandbox_report_missing(spec->report, spec->mandatory, why, cap);
-	log_error("executor: refusing to run %s: mandatory sandbox controls missing: %s", what, why);
+	h->cmd_fd = cmd[0];
+	h->rep_fd = rep[0];
+	h->out_fd = out[0];
+	h->err_fd = err[0];
+	cmd[0] = rep[0] = out[0] = err[0] = -1;
+	int pfds[4] = { h->cmd_fd, h->rep_fd, h->out_fd, h->err_fd };
+	for (int i = 0; i < 4; i++)
+		fcntl(pfds[i], F_SETFL, fcntl(pfds[i], F_GETFL) | O_NONBLOCK);
 }
 
 struct harness *harness_spawn(const struct exec_options *o)
 {
 	struct harness *h = NULL;
-	struct setup st = { 0 };
+	struct exec_setup st = { 0 };
 	struct sandbox_spec spec;
 	char *exe = NULL, *script = NULL;
 	int devnull = -1, cmd[2] = { -1, -1 }, rep[2] = { -1, -1 };
@@ -363,24 +257,15 @@ struct harness *harness_spawn(const struct exec_options *o)
 		errno = EINVAL;
 		return NULL;
 	}
-	h = calloc(1, sizeof *h);
-	if (!h)
+	if (!(h = harness_new(o)))
 		return NULL;
-	h->proc.pid = -1;
-	h->proc.pidfd = h->cmd_fd = h->rep_fd = h->out_fd = h->err_fd = -1;
-	h->max_msg = o->max_message_bytes ? o->max_message_bytes : DEFAULT_MESSAGE_BYTES;
-	dynbuf_init(&h->rbuf, h->max_msg + 1);
-	h->send_timeout_ms = o->send_timeout_ms > 0 ? o->send_timeout_ms : DEFAULT_SEND_TIMEOUT_MS;
-	size_t cap = o->max_output_bytes ? o->max_output_bytes : DEFAULT_OUTPUT_BYTES;
-	capbuf_init(&h->out, cap, false);
-	capbuf_init(&h->err, cap, true);
 
 	/* The child changes directory before exec: make paths absolute. */
 	if (!(exe = realpath(o->python, NULL)) || !(script = realpath(o->harness_path, NULL))) {
 		e = -errno;
 		goto out;
 	}
-	if ((e = setup_sandbox(o, exe, script, "jt-harness", &st, &spec)))
+	if ((e = exec_setup_prepare(o, exe, script, "jt-harness", &st, &spec)))
 		goto out;
 	h->tmpdir = st.tmpdir;
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
@@ -420,20 +305,13 @@ struct harness *harness_spawn(const struct exec_options *o)
 	spec.nfds = 5;
 	if ((e = sandbox_spawn(&spec, &h->proc)) != 0) {
 		if (e == -ENOTSUP)
-			refused(&spec, "the candidate", why, sizeof why);
+			exec_setup_refused(&spec, "the candidate", why, sizeof why);
 		goto out;
 	}
 	if (h->proc.report.applied & SANDBOX_BIT(SANDBOX_MOUNTNS))
 		snprintf(h->workdir, sizeof h->workdir, "/proc/%d/root" ROOTFS_WORKDIR,
 			 (int)h->proc.pid);
-	h->cmd_fd = cmd[0];
-	h->rep_fd = rep[0];
-	h->out_fd = out[0];
-	h->err_fd = err[0];
-	cmd[0] = rep[0] = out[0] = err[0] = -1;
-	int pfds[4] = { h->cmd_fd, h->rep_fd, h->out_fd, h->err_fd };
-	for (int i = 0; i < 4; i++)
-		fcntl(pfds[i], F_SETFL, fcntl(pfds[i], F_GETFL) | O_NONBLOCK);
+	take_ends(h, cmd, rep, out, err);
 	sandbox_report_missing(&h->proc.report, SANDBOX_ALL, why, sizeof why);
 	log_debug("executor: harness pid %d (%s) in %s; not applied: %s", (int)h->proc.pid,
 		  sandbox_kill_mode_name(h->proc.mode), h->tmpdir, why[0] ? why : "none");
@@ -480,7 +358,7 @@ static char *resolve_command(const char *name)
 int executor_spawn_command(const struct exec_options *o, char *const argv[],
 			   struct exec_command *c, char *why, size_t whylen)
 {
-	struct setup st = { 0 };
+	struct exec_setup st = { 0 };
 	struct sandbox_spec spec;
 	char *exe = NULL;
 	int e = 0;
@@ -499,7 +377,7 @@ int executor_spawn_command(const struct exec_options *o, char *const argv[],
 		util_say(why, whylen, "%s: %s", argv[0], strerror(-e));
 		goto out;
 	}
-	if ((e = setup_sandbox(o, exe, NULL, "jt-run", &st, &spec))) {
+	if ((e = exec_setup_prepare(o, exe, NULL, "jt-run", &st, &spec))) {
 		util_say(why, whylen, "sandbox set-up: %s", strerror(-e));
 		goto out;
 	}
@@ -521,7 +399,7 @@ int executor_spawn_command(const struct exec_options *o, char *const argv[],
 	spec.nfds = 3;
 	if ((e = sandbox_spawn(&spec, &c->proc)) != 0) {
 		if (e == -ENOTSUP)
-			refused(&spec, argv[0], why, whylen);
+			exec_setup_refused(&spec, argv[0], why, whylen);
 		else
 			util_say(why, whylen, "%s: %s", argv[0], strerror(-e));
 		goto out;
@@ -545,7 +423,7 @@ void executor_command_free(struct exec_command *c)
 		sandbox_reap(&c->proc);
 	}
 	if (c->tmpdir) {
-		remove_tree(c->tmpdir);
+		exec_setup_remove_tree(c->tmpdir);
 		free(c->tmpdir);
 		c->tmpdir = NULL;
 	}
@@ -788,7 +666,7 @@ void harness_free(struct harness *h)
 	close_fd(&h->out_fd);
 	close_fd(&h->err_fd);
 	if (h->tmpdir) {
-		remove_tree(h->tmpdir);
+		exec_setup_remove_tree(h->tmpdir);
 		free(h->tmpdir);
 	}
 	capbuf_free(&h->out);

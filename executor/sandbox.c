@@ -380,11 +380,110 @@ static int attempt(struct child_args *a, char *stack, struct child_fail *f, bool
 	return 0;
 }
 
+static bool spec_valid(const struct sandbox_spec *s)
+{
+	const struct sandbox_limits *l = &s->limits;
+	return s->exe && s->argv && s->envp && s->cwd && s->nfds >= 3 &&
+	       s->nfds <= SANDBOX_MAX_FDS && l->memory_limit_mb >= 0 && l->cpu_seconds >= 0 &&
+	       l->max_processes >= 0 && l->max_file_bytes >= 0 && l->max_open_files >= 0 &&
+	       !(l->max_open_files > 0 && l->max_open_files < s->nfds + 3) &&
+	       l->memory_limit_mb <= (1L << 40);
+}
+
+static void child_args_init(struct child_args *a, const struct sandbox_spec *s,
+			    const struct syscall_filter *filter)
+{
+	const struct sandbox_limits *l = &s->limits;
+	memset(a, 0, sizeof *a);
+	a->spec = s;
+	a->filter = filter;
+	a->set_cpus = cpuset_count(&s->cpus) > 0;
+	if (a->set_cpus)
+		cpuset_to_cpu_set(&s->cpus, &a->cpus);
+	set_limit(a, 0, RLIMIT_AS, l->memory_limit_mb << 20, 0);
+	set_limit(a, 1, RLIMIT_CPU, l->cpu_seconds, 1);
+	set_limit(a, 2, RLIMIT_NPROC, l->max_processes, 0);
+	set_limit(a, 3, RLIMIT_FSIZE, l->max_file_bytes, 0);
+	set_limit(a, 4, RLIMIT_NOFILE, l->max_open_files, 0);
+	set_limit(a, 5, RLIMIT_CORE, 0, 0);
+}
+
+/* clone() refused the namespaces asked for: drop the first of them and say
+ * whether there was one to drop. */
+static bool drop_refused_ns(struct sandbox_report *r, unsigned want, int e)
+{
+	char why[192];
+	size_t i = 0;
+	while (i < N_NS && !(want & SANDBOX_BIT(ns_order[i].control)))
+		i++;
+	if (i == N_NS || !(e == -EPERM || e == -EINVAL || e == -ENOSPC || e == -EUSERS))
+		return false;
+	snprintf(why, sizeof why, "clone() refused new namespaces: %s", strerror(-e));
+	log_debug("sandbox: %s; trying without %s", why, sandbox_control_name(ns_order[i].control));
+	drop(r, ns_order[i].control, why);
+	return true;
+}
+
+/* The child said which control it could not apply: drop that control (both
+ * cgroup controls together, since they share the group) and return -EAGAIN,
+ * or the error when the failure is not one a control explains. */
+static int drop_failed_control(struct sandbox_proc *p, const struct child_fail *f)
+{
+	struct sandbox_report *r = &p->report;
+	char why[192];
+	if (f->control < 0 || f->control >= SANDBOX_NCONTROLS) {
+		log_debug("sandbox: child setup failed at %s: %s", f->step ? f->step : "?",
+			  strerror(f->err));
+		return -(f->err ? f->err : EIO);
+	}
+	snprintf(why, sizeof why, "%s: %s", f->step ? f->step : "setup", strerror(f->err));
+	if (f->control == SANDBOX_CGROUP_MEMORY || f->control == SANDBOX_CGROUP_PIDS) {
+		for (int c = SANDBOX_CGROUP_MEMORY; c <= SANDBOX_CGROUP_PIDS; c++)
+			if (r->wanted & SANDBOX_BIT(c))
+				drop(r, c, why);
+		cgroup_destroy(p->cg);
+		p->cg = NULL;
+	} else {
+		drop(r, f->control, why);
+	}
+	log_debug("sandbox: %s not applied (%s)", sandbox_control_name(f->control), why);
+	return -EAGAIN;   /* only if the tries run out */
+}
+
+/* Start the child with every control still wanted; each failed attempt
+ * removes one control, so this ends. */
+static int launch(struct child_args *a, char *stack, struct sandbox_proc *p)
+{
+	struct sandbox_report *r = &p->report;
+	int e = 0;
+	for (int tries = 0; tries <= SANDBOX_NCONTROLS + 1; tries++) {
+		struct child_fail f = { 0, -1, NULL };
+		bool failed;
+		if (mandatory_missing(r))
+			return -ENOTSUP;
+		a->want = r->wanted;
+		a->cg = a->want & CG_BITS ? p->cg : NULL;
+		a->cg_control = a->want & SANDBOX_BIT(SANDBOX_CGROUP_MEMORY) ? SANDBOX_CGROUP_MEMORY
+									      : SANDBOX_CGROUP_PIDS;
+		e = attempt(a, stack, &f, &failed, &p->pid);
+		if (e && drop_refused_ns(r, a->want, e)) {
+			e = 0;
+			continue;
+		}
+		if (e || !failed)
+			return e;
+		if ((e = drop_failed_control(p, &f)) != -EAGAIN)
+			return e;
+	}
+	return e ? e : -EAGAIN;
+}
+
 int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p)
 {
 	const struct sandbox_limits *l = &s->limits;
 	struct sandbox_report *r = &p->report;
 	struct syscall_filter filter = { 0 };
+	struct child_args a;
 	char why[192], *stack = NULL;
 	int e = 0;
 
@@ -392,11 +491,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p)
 	p->pid = -1;
 	p->pidfd = -1;
 	report_init(s, r);
-	if (!s->exe || !s->argv || !s->envp || !s->cwd || s->nfds < 3 ||
-	    s->nfds > SANDBOX_MAX_FDS || l->memory_limit_mb < 0 || l->cpu_seconds < 0 ||
-	    l->max_processes < 0 || l->max_file_bytes < 0 || l->max_open_files < 0 ||
-	    (l->max_open_files > 0 && l->max_open_files < s->nfds + 3) ||
-	    l->memory_limit_mb > (1L << 40)) {
+	if (!spec_valid(s)) {
 		e = -EINVAL;
 		goto out;
 	}
@@ -405,72 +500,12 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p)
 		drop(r, SANDBOX_SECCOMP, why);
 	if (r->wanted & CG_BITS)
 		make_cgroup(s, p);
-
-	struct child_args a;
-	memset(&a, 0, sizeof a);
-	a.spec = s;
-	a.filter = &filter;
-	a.set_cpus = cpuset_count(&s->cpus) > 0;
-	if (a.set_cpus)
-		cpuset_to_cpu_set(&s->cpus, &a.cpus);
-	set_limit(&a, 0, RLIMIT_AS, l->memory_limit_mb << 20, 0);
-	set_limit(&a, 1, RLIMIT_CPU, l->cpu_seconds, 1);
-	set_limit(&a, 2, RLIMIT_NPROC, l->max_processes, 0);
-	set_limit(&a, 3, RLIMIT_FSIZE, l->max_file_bytes, 0);
-	set_limit(&a, 4, RLIMIT_NOFILE, l->max_open_files, 0);
-	set_limit(&a, 5, RLIMIT_CORE, 0, 0);
+	child_args_init(&a, s, &filter);
 	if (!(stack = malloc(CHILD_STACK_BYTES))) {
 		e = -ENOMEM;
 		goto out;
 	}
-	/* Every failed attempt removes one control, so this ends. */
-	for (int tries = 0; tries <= SANDBOX_NCONTROLS + 1; tries++) {
-		struct child_fail f = { 0, -1, NULL };
-		bool failed;
-		if (mandatory_missing(r)) {
-			e = -ENOTSUP;
-			break;
-		}
-		a.want = r->wanted;
-		a.cg = a.want & CG_BITS ? p->cg : NULL;
-		a.cg_control = a.want & SANDBOX_BIT(SANDBOX_CGROUP_MEMORY) ? SANDBOX_CGROUP_MEMORY
-									    : SANDBOX_CGROUP_PIDS;
-		e = attempt(&a, stack, &f, &failed, &p->pid);
-		bool has_ns = false;
-		for (size_t i = 0; i < N_NS; i++)
-			has_ns |= (a.want & SANDBOX_BIT(ns_order[i].control)) != 0;
-		if (e && has_ns && (e == -EPERM || e == -EINVAL || e == -ENOSPC || e == -EUSERS)) {
-			size_t i = 0;
-			while (!(a.want & SANDBOX_BIT(ns_order[i].control)))
-				i++;
-			snprintf(why, sizeof why, "clone() refused new namespaces: %s", strerror(-e));
-			log_debug("sandbox: %s; trying without %s", why, sandbox_control_name(ns_order[i].control));
-			drop(r, ns_order[i].control, why);
-			e = 0;
-			continue;
-		}
-		if (e || !failed)
-			break;
-		if (f.control < 0 || f.control >= SANDBOX_NCONTROLS) {
-			log_debug("sandbox: child setup failed at %s: %s", f.step ? f.step : "?",
-				  strerror(f.err));
-			e = -(f.err ? f.err : EIO);
-			break;
-		}
-		snprintf(why, sizeof why, "%s: %s", f.step ? f.step : "setup", strerror(f.err));
-		if (f.control == SANDBOX_CGROUP_MEMORY || f.control == SANDBOX_CGROUP_PIDS) {
-			for (int c = SANDBOX_CGROUP_MEMORY; c <= SANDBOX_CGROUP_PIDS; c++)
-				if (r->wanted & SANDBOX_BIT(c))
-					drop(r, c, why);
-			cgroup_destroy(p->cg);
-			p->cg = NULL;
-		} else {
-			drop(r, f.control, why);
-		}
-		log_debug("sandbox: %s not applied (%s)", sandbox_control_name(f.control), why);
-		e = -EAGAIN;   /* only if the tries run out */
-	}
-	if (e)
+	if ((e = launch(&a, stack, p)))
 		goto out;
 	r->applied = r->wanted;
 	if (!(r->applied & CG_BITS)) {

@@ -18,6 +18,11 @@ if grep -rnE "$banned" --include='*.c' --include='*.h' "${SRC_DIRS[@]}"; then
 	fail=1
 fi
 
+# Files of about 800 lines at most, functions of 100 unless a comment says why.
+if ! python3 scripts/check_sizes.py; then
+	fail=1
+fi
+
 # cppcheck: warnings, portability, performance.  unusedStructMember and the
 # like are style; the BPF program is compiled by clang for another target.
 if ! cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \

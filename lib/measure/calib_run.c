@@ -129,16 +129,87 @@ static int judge(const struct calib_profile *out, const struct calib_run_opts *o
 	return 0;
 }
 
+/* Per-interval figures of a calibration run. */
+struct series {
+	double *pkg, *dram, *bg;   /* W, W, package busy % */
+	size_t n, total;
+};
+
+/* Fill the series: one meter interval of interval_ms at a time, polling
+ * faster than the counters can wrap.  *first and *last are the readings
+ * at both ends. */
+static int sample(struct meter *m, const struct calib_run_opts *o, struct procstat *ps,
+		  const struct cpuset *pkg_cpus, const struct procstat_sample *p0,
+		  unsigned interval_ms, struct series *sr, struct meter_reading *first,
+		  struct meter_reading *last, char *reason, size_t cap)
+{
+	struct procstat_sample pi = *p0, pj;
+	struct meter_reading start, r;
+	uint64_t interval_ns = (uint64_t)interval_ms * 1000000ull, poll_ns = POLL_NS;
+	double wrap = meter_max_wrap_seconds(m);
+	int ret;
+
+	if (wrap > 0 && wrap * 1e9 < (double)poll_ns)
+		poll_ns = wrap * 1e9 > 1e6 ? (uint64_t)(wrap * 1e9) : 1000000ull;
+	if ((ret = meter_read(m, first)) < 0) {
+		util_say(reason, cap, "meter read failed: %s", strerror(-ret));
+		return ret;
+	}
+	start = r = *first;
+	uint64_t next = first->t_ns + interval_ns;
+	bool has_dram = meter_domains(m) & METER_BIT(METER_DRAM);
+	while (sr->n < sr->total) {
+		uint64_t now = util_mono_ns();
+		uint64_t wake = next < now + poll_ns ? next : now + poll_ns;
+		if ((ret = sleep_until(wake, o->stop)) < 0) {
+			util_say(reason, cap, ret == -EINTR ? "interrupted" : "sleep failed");
+			return ret;
+		}
+		if ((ret = meter_read(m, &r)) < 0) {
+			util_say(reason, cap, "meter read failed: %s", strerror(-ret));
+			return ret;
+		}
+		if (r.t_ns < next)
+			continue;
+		size_t n = sr->n;
+		double dt = (double)(r.t_ns - start.t_ns) / 1e9;
+		sr->pkg[n] = (double)(r.uj[METER_PACKAGE] - start.uj[METER_PACKAGE]) / 1e6 / dt;
+		sr->dram[n] = has_dram ? (double)(r.uj[METER_DRAM] - start.uj[METER_DRAM]) / 1e6 / dt : 0;
+		/* the package's busy % of the same interval: idle is a median of
+		 * intervals, so the background it holds is the median of these */
+		if (procstat_read(ps, pkg_cpus, &pj) == 0) {
+			sr->bg[n] = busy_percent(&pi, &pj);
+			pi = pj;
+		} else {
+			sr->bg[n] = n ? sr->bg[n - 1] : 0;
+		}
+		sr->n++;
+		start = r;
+		next += interval_ns;
+		if (next <= r.t_ns)   /* fell behind (suspend, stall): restart the grid */
+			next = r.t_ns + interval_ns;
+		if (o->progress) {
+			struct calib_progress pr = {
+				.sample = (unsigned)sr->n, .total = (unsigned)sr->total,
+				.elapsed_seconds = (double)(r.t_ns - first->t_ns) / 1e9,
+				.package_watts = sr->pkg[n], .dram_watts = sr->dram[n],
+			};
+			o->progress(o->progress_arg, &pr);
+		}
+	}
+	*last = r;
+	return 0;
+}
+
 int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_profile *out,
 	      char *reason, size_t cap)
 {
 	struct procstat *ps = NULL;
-	struct procstat_sample b0, b1, p0, p1, pi, pj;
+	struct procstat_sample b0, b1, p0, p1;
 	const struct cpuset *pkg_cpus = o && o->package_cpus ? o->package_cpus : o ? o->cpus : NULL;
-	struct meter_reading r0, start, r;
-	double *pkg = NULL, *dram = NULL, *bg = NULL;
+	struct meter_reading r0, r;
+	struct series sr = { 0 };
 	unsigned interval_ms;
-	size_t n = 0, total;
 	int ret;
 
 	memset(out, 0, sizeof *out);
@@ -146,11 +217,11 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 		return -EINVAL;
 	if ((ret = check_opts(o, &interval_ms, reason, cap)) < 0)
 		return ret;
-	total = (size_t)(o->duration_seconds * 1000 / interval_ms + 1e-9);
-	pkg = calloc(total, sizeof *pkg);
-	dram = calloc(total, sizeof *dram);
-	bg = calloc(total, sizeof *bg);
-	if (!pkg || !dram || !bg) {
+	sr.total = (size_t)(o->duration_seconds * 1000 / interval_ms + 1e-9);
+	sr.pkg = calloc(sr.total, sizeof *sr.pkg);
+	sr.dram = calloc(sr.total, sizeof *sr.dram);
+	sr.bg = calloc(sr.total, sizeof *sr.bg);
+	if (!sr.pkg || !sr.dram || !sr.bg) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -161,57 +232,8 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 		util_say(reason, cap, "%s/proc/stat: %s", o->proc_root ? o->proc_root : "", strerror(-ret));
 		goto out;
 	}
-
-	uint64_t interval_ns = (uint64_t)interval_ms * 1000000ull, poll_ns = POLL_NS;
-	double wrap = meter_max_wrap_seconds(m);
-	if (wrap > 0 && wrap * 1e9 < (double)poll_ns)
-		poll_ns = wrap * 1e9 > 1e6 ? (uint64_t)(wrap * 1e9) : 1000000ull;
-	if ((ret = meter_read(m, &r0)) < 0) {
-		util_say(reason, cap, "meter read failed: %s", strerror(-ret));
+	if ((ret = sample(m, o, ps, pkg_cpus, &p0, interval_ms, &sr, &r0, &r, reason, cap)) < 0)
 		goto out;
-	}
-	start = r0;
-	pi = p0;
-	uint64_t next = r0.t_ns + interval_ns;
-	bool has_dram = meter_domains(m) & METER_BIT(METER_DRAM);
-	while (n < total) {
-		uint64_t now = util_mono_ns();
-		uint64_t wake = next < now + poll_ns ? next : now + poll_ns;
-		if ((ret = sleep_until(wake, o->stop)) < 0) {
-			util_say(reason, cap, ret == -EINTR ? "interrupted" : "sleep failed");
-			goto out;
-		}
-		if ((ret = meter_read(m, &r)) < 0) {
-			util_say(reason, cap, "meter read failed: %s", strerror(-ret));
-			goto out;
-		}
-		if (r.t_ns < next)
-			continue;
-		double dt = (double)(r.t_ns - start.t_ns) / 1e9;
-		pkg[n] = (double)(r.uj[METER_PACKAGE] - start.uj[METER_PACKAGE]) / 1e6 / dt;
-		dram[n] = has_dram ? (double)(r.uj[METER_DRAM] - start.uj[METER_DRAM]) / 1e6 / dt : 0;
-		/* the package's busy % of the same interval: idle is a median of
-		 * intervals, so the background it holds is the median of these */
-		if (procstat_read(ps, pkg_cpus, &pj) == 0) {
-			bg[n] = busy_percent(&pi, &pj);
-			pi = pj;
-		} else {
-			bg[n] = n ? bg[n - 1] : 0;
-		}
-		n++;
-		start = r;
-		next += interval_ns;
-		if (next <= r.t_ns)   /* fell behind (suspend, stall): restart the grid */
-			next = r.t_ns + interval_ns;
-		if (o->progress) {
-			struct calib_progress pr = {
-				.sample = (unsigned)n, .total = (unsigned)total,
-				.elapsed_seconds = (double)(r.t_ns - r0.t_ns) / 1e9,
-				.package_watts = pkg[n - 1], .dram_watts = dram[n - 1],
-			};
-			o->progress(o->progress_arg, &pr);
-		}
-	}
 	if ((ret = procstat_read(ps, o->cpus, &b1)) < 0 ||
 	    (ret = procstat_read(ps, pkg_cpus, &p1)) < 0) {
 		util_say(reason, cap, "/proc/stat: %s", strerror(-ret));
@@ -220,20 +242,21 @@ int calib_run(struct meter *m, const struct calib_run_opts *o, struct calib_prof
 
 	identify(out, o, m);
 	out->duration_seconds = round((double)(r.t_ns - r0.t_ns) / 1e6) / 1e3;
-	summarize(out, pkg, dram, n);
+	summarize(out, sr.pkg, sr.dram, sr.n);
 
 	double busy = busy_percent(&b0, &b1), background = busy_percent(&p0, &p1);
 	/* Idle is idle of the whole package: work on its other CPUs draws package
 	 * power too, and would come out as "idle" and make every net figure low. */
 	out->background_busy_percent = round(background * 100) / 100;
-	out->baseline_busy_percent = round(stats_median(bg, n) * 100) / 100;
+	out->baseline_busy_percent = round(stats_median(sr.bg, sr.n) * 100) / 100;
 	if (!pkg_cpus || cpuset_format(pkg_cpus, out->busy_cpus, sizeof out->busy_cpus) < 0)
 		snprintf(out->busy_cpus, sizeof out->busy_cpus, "%s", out->measurement_cpus);
+	bool has_dram = meter_domains(m) & METER_BIT(METER_DRAM);
 	ret = judge(out, o, busy, background, has_dram, reason, cap);
 out:
 	procstat_close(ps);
-	free(pkg);
-	free(dram);
-	free(bg);
+	free(sr.pkg);
+	free(sr.dram);
+	free(sr.bg);
 	return ret;
 }

@@ -303,6 +303,20 @@ static double wrap_seconds(const struct pc_state *s, const char *root)
 	return best;
 }
 
+/* What was opened, for the log: "package-0 under ROOT, domains package+dram". */
+static void describe(unsigned present, const char *pkgname, const char *root,
+		     const char *notes, char *why, size_t whylen)
+{
+	char doms[64] = "";
+	for (int dd = 0; dd < METER_NDOMAINS; dd++)
+		if (present & METER_BIT(dd)) {
+			size_t dl = strlen(doms);
+			snprintf(doms + dl, sizeof doms - dl, "%s%s", dl ? "+" : "",
+				 meter_domain_name((enum meter_domain)dd));
+		}
+	util_say(why, whylen, "%s under %s, domains %s%s", pkgname, root, doms, notes);
+}
+
 struct meter *meter_powercap_open(const struct meter_options *o, char *why, size_t whylen)
 {
 	const char *root = o->powercap_root && *o->powercap_root ? o->powercap_root
@@ -383,16 +397,7 @@ struct meter *meter_powercap_open(const struct meter_options *o, char *why, size
 	m->ops = &pc_ops;
 	m->priv = s;
 	m->max_wrap_seconds = wrap_seconds(s, root);
-	{
-		char doms[64] = "";
-		for (int dd = 0; dd < METER_NDOMAINS; dd++)
-			if (m->present & METER_BIT(dd)) {
-				size_t dl = strlen(doms);
-				snprintf(doms + dl, sizeof doms - dl, "%s%s", dl ? "+" : "",
-					 meter_domain_name((enum meter_domain)dd));
-			}
-		util_say(why, whylen, "%s under %s, domains %s%s", pkgname, root, doms, notes);
-	}
+	describe(m->present, pkgname, root, notes, why, whylen);
 out:
 	if (d)
 		closedir(d);
