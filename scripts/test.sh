@@ -38,6 +38,8 @@ step "lint (banned functions, cppcheck, clang-tidy)" scripts/lint.sh
 step "unit + integration (Check)" make -s -j"$jobs" DEVELOPER=1 test
 step "harness (python unittest)" $PY -m unittest discover -s tests/harness -t . -q
 if [[ $mode != unit ]]; then
+	step "API bytes as before the layering (tests/golden)" \
+		$PY tests/e2e/api_bytes.py --check tests/golden/api_expected.txt
 	step "e2e: model meter" $PY tests/e2e/run_e2e.py --meter model
 	step "e2e: simulated powercap" $PY tests/e2e/run_e2e.py --meter powercap
 	step "hostile: sandbox attacks through a real worker" $PY tests/hostile/run_hostile.py
