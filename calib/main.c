@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "calib_run.h"
+#include "cli.h"
 #include "config.h"
 #include "cpuset.h"
 #include "hostid.h"
@@ -29,15 +30,6 @@
 #define EXIT_USAGE 2
 #define EXIT_FAILED 3
 #define PROGRESS_EVERY_SECONDS 5.0
-
-/* Set by SIGINT/SIGTERM; calib_run polls it between reads. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -225,10 +217,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* calib_run polls it between reads */
+	volatile sig_atomic_t *stop = cli_stop_on_signals();
 
 	struct progress_state ps = { 0 };
 	struct calib_run_opts ro = {
@@ -240,7 +230,7 @@ int main(int argc, char **argv)
 		.measurement_cpus = mcpus,
 		.socket = layout->socket, .host_fingerprint = st.host.fingerprint,
 		.valid_until_days = cfg.calibration_valid_days,
-		.progress = progress, .progress_arg = &ps, .stop = &stop_requested,
+		.progress = progress, .progress_arg = &ps, .stop = stop,
 	};
 	struct calib_profile prof;
 	char reason[512];

@@ -10,14 +10,6 @@
 #include "http.h"
 #include "log.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
 int main(int argc, char **argv)
 {
 	struct jt_config cfg;
@@ -28,7 +20,7 @@ int main(int argc, char **argv)
 
 	if (cli_start("jouletrace-server", argc, argv, &cfg, &ret))
 		return ret;
-	cli_signals(on_signal);
+	volatile sig_atomic_t *stop = cli_stop_on_signals();
 	api = api_new(&cfg, why, sizeof why);
 	if (!api) {
 		log_error("cannot start: %s", why[0] ? why : strerror(errno));
@@ -55,7 +47,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* A signal interrupts pause(); the flag says whether it was ours. */
-	while (!stop_flag)
+	while (!*stop)
 		pause();
 	log_info("shutting down");
 	ret = 0;

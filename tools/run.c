@@ -30,6 +30,7 @@
 
 #include "attrib.h"
 #include "calib.h"
+#include "cli.h"
 #include "config.h"
 #include "cpuset.h"
 #include "executor.h"
@@ -51,14 +52,6 @@
 /* A request's default memory_limit_mb (SPEC §4): the candidates' usual limit. */
 #define SANDBOX_MEMORY_MB 512
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
 struct run {
 	struct jt_config cfg;
 	const char *seal_path;
@@ -67,6 +60,7 @@ struct run {
 	double timeout_s;
 	bool sandbox;
 	char **argv;
+	volatile sig_atomic_t *stop;  /* SIGINT/SIGTERM (cli_stop_on_signals) */
 
 	struct station st;        /* layout, identity, meter, on-CPU source */
 	struct calib_profile calib;
@@ -228,10 +222,10 @@ static int measure(struct run *r)
 			}
 		}
 		meter_read(r->st.meter, &scratch); /* never let a counter wrap twice unseen */
-		if (stop_flag || (deadline && util_mono_ns() > deadline)) {
+		if (*r->stop || (deadline && util_mono_ns() > deadline)) {
 			if (!killing)
 				fprintf(stderr, "jouletrace-run: %s; killing the command\n",
-					stop_flag ? "interrupted" : "timeout");
+					*r->stop ? "interrupted" : "timeout");
 			killing = true;
 			if (r->sandbox) {
 				sandbox_kill(&r->cmd.proc);
@@ -486,10 +480,7 @@ int main(int argc, char **argv)
 	}
 	enum log_level lvl = LOG_LVL_WARN;
 	log_init("jouletrace-run", lvl, LOG_FMT_TEXT);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	r.stop = cli_stop_on_signals();
 
 	char why[600] = "", cpus[256];
 	/* this process stays off the measured CPU (the station pins it) */

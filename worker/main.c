@@ -7,14 +7,6 @@
 #include "log.h"
 #include "worker.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
 int main(int argc, char **argv)
 {
 	struct jt_config cfg;
@@ -23,8 +15,7 @@ int main(int argc, char **argv)
 
 	if (cli_start("jouletrace-worker", argc, argv, &cfg, &ret))
 		return ret;
-	cli_signals(on_signal);
-	struct worker *w = worker_new(&cfg, &stop_flag, why, sizeof why);
+	struct worker *w = worker_new(&cfg, cli_stop_on_signals(), why, sizeof why);
 	if (!w) {
 		log_error("cannot start: %s", why[0] ? why : strerror(errno));
 		goto out;

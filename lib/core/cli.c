@@ -91,11 +91,20 @@ int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
 	return 0;
 }
 
-void cli_signals(void (*handler)(int))
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
 {
-	struct sigaction sa = { .sa_handler = handler };
+	(void)sig;
+	stop_flag = 1;
+}
+
+volatile sig_atomic_t *cli_stop_on_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	return &stop_flag;
 }

@@ -8,6 +8,8 @@
 #ifndef JT_CLI_H
 #define JT_CLI_H
 
+#include <signal.h>
+
 #include "config.h"
 
 /*
@@ -20,7 +22,12 @@
 int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
 	      int *exit_code);
 
-/* Routes SIGINT and SIGTERM to handler and ignores SIGPIPE (sockets report EPIPE). */
-void cli_signals(void (*handler)(int));
+/*
+ * The process's stop flag: SIGINT and SIGTERM set it to 1 (and nothing else);
+ * SIGPIPE is ignored (sockets report EPIPE).  Call once from main(); the flag
+ * is the one piece of process-global state, because a signal handler can
+ * reach nothing else.  Code that must stop the process may set it too.
+ */
+volatile sig_atomic_t *cli_stop_on_signals(void);
 
 #endif

@@ -80,6 +80,22 @@ static int fmt(char *buf, size_t cap, const char *f, ...)
 	return 0;
 }
 
+/* KEYS_PREFIX "<what>:<kind>" for a valid job kind. */
+static int by_kind(char *buf, size_t cap, const char *what, const char *kind)
+{
+	if (!keys_kind_valid(kind))
+		return -EINVAL;
+	return fmt(buf, cap, KEYS_PREFIX "%s:%s", what, kind);
+}
+
+/* KEYS_PREFIX "<what>:<id>" for a valid host, worker or request id. */
+static int by_id(char *buf, size_t cap, const char *what, const char *id)
+{
+	if (!keys_id_valid(id))
+		return -EINVAL;
+	return fmt(buf, cap, KEYS_PREFIX "%s:%s", what, id);
+}
+
 int keys_task(char *buf, size_t cap, const char *task_id)
 {
 	if (!keys_task_id_valid(task_id))
@@ -89,16 +105,12 @@ int keys_task(char *buf, size_t cap, const char *task_id)
 
 int keys_queue(char *buf, size_t cap, const char *kind)
 {
-	if (!keys_kind_valid(kind))
-		return -EINVAL;
-	return fmt(buf, cap, KEYS_PREFIX "q:%s", kind);
+	return by_kind(buf, cap, "q", kind);
 }
 
 int keys_delayed(char *buf, size_t cap, const char *kind)
 {
-	if (!keys_kind_valid(kind))
-		return -EINVAL;
-	return fmt(buf, cap, KEYS_PREFIX "delayed:%s", kind);
+	return by_kind(buf, cap, "delayed", kind);
 }
 
 int keys_proc(char *buf, size_t cap, const char *kind, const char *worker_id)
@@ -117,16 +129,12 @@ int keys_proc_prefix(char *buf, size_t cap, const char *kind)
 
 int keys_attempts(char *buf, size_t cap, const char *kind)
 {
-	if (!keys_kind_valid(kind))
-		return -EINVAL;
-	return fmt(buf, cap, KEYS_PREFIX "attempts:%s", kind);
+	return by_kind(buf, cap, "attempts", kind);
 }
 
 int keys_dead(char *buf, size_t cap, const char *kind)
 {
-	if (!keys_kind_valid(kind))
-		return -EINVAL;
-	return fmt(buf, cap, KEYS_PREFIX "dead:%s", kind);
+	return by_kind(buf, cap, "dead", kind);
 }
 
 int keys_hb(char *buf, size_t cap, const char *worker_id)
@@ -138,16 +146,12 @@ int keys_hb(char *buf, size_t cap, const char *worker_id)
 
 int keys_lock(char *buf, size_t cap, const char *host_id)
 {
-	if (!keys_id_valid(host_id))
-		return -EINVAL;
-	return fmt(buf, cap, KEYS_PREFIX "lock:%s", host_id);
+	return by_id(buf, cap, "lock", host_id);
 }
 
 int keys_fence(char *buf, size_t cap, const char *host_id)
 {
-	if (!keys_id_valid(host_id))
-		return -EINVAL;
-	return fmt(buf, cap, KEYS_PREFIX "fence:%s", host_id);
+	return by_id(buf, cap, "fence", host_id);
 }
 
 int keys_idem(char *buf, size_t cap, const char *key_sha256)
@@ -162,9 +166,7 @@ int keys_idem(char *buf, size_t cap, const char *key_sha256)
 
 int keys_vreply(char *buf, size_t cap, const char *request_id)
 {
-	if (!keys_id_valid(request_id))
-		return -EINVAL;
-	return fmt(buf, cap, KEYS_PREFIX "vreply:%s", request_id);
+	return by_id(buf, cap, "vreply", request_id);
 }
 
 int keys_count(char *buf, size_t cap, const char *status)

@@ -232,6 +232,14 @@ void redis_reply_free(struct redis_reply *reply)
 	free(reply);
 }
 
+int redis_reply_int(const struct redis_reply *reply, long long *v)
+{
+	if (!reply || reply->type != REDIS_T_INT)
+		return -EPROTO;
+	*v = reply->integer;
+	return 0;
+}
+
 /* ---------------------------------------------------------- transport */
 
 static void note_failure(struct redis *r, const char *what)

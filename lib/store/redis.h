@@ -69,6 +69,8 @@ struct redis_reply {
 };
 
 void redis_reply_free(struct redis_reply *reply);
+/* The integer of an integer reply into *v: 0, or -EPROTO for any other reply. */
+int redis_reply_int(const struct redis_reply *reply, long long *v);
 
 /*
  * Lua script owned by a module as a static const object.  The connection

@@ -58,14 +58,9 @@ int sealchain_register_key(struct redis *r, const struct seal_key *k, const char
 		return -ENOMEM;
 	if ((ret = jcs_serialize(entry, &text, &len)))
 		goto out;
-	ret = redis_cmdv(r, &rep, "HSETNX", KEYS_SEAL_KEYS, k->key_id, text, REDIS_END);
-	if (ret)
-		goto out;
-	if (rep->type != REDIS_T_INT) {
-		ret = -EPROTO;
-		goto out;
-	}
-	if (rep->integer == 1)
+	long long added = 0;
+	if ((ret = redis_cmdv(r, &rep, "HSETNX", KEYS_SEAL_KEYS, k->key_id, text, REDIS_END)) ||
+	    (ret = redis_reply_int(rep, &added)) || added == 1)
 		goto out;
 	redis_reply_free(rep);
 	rep = NULL;
@@ -282,13 +277,10 @@ int sealchain_sign_append(struct redis *r, const struct seal_key *k, json_t *pay
 				break;
 			goto out;
 		}
-		if (ret)
+		long long committed = 0;
+		if (ret || (ret = redis_reply_int(rep, &committed)))
 			goto out;
-		if (rep->type != REDIS_T_INT) {
-			ret = -EPROTO;
-			goto out;
-		}
-		if (rep->integer == 1)
+		if (committed == 1)
 			break;
 		log_debug("seal chain %s: sequence %s taken by another signer, retrying",
 			  k->key_id, new_seq);
