@@ -2,6 +2,9 @@
  * status.h — the host's status views of the API (SPEC §4): liveness, health,
  * the measurement socket's state, Prometheus metrics.  Handlers as api.c's:
  * a plain request in, a plain response out, no sockets.
+ * Errors are responses: health answers 503 when Redis is down; status and
+ * metrics answer 200 and say what they could not read (redis connected
+ * false, jouletrace_up{component="redis"} 0) instead of failing.
  * Thread safety: as api.h (any number of HTTP threads).
  */
 #ifndef JT_STATUS_H

@@ -4,6 +4,9 @@
  * loading and log setup.
  * Exiting stays in main(): cli_start() only says whether to go on and with
  * which exit code to stop otherwise.
+ *
+ * Thread safety: call from main() before any thread starts (both calls set
+ * process-wide state: the log and the signal dispositions).
  */
 #ifndef JT_CLI_H
 #define JT_CLI_H

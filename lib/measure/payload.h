@@ -6,6 +6,11 @@
  * under its commit, so that two workers sharing a key can never reuse a number.
  * Every integer is below 2^53; energies are integer µJ, times integer ns.
  * Shared by the worker and jouletrace-run.
+ *
+ * Ownership: payload_build returns a new reference and copies what it keeps
+ * (the inputs stay the caller's).  Errors: NULL on ENOMEM; the digest returns
+ * 0 or -ENOMEM/-EINVAL (JSON that cannot be canonicalized).  Thread safety:
+ * pure functions of their inputs.
  */
 #ifndef JT_PAYLOAD_H
 #define JT_PAYLOAD_H
