@@ -250,6 +250,7 @@ static int size_passes(struct run *r)
 		if (t.flags & MEASURE_FLAG_CONTAMINATED) {
 			/* A neighbour on the measurement CPU slows a window: such a
 			 * reference would make honest trials look too fast.  Again. */
+			r->out->sizing_retries++;
 			if (++r->out->retries > MEASURE_MAX_RETRIES)
 				return fail(r, -EBUSY, "host_busy",
 					    "the measurement CPUs kept being used by other tasks");

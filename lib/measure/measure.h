@@ -134,7 +134,10 @@ struct measure_result {
 	struct measure_trial trials[MEASURE_MAX_TRIALS];
 	double sizing_ns_per_pass;/* the reference for the tampering check */
 	long sizing_windows;
-	long retries;             /* trials repeated (contaminated or inconsistent) */
+	long retries;             /* windows repeated (contaminated or inconsistent):
+				   * trials, and sizing windows (sizing_retries of them);
+				   * one budget, MEASURE_MAX_RETRIES, for both */
+	long sizing_retries;      /* contaminated sizing windows run again */
 	struct measure_trial rejected[MEASURE_MAX_RETRIES]; /* the contaminated or inconsistent ones */
 	size_t n_rejected;
 	long resized;             /* pass-count increases after a trial fell under

@@ -34,7 +34,9 @@ json_t *report_metrics_json(const struct measure_result *r, bool estimated)
 		"estimated", estimated,
 		"below_noise_floor", r->below_noise,
 		"stop_reason", stats_stop_reason_name(r->stop),
-		"retried_trials", (json_int_t)r->retries,
+		/* trials only: a repeated sizing window is not a trial, and is
+		 * not among the rejected trials either */
+		"retried_trials", (json_int_t)(r->retries - r->sizing_retries),
 		"resized_trials", (json_int_t)r->resized,
 		"pass_seconds", num(r->pass_seconds),
 		"sizing_windows", (json_int_t)r->sizing_windows);

@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from stack import BUILD, Stack, wait_for  # noqa: E402
 import e2e_shared_package  # noqa: E402
 from e2e_shared_package import T027SharedPackage  # noqa: E402,F401 - run from here
+import e2e_ops  # noqa: E402
+from e2e_ops import T028Ops  # noqa: E402,F401 - run from here
 
 METER = "model"
 ATTRIBUTION = "bpf"
@@ -344,20 +346,28 @@ class T025Attribution(unittest.TestCase):
     def test_foreign_process_contaminates_a_trial(self):
         slow = "import time\ndef solve(n):\n    time.sleep(0.002)\n    return n\n"
         cases = [{"test_id": "a", "inputs": [1], "expected_output": 1}]
-        r = S.post("/api/v1/measure", body(code=slow, cases=cases, warmup_trials=0,
-                                           min_trial_seconds=0.3,
-                                           energy_measurement_trials=3, min_trials=3))
-        # once the trials run (sizing is watched too, and would just be redone),
-        # a busy process pinned to the measurement CPU for ~1.5 s
-        S.wait_task(r.json["task_id"], statuses=("running",), timeout=60)
-        wait_for(lambda: S.get("/api/v1/tasks/" + r.json["task_id"]).json["stage"] == "measuring",
-                 60, "trials to start", step=0.01)
+        # The hog is started (and pinned to the measurement CPU) before the task,
+        # asleep on its stdin: a loaded machine's interpreter start-up cannot
+        # make it miss the trials.  Once they run (sizing is watched too, and
+        # would just be redone) it spins for ~1.5 s.
         hog = subprocess.Popen(["/usr/bin/python3", "-c",
-                                "import os,time\nos.sched_setaffinity(0,{1})\n"
-                                "t=time.time()\nwhile time.time()-t<1.5: pass\n"])
+                                "import os,sys,time\nos.sched_setaffinity(0,{1})\n"
+                                "sys.stdin.read(1)\n"
+                                "t=time.time()\nwhile time.time()-t<1.5: pass\n"],
+                               stdin=subprocess.PIPE)
         try:
+            r = S.post("/api/v1/measure", body(code=slow, cases=cases, warmup_trials=0,
+                                               min_trial_seconds=0.3,
+                                               energy_measurement_trials=3, min_trials=3))
+            S.wait_task(r.json["task_id"], statuses=("running",), timeout=60)
+            wait_for(lambda: S.get("/api/v1/tasks/" + r.json["task_id"]).json["stage"]
+                     == "measuring", 60, "trials to start", step=0.01)
+            hog.stdin.write(b"g")
+            hog.stdin.close()
             t = S.wait_task(r.json["task_id"], timeout=120)
         finally:
+            if hog.stdin and not hog.stdin.closed:
+                hog.stdin.close()
             hog.wait()
         self.assertEqual(t["status"], "completed", t)
         rejected = [x for x in t["trials"] if not x["kept"]]
@@ -810,6 +820,7 @@ def main():
     METER = args.meter
     ATTRIBUTION = "bpf" if METER == "model" else "proc"
     e2e_shared_package.ATTRIBUTION = ATTRIBUTION
+    e2e_ops.ENABLED = METER == "model"   # its own model stack: once is enough
     prog = unittest.main(module=__name__, argv=[sys.argv[0], "-v"] + rest, exit=False)
     r = prog.result
     bad = len(r.failures) + len(r.errors)
