@@ -17,9 +17,11 @@
 #include "config.h"
 #include "cpuset.h"
 #include "hostid.h"
+#include "httpstats.h"
 #include "keys.h"
 #include "lock.h"
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "redis.h"
@@ -525,7 +527,7 @@ struct route {
 
 static const struct route routes[] = {
 	{ "/ping", false, false, "GET", status_ping, NULL, NULL },
-	{ "/metrics", false, false, "GET", status_metrics, NULL, NULL },
+	{ "/metrics", false, false, "GET", metrics_handle, NULL, NULL },
 	{ "/api/v1/health", false, false, "GET", status_health, NULL, NULL },
 	{ "/api/v1/socket0/status", false, true, "GET", status_socket0, NULL, NULL },
 	{ "/api/v1/measure-socket0", false, true, "POST", NULL, h_measure, NULL },
@@ -536,10 +538,19 @@ static const struct route routes[] = {
 	{ "/api/v1/seals", false, true, "GET", h_seals, NULL, NULL },
 	{ "/api/v1/seals/verify", false, false, "POST", NULL, h_seal_verify, NULL },
 };
+#define NROUTES (sizeof routes / sizeof *routes)
 
-static void dispatch(struct api *a, const struct http_request *req, struct http_response *resp)
+/* The routes as metric labels: a prefix route by its pattern, never a task id. */
+static const char *const route_labels[NROUTES] = {
+	"/ping", "/metrics", "/api/v1/health", "/api/v1/socket0/status",
+	"/api/v1/measure-socket0", "/api/v1/measure", "/api/v1/validate",
+	TASKS_PREFIX "{id}", "/api/v1/keys", "/api/v1/seals", "/api/v1/seals/verify",
+};
+
+/* Answers req; returns the index of the route that matched (NROUTES: none). */
+static size_t dispatch(struct api *a, const struct http_request *req, struct http_response *resp)
 {
-	for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+	for (size_t i = 0; i < NROUTES; i++) {
 		const struct route *rt = &routes[i];
 		if (rt->prefix ? strncmp(req->path, rt->path, strlen(rt->path)) != 0
 			       : strcmp(req->path, rt->path) != 0)
@@ -552,11 +563,11 @@ static void dispatch(struct api *a, const struct http_request *req, struct http_
 		if (!fn) {
 			snprintf(resp->allow, sizeof resp->allow, "%s", rt->allow);
 			api_respond_error(resp, req, "method_not_allowed", "method not allowed here", NULL);
-			return;
+			return i;
 		}
 		if (rt->auth && !authorized(a, req)) {
 			api_respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
-			return;
+			return i;
 		}
 		if (rt->auth && a->rl) {
 			double retry = 0;
@@ -564,19 +575,22 @@ static void dispatch(struct api *a, const struct http_request *req, struct http_
 				snprintf(resp->retry_after, sizeof resp->retry_after, "%ld",
 					 (long)ceil(retry));
 				api_respond_error(resp, req, "rate_limited", "too many requests", NULL);
-				return;
+				return i;
 			}
 		}
 		fn(a, req, resp);
-		return;
+		return i;
 	}
 	api_respond_error(resp, req, "not_found", "no such endpoint", NULL);
+	return NROUTES;
 }
 
 void api_handle(void *arg, const struct http_request *req, struct http_response *resp)
 {
 	struct api *a = arg;
-	dispatch(a, req, resp);
+	uint64_t t0 = util_mono_ns();
+	size_t route = dispatch(a, req, resp);
+	httpstats_record(a->stats, route, resp->status, util_mono_ns() - t0);
 	if (resp->status >= 500)
 		atomic_fetch_add(&a->http_5xx, 1);
 	else if (resp->status >= 400)
@@ -594,6 +608,12 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 		return NULL;
 	a->cfg = cfg;
 	a->started_ns = util_mono_ns();
+	_Static_assert(sizeof route_labels / sizeof *route_labels == NROUTES, "a label per route");
+	if (!(a->stats = httpstats_new(route_labels, NROUTES))) {
+		err = -ENOMEM;
+		util_say(why, whylen, "out of memory");
+		goto fail;
+	}
 	if (sodium_init() < 0) {
 		err = -EIO;
 		util_say(why, whylen, "libsodium failed to initialise");
@@ -640,5 +660,6 @@ void api_free(struct api *a)
 		return;
 	redis_pool_close(a->pool);
 	ratelimit_free(a->rl);
+	httpstats_free(a->stats);
 	free(a);
 }

@@ -16,6 +16,7 @@
 #include "http.h"
 
 struct calib_profile;
+struct httpstats;
 struct jt_config;
 struct ratelimit;
 struct redis;
@@ -38,6 +39,7 @@ struct api {
 	struct ratelimit *rl;
 
 	atomic_ullong http_2xx, http_4xx, http_5xx, tasks_created, validations;
+	struct httpstats *stats;              /* by route and status (httpstats.h) */
 };
 
 /* body (taken) as the reply; NULL means building it failed: a 500. */

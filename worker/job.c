@@ -264,6 +264,11 @@ static void completed(const struct job_env *env, const struct measure_request *r
 {
 	const char *source = env->oncpu ? oncpu_source_name(oncpu_source(env->oncpu)) : NULL;
 	out->ok = true;
+	out->n_trials = mr->n_trials;
+	for (size_t i = 0; i < mr->n_trials; i++) {
+		out->trial_seconds[i] = (double)mr->trials[i].wall_ns / 1e9;
+		out->energy_joules += mr->trials[i].energy_j;
+	}
 	out->result = json_pack("{s:O, s:o?, s:o, s:o, s:o, s:{s:I, s:s, s:s?}}",
 		"validation", validation,
 		"attribution", env->oncpu ? attrib_result_json(total, source, 64) : NULL,

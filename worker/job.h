@@ -17,6 +17,7 @@
 #include "calib.h"
 #include "cpuset.h"
 #include "hostid.h"
+#include "measure.h"
 #include "meter.h"
 #include "oncpu.h"
 #include "request.h"
@@ -52,6 +53,11 @@ struct job_outcome {
 	json_t *seal_payload;    /* job_measure success: SPEC §5 payload to sign; owned */
 	char error_type[32];
 	char error_message[512];
+	/* job_measure success, for /metrics (jobstats.h): the kept trials'
+	 * windows and the candidate's energy over them */
+	double trial_seconds[MEASURE_MAX_TRIALS];
+	size_t n_trials;
+	double energy_joules;
 };
 
 /* Both return 0 when an outcome was produced (success or candidate failure),

@@ -16,6 +16,8 @@
 #include "cpuset.h"
 #include "hostid.h"
 #include "job.h"
+#include "jobstats.h"
+#include "keys.h"
 #include "lock.h"
 #include "log.h"
 #include "meter.h"
@@ -226,6 +228,22 @@ static int seal_result(struct worker *w, const char *id, struct job_outcome *o)
 	return 0;
 }
 
+/* What a finished job took, for /metrics; best effort (a lost sample is no
+ * lost result). */
+static void record_job(struct worker *w, struct redis *r, const char *kind, const char *outcome,
+		       uint64_t t0, const struct job_outcome *o)
+{
+	struct jobstats_sample s = {
+		.kind = kind, .outcome = outcome, .job_seconds = (double)(util_mono_ns() - t0) / 1e9,
+		.trial_seconds = o && o->ok ? o->trial_seconds : NULL,
+		.n_trials = o && o->ok ? o->n_trials : 0,
+		.energy_joules = o && o->ok && strcmp(kind, KEYS_KIND_MEASURE) == 0 ? o->energy_joules : -1,
+	};
+	int err = jobstats_record(r, &s);
+	if (err)
+		log_debug("job statistics not recorded: %s", strerror(-err));
+}
+
 static void run_task(struct worker *w, const char *id)
 {
 	struct measure_request req;
@@ -241,6 +259,7 @@ static void run_task(struct worker *w, const char *id)
 			       .service_pid = getpid(), .task_id = id };
 	struct job_outcome out = { 0 };
 	char why[512], *reqjson = NULL;
+	const char *outcome = "failed";   /* NULL: not finished (back in the queue) */
 	int err;
 
 	uint64_t t0 = util_mono_ns();
@@ -250,6 +269,7 @@ static void run_task(struct worker *w, const char *id)
 		log_info("task %s not started: %s", id, strerror(-err));
 		return;
 	}
+	log_set_context("task", id);
 	log_info("task %s started", id);
 	pthread_mutex_lock(&w->mu);
 	snprintf(w->task, sizeof w->task, "%s", id);
@@ -273,8 +293,10 @@ static void run_task(struct worker *w, const char *id)
 	}
 	err = job_measure(&env, &req, &hooks, &out);
 	if (err == 0 && !out.ok && strcmp(out.error_type, "host_busy") == 0 &&
-	    requeue_busy(w, id, out.error_message) == 0)
+	    requeue_busy(w, id, out.error_message) == 0) {
+		outcome = NULL;
 		goto out;   /* back in the queue, later: not finished */
+	}
 	if (err == 0 && out.ok) {
 		/* JouleTrace's timing fields (SPEC §4), lock wait included */
 		char now[UTIL_RFC3339_LEN];
@@ -283,23 +305,30 @@ static void run_task(struct worker *w, const char *id)
 				    json_real((double)(util_mono_ns() - t0) / 1e9));
 		json_object_set_new(out.result, "measurement_timestamp", json_string(now));
 	}
+	bool unsealed = false;
 	if (err == 0 && out.ok && (err = seal_result(w, id, &out)) != 0) {
 		job_outcome_free(&out);
-		if (err != -ECANCELED)
+		if ((unsealed = err != -ECANCELED))
 			fail_task(w, id, "internal", "the result could not be sealed");
 		err = -ECANCELED; /* already stored (or stopping) */
 	}
 	if (err == -ECANCELED) {
-		log_info("task %s cancelled", id);
+		outcome = unsealed ? "failed" : "cancelled";
+		if (!unsealed)
+			log_info("task %s cancelled", id);
 	} else if (err) {
 		fail_task(w, id, "internal", strerror(-err));
 	} else {
 		finish_task(w, id, &out);
-		log_info("task %s %s%s%s%s", id, out.ok ? "completed" : "failed: ",
-			 out.ok ? "" : out.error_type, out.ok ? "" : ": ",
-			 out.ok ? "" : out.error_message);
+		outcome = out.ok ? "completed" : "failed";
+		/* the type only: a failure's message can quote the candidate's
+		 * code (a traceback), and code never goes to the logs */
+		log_info("task %s %s%s", id, out.ok ? "completed" : "failed: ",
+			 out.ok ? "" : out.error_type);
 	}
 out:
+	if (outcome)
+		record_job(w, w->r_main, KEYS_KIND_MEASURE, outcome, t0, &out);
 	job_outcome_free(&out);
 	request_free(&req);
 	free(reqjson);
@@ -307,6 +336,7 @@ out:
 	w->task[0] = '\0';
 	pthread_mutex_unlock(&w->mu);
 	atomic_fetch_add(&w->jobs_done, 1);
+	log_set_context(NULL, NULL);
 }
 
 /* Acks after the outcome is stored; until then the job is recoverable. */
@@ -374,6 +404,7 @@ static void run_validate_job(struct worker *w, const char *payload, size_t len)
 		log_warn("dropping a malformed validate job");
 		goto out;
 	}
+	log_set_context("request", rid);
 	if (request_from_json(reqtext, strlen(reqtext), &req, why, sizeof why)) {
 		reply = json_pack("{s:s, s:s, s:s}", "request_id", rid, "error_type", "internal",
 				  "error_message", why);
@@ -387,12 +418,15 @@ static void run_validate_job(struct worker *w, const char *payload, size_t len)
 		}
 	}
 	if (reply) {
+		record_job(w, w->r_val, KEYS_KIND_VALIDATE,
+			   json_object_get(reply, "error_type") ? "failed" : "completed", t0, NULL);
 		char *s = json_dumps(reply, JSON_COMPACT);
 		for (int i = 0; s && i < 20 && queue_reply_push(w->r_val, rid, s, strlen(s), 60) != 0; i++)
 			sleep_ms(200);
 		free(s);
 	}
 out:
+	log_set_context(NULL, NULL);
 	job_outcome_free(&out);
 	request_free(&req);
 	json_decref(reply);
@@ -416,7 +450,7 @@ static char *heartbeat_info(struct worker *w)
 	snprintf(task, sizeof task, "%s", w->task);
 	pthread_mutex_unlock(&w->mu);
 	cpuset_format(&w->st.layout.measurement, cpus, sizeof cpus);
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s?, s:I, s:I}",
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s?, s:I, s:I, s:I}",
 		"worker_id", w->id, "host_id", w->host_id, "pid", (int)getpid(),
 		"meter", meter_backend(w->st.meter), "meter_why", w->st.meter_why,
 		"attribution_source", oncpu_source_name(oncpu_source(w->st.oncpu)),
@@ -424,7 +458,9 @@ static char *heartbeat_info(struct worker *w)
 		"measurement_cpus", cpus, "host_fingerprint", w->st.host.fingerprint,
 		"task", task[0] ? task : NULL,
 		"uptime_seconds", (json_int_t)((util_mono_ns() - w->started_ns) / 1000000000ull),
-		"jobs_done", (json_int_t)atomic_load(&w->jobs_done));
+		"jobs_done", (json_int_t)atomic_load(&w->jobs_done),
+		/* wall clock, so /metrics can say how old the last heartbeat is */
+		"heartbeat_at_ms", (json_int_t)(util_realtime_ns() / 1000000ull));
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;

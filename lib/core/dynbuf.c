@@ -2,6 +2,8 @@
 #include "dynbuf.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,29 @@ int dynbuf_add(struct dynbuf *b, const void *data, size_t n)
 int dynbuf_add_str(struct dynbuf *b, const char *s)
 {
 	return dynbuf_add(b, s, strlen(s));
+}
+
+int dynbuf_printf(struct dynbuf *b, const char *fmt, ...)
+{
+	char small[256], *big = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n < sizeof small)
+		return dynbuf_add(b, small, (size_t)n);
+	if ((size_t)n > b->max - (b->len < b->max ? b->len : b->max))
+		return -E2BIG;
+	if (!(big = malloc((size_t)n + 1)))
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	int ret = dynbuf_add(b, big, (size_t)n);
+	free(big);
+	return ret;
 }
 
 int dynbuf_space(struct dynbuf *b, size_t want, char **at, size_t *room)

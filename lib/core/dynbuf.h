@@ -27,6 +27,9 @@ void dynbuf_init(struct dynbuf *b, size_t max);
 /* Appends n bytes. */
 int dynbuf_add(struct dynbuf *b, const void *data, size_t n);
 int dynbuf_add_str(struct dynbuf *b, const char *s);
+/* Appends printf output; over max: -E2BIG and nothing appended. */
+__attribute__((format(printf, 2, 3)))
+int dynbuf_printf(struct dynbuf *b, const char *fmt, ...);
 /*
  * Room to write up to want bytes at *at (for read(2) straight into the
  * buffer), fewer when max is near: *room says how many.  Then dynbuf_commit

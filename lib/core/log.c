@@ -61,6 +61,20 @@ static size_t json_escape(char *dst, size_t cap, const char *src)
 	return n;
 }
 
+static _Thread_local struct {
+	char key[16], value[128];
+} log_ctx;
+
+void log_set_context(const char *key, const char *value)
+{
+	if (!key || !value || !value[0]) {
+		log_ctx.key[0] = log_ctx.value[0] = '\0';
+		return;
+	}
+	snprintf(log_ctx.key, sizeof log_ctx.key, "%s", key);
+	snprintf(log_ctx.value, sizeof log_ctx.value, "%s", value);
+}
+
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	if (lvl < log_cfg.level)
@@ -77,15 +91,22 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	snprintf(ts + tl, sizeof ts - tl, ".%03ldZ", now.tv_nsec / 1000000);
 
 	int len;
+	char ctx[300] = "";
 	if (log_cfg.format == LOG_FMT_JSON) {
-		char esc[2100];
+		char esc[2100], cesc[260];
 		json_escape(esc, sizeof esc, msg);
+		if (log_ctx.value[0]) {
+			json_escape(cesc, sizeof cesc, log_ctx.value);
+			snprintf(ctx, sizeof ctx, ",\"%s\":\"%s\"", log_ctx.key, cesc);
+		}
 		len = snprintf(line, sizeof line,
-			       "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"pid\":%ld,\"msg\":\"%s\"}\n",
-			       ts, level_names[lvl], log_cfg.program, (long)getpid(), esc);
+			       "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"pid\":%ld%s,\"msg\":\"%s\"}\n",
+			       ts, level_names[lvl], log_cfg.program, (long)getpid(), ctx, esc);
 	} else {
-		len = snprintf(line, sizeof line, "%s %-5s %s[%ld]: %s\n", ts,
-			       level_names[lvl], log_cfg.program, (long)getpid(), msg);
+		if (log_ctx.value[0] && !strstr(msg, log_ctx.value))
+			snprintf(ctx, sizeof ctx, "%s=%s ", log_ctx.key, log_ctx.value);
+		len = snprintf(line, sizeof line, "%s %-5s %s[%ld]: %s%s\n", ts,
+			       level_names[lvl], log_cfg.program, (long)getpid(), ctx, msg);
 	}
 	if (len > (int)sizeof line - 1)
 		len = (int)sizeof line - 1, line[len - 1] = '\n';

@@ -20,6 +20,15 @@ void log_init(const char *program, enum log_level level, enum log_format format)
 int log_level_parse(const char *s, enum log_level *out);
 int log_format_parse(const char *s, enum log_format *out);
 
+/*
+ * What this thread is working on, named in each of its lines until cleared
+ * (NULL): key "task" (a task id) or "request" (a validate request).  JSON
+ * lines get a member; text lines a "task=<id> " prefix unless the message
+ * already names it.  Thread-local, so a worker's threads never mix them up;
+ * values are copied (at most 127 bytes) and must be ids, never user text.
+ */
+void log_set_context(const char *key, const char *value);
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);

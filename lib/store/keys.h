@@ -41,6 +41,7 @@
 #define KEYS_HB_PREFIX     "jt:hb:"
 #define KEYS_WORKERS       "jt:workers"
 #define KEYS_SEAL_KEYS     "jt:keys"
+#define KEYS_JOB_STATS     "jt:stats:jobs"   /* hash: jobstats.h */
 #define KEYS_SEAL_KEY_ID_LEN 16   /* hex digits, seal.h */
 
 #define KEYS_KIND_MEASURE  "measure"

@@ -188,6 +188,17 @@ static inline void testsrv_teardown(struct redis *a, struct redis *b)
 	redis_close(b);
 }
 
+/*
+ * The fixture most suites use: one server `srv` and two connections `ra` and
+ * `rb` (two workers), fresh for every test: defines them and setup/teardown
+ * for tcase_add_checked_fixture.
+ */
+#define TESTSRV_TWO_CLIENTS                                     \
+	static struct testsrv srv;                              \
+	static struct redis *ra, *rb;                           \
+	static void setup(void) { testsrv_setup(&srv, &ra, &rb); } \
+	static void teardown(void) { testsrv_teardown(ra, rb); }
+
 /* The integer reply of "cmd [a1 [a2]]" (NULL ends the arguments); fails the
  * test when the command fails or the reply is not an integer. */
 static inline long long testsrv_int(struct redis *r, const char *cmd, const char *a1,

@@ -10,18 +10,7 @@
 #include "redis_testsrv.h"
 #include "util.h"
 
-static struct testsrv srv;
-static struct redis *ra, *rb;   /* two workers, two connections */
-
-static void setup(void)
-{
-	testsrv_setup(&srv, &ra, &rb);
-}
-
-static void teardown(void)
-{
-	testsrv_teardown(ra, rb);
-}
+TESTSRV_TWO_CLIENTS
 
 static long long pttl(struct redis *r, const char *key)
 {

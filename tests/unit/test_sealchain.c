@@ -17,18 +17,7 @@
 #include "sealchain.h"
 #include "util.h"
 
-static struct testsrv srv;
-static struct redis *ra, *rb;
-
-static void setup(void)
-{
-	testsrv_setup(&srv, &ra, &rb);
-}
-
-static void teardown(void)
-{
-	testsrv_teardown(ra, rb);
-}
+TESTSRV_TWO_CLIENTS
 
 static void key_from_byte(unsigned char b, struct seal_key *k)
 {
