@@ -1,9 +1,11 @@
 /* api.c — see api.h.  Routes, status codes and bodies follow SPEC §4. */
 #include "api.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -125,6 +127,29 @@ int api_calibration_state(struct api *a, json_t *worker, struct calib_profile *p
 }
 
 /* ---- auth and rate limiting ----------------------------------------------- */
+
+/* Whether listen ("host:port", "[v6]:port") names a loopback address only. */
+static bool loopback_only(const char *listen)
+{
+	char host[128];
+	const char *colon = strrchr(listen, ':');
+	size_t n = colon ? (size_t)(colon - listen) : strlen(listen);
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof host)
+		return false;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	struct in_addr v4;
+	struct in6_addr v6;
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 static int load_tokens(struct api *a, const char *path, char *why, size_t cap)
 {
@@ -627,6 +652,15 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 	snprintf(a->host_id, sizeof a->host_id, "%.127s", cfg->host_id[0] ? cfg->host_id : a->host.hostname);
 	if (cfg->api_tokens_file[0] && (err = load_tokens(a, cfg->api_tokens_file, why, whylen)))
 		goto fail;
+	/* Anyone who reaches the API can make this host run code: off loopback,
+	 * only with tokens. */
+	if (!a->n_tokens && !loopback_only(cfg->listen)) {
+		err = -EPERM;
+		util_say(why, whylen, "listen %s is reachable from other hosts and api_tokens_file "
+			 "is not set: set api_tokens_file (bearer tokens), or listen on 127.0.0.1",
+			 cfg->listen);
+		goto fail;
+	}
 	if (cfg->rate_limit_per_minute > 0 &&
 	    !(a->rl = ratelimit_new((double)cfg->rate_limit_per_minute / 60.0,
 				    (double)cfg->rate_limit_per_minute))) {

@@ -201,6 +201,51 @@ START_TEST(tokens_and_rate_limit)
 }
 END_TEST
 
+/* Off loopback the API needs tokens: anyone reaching it could run code here. */
+START_TEST(remote_listen_needs_tokens)
+{
+	static const char *const remote[] = { "0.0.0.0:8000", "[::]:8000", "10.1.2.3:80",
+					      "example.org:80" };
+	static const char *const local[] = { "127.0.0.1:8000", "127.5.0.1:1", "[::1]:8000",
+					     "localhost:8000" };
+	struct jt_config cfg;
+	struct config_error err;
+	char why[256];
+	for (size_t i = 0; i < 8; i++) {
+		const char *l = i < 4 ? remote[i] : local[i - 4];
+		ck_assert_int_eq(config_defaults(&cfg), 0);
+		ck_assert_int_eq(config_set(&cfg, "redis_url", "redis://127.0.0.1:1/0", &err), 0);
+		ck_assert_int_eq(config_set(&cfg, "measurement_cpus", "0", &err), 0);
+		ck_assert_int_eq(config_set(&cfg, "listen", l, &err), 0);
+		why[0] = '\0';
+		struct api *a = api_new(&cfg, why, sizeof why);
+		if (i < 4) {
+			ck_assert_msg(a == NULL, "%s accepted without tokens", l);
+			ck_assert_int_eq(errno, EPERM);
+			ck_assert_ptr_nonnull(strstr(why, "api_tokens_file"));
+		} else {
+			ck_assert_msg(a != NULL, "%s: %s", l, why);
+		}
+		api_free(a);
+		config_free(&cfg);
+	}
+	/* with tokens, any address */
+	struct fixture f = { 0 };
+	ck_assert_int_eq(config_defaults(&f.cfg), 0);
+	snprintf(f.tokens, sizeof f.tokens, "/tmp/jt-test-api-XXXXXX");
+	int fd = mkstemp(f.tokens);
+	ck_assert_int_gt(write(fd, TOKEN "\n", strlen(TOKEN "\n")), 0);
+	close(fd);
+	ck_assert_int_eq(config_set(&f.cfg, "api_tokens_file", f.tokens, &err), 0);
+	ck_assert_int_eq(config_set(&f.cfg, "redis_url", "redis://127.0.0.1:1/0", &err), 0);
+	ck_assert_int_eq(config_set(&f.cfg, "measurement_cpus", "0", &err), 0);
+	ck_assert_int_eq(config_set(&f.cfg, "listen", "0.0.0.0:8000", &err), 0);
+	f.api = api_new(&f.cfg, why, sizeof why);
+	ck_assert_msg(f.api != NULL, "with tokens: %s", why);
+	teardown_api(&f);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -208,6 +253,7 @@ static Suite *api_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, routes_without_redis);
 	tcase_add_test(tc, tokens_and_rate_limit);
+	tcase_add_test(tc, remote_listen_needs_tokens);
 	suite_add_tcase(s, tc);
 	return s;
 }
