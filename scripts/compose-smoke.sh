@@ -193,6 +193,9 @@ wait_done "$T3"
 host=$(jq_ 'd["measurement_environment"]["measurement_cpus"]' <"$WORK/$T3.json")
 fence=$(jq_ 'd["measurement_lock"]["fencing_token"]' <"$WORK/$T3.json")
 [[ $host == "${JT_WORKER2_MEASUREMENT_CPUS:-0}" ]] || die "task $T3 ran on CPUs $host, not the second host's"
+# its own lock: its own fencing numbers, from 1, while the first host's went on
+fence2=$(jq_ 'd["measurement_lock"]["fencing_token"]' <"$WORK/$T2.json")
+[[ $fence == 1 && $fence2 -ge 2 ]] || die "fencing numbers $fence2 (first host) and $fence (second) are not two counters"
 "${C[@]}" start worker >/dev/null 2>&1
 say "second host measured task $T3 on CPU $host under its own lock (fencing token $fence)"
 say "passed"

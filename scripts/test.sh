@@ -23,12 +23,14 @@ jobs=$(nproc 2>/dev/null || echo 2)
 passed=0 failed=0 failures=()
 
 step() { # name command...
-	local name=$1; shift
+	local name=$1 t0=$SECONDS; shift
 	echo "=== $name"
 	if "$@"; then
 		passed=$((passed + 1))
+		echo "=== passed in $((SECONDS - t0)) s: $name"
 	else
 		failed=$((failed + 1)); failures+=("$name")
+		echo "=== FAILED in $((SECONDS - t0)) s: $name"
 	fi
 }
 

@@ -569,7 +569,7 @@ static const struct route routes[] = {
 static const char *const route_labels[NROUTES] = {
 	"/ping", "/metrics", "/api/v1/health", "/api/v1/socket0/status",
 	"/api/v1/measure-socket0", "/api/v1/measure", "/api/v1/validate",
-	TASKS_PREFIX "{id}", "/api/v1/keys", "/api/v1/seals", "/api/v1/seals/verify",
+	"/api/v1/tasks/{id}", "/api/v1/keys", "/api/v1/seals", "/api/v1/seals/verify",
 };
 
 /* Answers req; returns the index of the route that matched (NROUTES: none). */
