@@ -19,6 +19,7 @@
 #include "config.h"
 #include "cpuset.h"
 #include "hostid.h"
+#include "hosts.h"
 #include "httpstats.h"
 #include "keys.h"
 #include "lock.h"
@@ -98,34 +99,6 @@ static bool is_json(const struct http_request *req)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* ---- calibration: the measure endpoint is 503 without a valid profile ----- */
-
-static const char *expected_backend(const struct api *a, json_t *worker)
-{
-	if (strcmp(a->cfg->meter, "auto") != 0)
-		return a->cfg->meter;
-	const char *m = json_string_value(json_object_get(worker, "meter"));
-	return m; /* NULL: no live worker to say what auto picked */
-}
-
-/* Read on every call: it is a small file, and only POSTs and status pages ask. */
-int api_calibration_state(struct api *a, json_t *worker, struct calib_profile *p,
-			     char *reason, size_t cap)
-{
-	const char *backend = expected_backend(a, worker);
-	char cpus[256];
-	int err;
-
-	cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
-	err = calib_load_checked(a->cfg->calibration_file, a->host.fingerprint,
-				 backend ? backend : "", cpus, util_realtime_ns(), p, reason, cap);
-	/* auto with no live worker yet: any back end the profile names is accepted */
-	if (err == -EMEDIUMTYPE && !backend)
-		err = calib_load_checked(a->cfg->calibration_file, a->host.fingerprint,
-					 p->meter_backend, cpus, util_realtime_ns(), p, reason, cap);
-	return err;
-}
-
 /* ---- auth and rate limiting ----------------------------------------------- */
 
 /* Whether listen ("host:port", "[v6]:port") names a loopback address only. */
@@ -198,27 +171,6 @@ static bool authorized(const struct api *a, const struct http_request *req)
 
 /* ---- helpers over Redis ---------------------------------------------------- */
 
-/* The heartbeat info of one live worker of this host (for meter and readiness). */
-json_t *api_host_worker(struct redis *r, const char *host_id, long long *live)
-{
-	struct worker_entry *list = NULL;
-	json_t *found = NULL;
-	size_t n = 0;
-
-	*live = 0;
-	if (workers_live(r, live, &list, &n) != 0)
-		return NULL;
-	for (size_t i = 0; i < n && !found; i++) {
-		json_t *info = json_loads(list[i].info_json, 0, NULL);
-		const char *h = json_string_value(json_object_get(info, "host_id"));
-		if (h && strcmp(h, host_id) == 0)
-			found = json_incref(info);
-		json_decref(info);
-	}
-	workers_list_free(list, n);
-	return found;
-}
-
 /* ---- handlers ------------------------------------------------------------- */
 
 /* Content type and schema for measure/validate: 0 with m filled, else resp is set. */
@@ -252,46 +204,63 @@ static json_int_t estimate_seconds(const struct measure_request *m, long long de
 	return (json_int_t)ceil(one * (double)(depth + 1));
 }
 
+/*
+ * Whether some live host can run m (issue 11): from the workers' records,
+ * never from this server's hardware.  0, or resp is set: 422 for a cpu_core
+ * that no live host has, 503 with the reason when none can run it now.
+ */
+static int admit(struct redis *r, const struct http_request *req, const struct measure_request *m,
+		 struct http_response *resp)
+{
+	struct hosts hs;
+	struct cpuset all;
+	char reason[400], msg[512];
+	if (hosts_load(r, &hs) != 0) {
+		api_not_ready(resp, req, "Redis failed while reading the workers; nothing was queued");
+		return -EIO;
+	}
+	enum hosts_verdict v = hosts_admit(&hs, m->cpu_core_set ? m->cpu_core : -1, &all, reason,
+					   sizeof reason);
+	hosts_free(&hs);
+	if (v == HOSTS_NO_SUCH_CPU) {
+		struct request_errors errs = { .n = 1 };
+		char cpus[128];
+		cpuset_format(&all, cpus, sizeof cpus);
+		snprintf(errs.items[0].field, sizeof errs.items[0].field, "cpu_core");
+		snprintf(errs.items[0].message, sizeof errs.items[0].message,
+			 "must be one of the measurement CPUs (%s), got %ld", cpus, m->cpu_core);
+		api_respond_error(resp, req, "validation_error", "the request does not match the schema",
+				  &errs);
+		return -EINVAL;
+	}
+	if (v == HOSTS_NOT_NOW) {
+		snprintf(msg, sizeof msg, "%s; nothing was queued", reason);
+		api_not_ready(resp, req, msg);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 static void h_measure(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct measure_request m;
-	struct request_errors errs;
-	struct calib_profile p;
-	char msg[512], reason[256], id[40];
+	char id[40];
 	struct redis *r = NULL;
 	char *canon = NULL;
-	json_t *worker = NULL;
-	long long depth = 0, live = 0;
+	long long depth = 0;
 	bool existing = false;
 	int err;
 
 	memset(&m, 0, sizeof m);
 	if (parse_request(req, resp, REQUEST_MEASURE, &m))
 		goto out;
-	if (m.cpu_core_set &&
-	    (m.cpu_core < 0 || m.cpu_core >= CPUSET_MAX || !cpuset_isset(&a->layout.measurement, (int)m.cpu_core))) {
-		char cpus[128];
-		cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
-		snprintf(errs.items[0].field, sizeof errs.items[0].field, "cpu_core");
-		snprintf(errs.items[0].message, sizeof errs.items[0].message,
-			 "must be one of the measurement CPUs (%s), got %ld", cpus, m.cpu_core);
-		errs.n = 1;
-		errs.dropped = 0;
-		api_respond_error(resp, req, "validation_error", "the request does not match the schema", &errs);
-		goto out;
-	}
 	r = redis_pool_get(a->pool);
 	if (!r || redis_ping(r) != 0) {
 		api_not_ready(resp, req, "Redis is unreachable; nothing was queued");
 		goto out;
 	}
-	worker = api_host_worker(r, a->host_id, &live);
-	memset(&p, 0, sizeof p);
-	if (api_calibration_state(a, worker, &p, reason, sizeof reason) != 0) {
-		snprintf(msg, sizeof msg, "no valid calibration profile: %s; run scripts/calibrate.sh", reason);
-		api_not_ready(resp, req, msg);
+	if (admit(r, req, &m, resp))
 		goto out;
-	}
 	canon = request_to_json(&m);
 	struct task_new t = { .request_json = canon, .candidate_id = m.candidate_id,
 			      .problem_name = m.problem_name };
@@ -316,7 +285,6 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 out:
 	if (r)
 		redis_pool_put(a->pool, r);
-	json_decref(worker);
 	free(canon);
 	request_free(&m);
 }

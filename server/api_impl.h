@@ -23,7 +23,6 @@ struct redis;
 struct redis_pool;
 struct request_errors;
 
-#define JT_VERSION "0.1.0"
 #define MAX_TOKENS 256
 
 struct api {
@@ -49,10 +48,5 @@ void api_respond_error(struct http_response *resp, const struct http_request *re
 		       const char *code, const char *msg, const struct request_errors *errs);
 /* 503 not_ready with Retry-After. */
 void api_not_ready(struct http_response *resp, const struct http_request *req, const char *why);
-/* The profile the measure endpoint would use: 0, or -errno with reason. */
-int api_calibration_state(struct api *a, json_t *worker, struct calib_profile *p, char *reason,
-			  size_t cap);
-/* The heartbeat info of one live worker of this host (new ref, NULL if none); *live counts them. */
-json_t *api_host_worker(struct redis *r, const char *host_id, long long *live);
 
 #endif

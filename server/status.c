@@ -16,6 +16,7 @@
 #include "calib.h"
 #include "config.h"
 #include "cpuset.h"
+#include "hosts.h"
 #include "lock.h"
 #include "log.h"
 #include "queue.h"
@@ -31,54 +32,70 @@ void status_ping(struct api *a, const struct http_request *req, struct http_resp
 	api_respond_json(resp, 200, json_pack("{s:s, s:s}", "status", "ok", "service", "jouletrace"));
 }
 
-static json_t *calibration_json(struct api *a, json_t *worker, bool *valid, char *reason,
-				size_t cap)
+/* The host the top-level fields describe: this server's host_id when one of
+ * its workers is live, else the first live host (NULL: none). */
+static const struct host *primary(const struct api *a, const struct hosts *hs)
 {
-	struct calib_profile p;
-	memset(&p, 0, sizeof p);
-	int err = api_calibration_state(a, worker, &p, reason, cap);
-	bool exists = err != -ENOENT;
-	*valid = err == 0;
-	if (!exists)
-		return json_pack("{s:b, s:b, s:s}", "exists", 0, "valid", 0, "reason", reason);
-	return json_pack("{s:b, s:b, s:s?, s:f, s:f, s:f, s:f, s:s, s:s, s:s, s:b, s:s?, s:f}",
-		"exists", 1, "valid", *valid, "reason", *valid ? NULL : reason,
-		"age_days", calib_age_days(&p, util_realtime_ns()),
-		"idle_package_watts", p.idle_package_watts, "idle_dram_watts", p.idle_dram_watts,
-		"cv_percent", p.cv_percent, "measured_at", p.measured_at,
-		"meter_backend", p.meter_backend, "sha256", p.sha256,
-		"forced", p.forced, "forced_reason", p.forced ? p.forced_reason : NULL,
-		"background_busy_percent", p.background_busy_percent);
+	const struct host *h = hosts_find(hs, a->host_id);
+	return h ? h : hs->n ? &hs->h[0] : NULL;
+}
+
+static bool any_ready(const struct hosts *hs)
+{
+	for (size_t k = 0; k < hs->n; k++)
+		if (hs->h[k].ready)
+			return true;
+	return false;
+}
+
+/* Every live host, as health shows it. */
+static json_t *hosts_brief(const struct hosts *hs)
+{
+	json_t *arr = json_array();
+	for (size_t k = 0; arr && k < hs->n; k++) {
+		const struct host *h = &hs->h[k];
+		json_t *rec = h->record;
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:s?, s:I, s:O?, s:O?, s:O?, s:b}",
+			"host_id", h->id, "ready", h->ready, "reason", h->ready ? NULL : h->why,
+			"workers", (json_int_t)h->workers,
+			"meter", json_object_get(rec, "meter"),
+			"measurement_cpus", json_object_get(rec, "measurement_cpus"),
+			"version", json_object_get(rec, "version"),
+			"calibration_valid",
+			json_is_true(json_object_get(json_object_get(rec, "calibration"), "valid"))));
+	}
+	return arr;
 }
 
 void status_health(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct redis *r = redis_pool_get(a->pool);
-	long long live = 0, qm = -1, qv = -1, counts[5] = { -1, -1, -1, -1, -1 };
+	long long qm = -1, qv = -1, counts[5] = { -1, -1, -1, -1, -1 };
 	bool up = r && redis_ping(r) == 0;
-	json_t *worker = NULL;
+	struct hosts hs = { .n = 0 };
 
 	(void)req;
 	if (up) {
-		worker = api_host_worker(r, a->host_id, &live);
+		up = hosts_load(r, &hs) == 0;
 		queue_depth(r, "measure", &qm);
 		queue_depth(r, "validate", &qv);
 		tasks_counts(r, counts);
 	}
 	if (r)
 		redis_pool_put(a->pool, r);
-	json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:{s:b}, s:O?, s:I, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}}",
-		"status", up ? (live > 0 ? "ok" : "degraded") : "unavailable",
+	const struct host *p = primary(a, &hs);
+	json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:{s:b}, s:O?, s:I, s:o, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}}",
+		"status", up ? (any_ready(&hs) ? "ok" : "degraded") : "unavailable",
 		"service", "jouletrace", "version", JT_VERSION,
 		"uptime_seconds", (json_int_t)((util_mono_ns() - a->started_ns) / 1000000000ull),
 		"redis", "connected", up,
-		"meter", json_object_get(worker, "meter") ? worker : NULL,
-		"workers_live", (json_int_t)live,
+		"meter", p ? p->record : NULL,
+		"workers_live", (json_int_t)hs.workers, "hosts", hosts_brief(&hs),
 		"queue_depth", "measure", (json_int_t)qm, "validate", (json_int_t)qv,
 		"tasks", "queued", (json_int_t)counts[0], "running", (json_int_t)counts[1],
 		"completed", (json_int_t)counts[2], "failed", (json_int_t)counts[3],
 		"cancelled", (json_int_t)counts[4]);
-	json_decref(worker);
+	hosts_free(&hs);
 	api_respond_json(resp, up ? 200 : 503, body);
 }
 
@@ -131,32 +148,65 @@ static json_t *service_on(const struct cpuset *measurement, const json_t *worker
 	return arr;
 }
 
+/* One host as socket0/status shows it: its record's view and its lock. */
+static json_t *host_status(struct redis *r, const struct host *h)
+{
+	bool held = false;
+	uint64_t since = 0;
+	long long fence = 0;
+	char since_s[UTIL_RFC3339_LEN] = "";
+	json_t *rec = h->record;
+	if (r)
+		lock_info(r, h->id, &held, &since, &fence);
+	if (held)
+		util_rfc3339(since, since_s);
+	return json_pack("{s:s, s:b, s:s, s:I, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:{s:b, s:s?, s:I}}",
+		"host_id", h->id, "ready", h->ready, "message", h->ready ? "ready" : h->why,
+		"workers", (json_int_t)h->workers,
+		"measurement_cpus", json_object_get(rec, "measurement_cpus"),
+		"package_cpus", json_object_get(rec, "package_cpus"),
+		"shared_package", json_object_get(rec, "shared_package"),
+		"calibration", json_object_get(rec, "calibration"),
+		"version", json_object_get(rec, "version"),
+		"meter", rec,
+		"lock", "held", held, "since", held ? since_s : NULL, "fencing_token", (json_int_t)fence);
+}
+
 void status_socket0(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct redis *r = redis_pool_get(a->pool);
-	bool up = r && redis_ping(r) == 0, held = false, cal_ok = false;
+	bool up = r && redis_ping(r) == 0, held = false;
 	uint64_t since = 0;
-	long long fence = 0, live = 0;
-	json_t *worker = NULL;
-	char reason[256] = "", msg[400], cpus[256], infra[256], iso[256], pkg[256], since_s[UTIL_RFC3339_LEN];
+	long long fence = 0;
+	struct hosts hs = { .n = 0 };
+	char msg[400], cpus[256], infra[256], iso[256], pkg[256], since_s[UTIL_RFC3339_LEN];
 	int rpid = 0;
 
 	(void)req;
+	if (up)
+		up = hosts_load(r, &hs) == 0;
+	const struct host *p = primary(a, &hs);
+	json_t *all = json_array();
 	if (up) {
-		worker = api_host_worker(r, a->host_id, &live);
-		lock_info(r, a->host_id, &held, &since, &fence);
+		lock_info(r, p ? p->id : a->host_id, &held, &since, &fence);
 		rpid = redis_pid(r);
+		for (size_t k = 0; all && k < hs.n; k++)
+			json_array_append_new(all, host_status(r, &hs.h[k]));
 	}
 	if (r)
 		redis_pool_put(a->pool, r);
-	json_t *cal = calibration_json(a, worker, &cal_ok, reason, sizeof reason);
-	bool ready = up && cal_ok && worker;
+	json_t *worker = p ? p->record : NULL;
+	json_t *cal = p ? json_incref(json_object_get(worker, "calibration")) : NULL;
+	if (!cal)
+		cal = json_pack("{s:b, s:b, s:s}", "exists", 0, "valid", 0, "reason",
+				up ? "no live worker has described its host" : "Redis is unreachable");
+	bool ready = up && p && p->ready;
 	if (!up)
 		snprintf(msg, sizeof msg, "Redis unreachable at %s", a->cfg->redis_url);
-	else if (!cal_ok)
-		snprintf(msg, sizeof msg, "no valid calibration: %s (run scripts/calibrate.sh)", reason);
-	else if (!worker)
-		snprintf(msg, sizeof msg, "no live worker on host %s", a->host_id);
+	else if (!p)
+		snprintf(msg, sizeof msg, "no live worker on any host");
+	else if (!p->ready)
+		snprintf(msg, sizeof msg, "%s", p->why);
 	else
 		snprintf(msg, sizeof msg, "ready");
 	cpuset_format(&a->layout.measurement, cpus, sizeof cpus);
@@ -173,7 +223,7 @@ void status_socket0(struct api *a, const struct http_request *req, struct http_r
 	if (held)
 		util_rfc3339(since, since_s);
 	cpuset_format(&a->layout.package, pkg, sizeof pkg);
-	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:s, s:o}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I}, s:s, s:s}",
+	json_t *body = json_pack("{s:b, s:o, s:{s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:s, s:o}, s:O?, s:{s:b, s:s}, s:{s:b, s:s?, s:I}, s:s, s:s, s:o}",
 		"ready", ready, "calibration", cal,
 		"isolation", "measurement_cpus", cpus, "infra_cpus", infra, "isolated_cpus", iso,
 		"package_cpus", pkg, "shared_package", a->layout.shared_package,
@@ -185,7 +235,9 @@ void status_socket0(struct api *a, const struct http_request *req, struct http_r
 		"redis", "connected", up, "url", a->cfg->redis_url,
 		"lock", "held", held, "since", held ? since_s : NULL,
 		"fencing_token", (json_int_t)(held ? fence : 0),
-		"host_id", a->host_id, "message", msg);
-	json_decref(worker);
+		"host_id", p ? p->id : a->host_id, "message", msg,
+		/* every live host (issue 11): the top level is the first of them */
+		"hosts", all ? all : json_array());
+	hosts_free(&hs);
 	api_respond_json(resp, 200, body);
 }

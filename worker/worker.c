@@ -50,7 +50,8 @@ struct worker {
 
 	struct redis *r_main, *r_val, *r_keep;
 
-	pthread_mutex_t mu;        /* guards lock, lock_held, task, last_renew_ns */
+	pthread_mutex_t mu;        /* guards lock, lock_held, task, last_renew_ns, last_sandbox */
+	json_t *last_sandbox;      /* the sandbox report of the last measured task (record) */
 	struct lock lock;
 	bool lock_held;
 	uint64_t last_renew_ns;
@@ -185,10 +186,10 @@ static int finish_task(struct worker *w, const char *id, const struct job_outcom
  * host_busy_retry_seconds have not passed since it was first sent back.  0
  * when it was requeued; otherwise the caller fails it as host_busy.
  */
-static int requeue_busy(struct worker *w, const char *id, const char *why)
+static int requeue_busy(struct worker *w, const char *id, const char *why, long backoff_ms)
 {
 	long long now_ms = (long long)(util_realtime_ns() / 1000000ull);
-	int err = tasks_requeue_busy(w->r_main, id, now_ms, w->cfg->host_busy_backoff_seconds * 1000,
+	int err = tasks_requeue_busy(w->r_main, id, now_ms, backoff_ms,
 				     w->cfg->host_busy_retry_seconds * 1000);
 	if (err == 0)
 		log_info("task %s back in the queue: %s", id, why);
@@ -244,6 +245,51 @@ static void record_job(struct worker *w, struct redis *r, const char *kind, cons
 		log_debug("job statistics not recorded: %s", strerror(-err));
 }
 
+/*
+ * The server admitted the task for some host; this one re-checks that it can
+ * run it (issue 11): its CPU, its calibration (loaded into *calib).  When it
+ * cannot, the task goes back for another host (after 1 s, doubling) or,
+ * past host_busy_retry_seconds, fails host_busy here; false then.
+ */
+static bool runnable_here(struct worker *w, const char *id, const struct measure_request *req,
+			  struct calib_profile *calib)
+{
+	char cant[700] = "", why[512];
+	if (req->cpu_core_set && (req->cpu_core < 0 || req->cpu_core >= CPUSET_MAX ||
+				  !cpuset_isset(&w->st.layout.measurement, (int)req->cpu_core)))
+		snprintf(cant, sizeof cant, "cpu_core %ld is not a measurement CPU of host %s",
+			 req->cpu_core, w->host_id);
+	else if (load_calibration(w, calib, why, sizeof why) != 0)
+		snprintf(cant, sizeof cant, "host %s has no valid calibration: %s", w->host_id, why);
+	if (!cant[0])
+		return true;
+	if (requeue_busy(w, id, cant, 1000) != 0) {
+		char msg[800];
+		snprintf(msg, sizeof msg, "no live host could run it within host_busy_retry_seconds: %s",
+			 cant);
+		fail_task(w, id, "host_busy", msg);
+		record_job(w, w->r_main, KEYS_KIND_MEASURE, "failed", util_mono_ns(), NULL);
+	}
+	return false;
+}
+
+/* A completed task's own extras: JouleTrace's timing fields (SPEC §4, lock
+ * wait included), and its sandbox report for this worker's record. */
+static void completed_extras(struct worker *w, struct job_outcome *out, uint64_t t0)
+{
+	json_t *sb = json_object_get(json_object_get(out->result, "measurement_environment"),
+				     "sandbox");
+	pthread_mutex_lock(&w->mu);
+	json_decref(w->last_sandbox);
+	w->last_sandbox = sb ? json_deep_copy(sb) : NULL;
+	pthread_mutex_unlock(&w->mu);
+	char now[UTIL_RFC3339_LEN];
+	util_rfc3339(util_realtime_ns(), now);
+	json_object_set_new(out->result, "processing_time_seconds",
+			    json_real((double)(util_mono_ns() - t0) / 1e9));
+	json_object_set_new(out->result, "measurement_timestamp", json_string(now));
+}
+
 static void run_task(struct worker *w, const char *id)
 {
 	struct measure_request req;
@@ -285,26 +331,18 @@ static void run_task(struct worker *w, const char *id)
 		fail_task(w, id, "internal", why);
 		goto out;
 	}
-	if (load_calibration(w, &calib, why, sizeof why) != 0) {
-		char msg[600];
-		snprintf(msg, sizeof msg, "no valid calibration on this worker: %s", why);
-		fail_task(w, id, "internal", msg);
+	if (!runnable_here(w, id, &req, &calib)) {
+		outcome = NULL;   /* left to another host, or failed there */
 		goto out;
 	}
 	err = job_measure(&env, &req, &hooks, &out);
 	if (err == 0 && !out.ok && strcmp(out.error_type, "host_busy") == 0 &&
-	    requeue_busy(w, id, out.error_message) == 0) {
+	    requeue_busy(w, id, out.error_message, w->cfg->host_busy_backoff_seconds * 1000) == 0) {
 		outcome = NULL;
 		goto out;   /* back in the queue, later: not finished */
 	}
-	if (err == 0 && out.ok) {
-		/* JouleTrace's timing fields (SPEC §4), lock wait included */
-		char now[UTIL_RFC3339_LEN];
-		util_rfc3339(util_realtime_ns(), now);
-		json_object_set_new(out.result, "processing_time_seconds",
-				    json_real((double)(util_mono_ns() - t0) / 1e9));
-		json_object_set_new(out.result, "measurement_timestamp", json_string(now));
-	}
+	if (err == 0 && out.ok)
+		completed_extras(w, &out, t0);
 	bool unsealed = false;
 	if (err == 0 && out.ok && (err = seal_result(w, id, &out)) != 0) {
 		job_outcome_free(&out);
@@ -443,19 +481,37 @@ static void *validate_thread(void *arg)
 
 /* ---- keeper: heartbeat, lock renewal, cancel watch, recovery -------------- */
 
+/*
+ * The worker's record (issue 11), renewed with every heartbeat: what this
+ * host can run, so the server admits requests from it and never from its own
+ * hardware.  The calibration is re-read each time (a small file): a profile
+ * written or expired since shows at the next beat.
+ */
 static char *heartbeat_info(struct worker *w)
 {
-	char cpus[256], task[40];
+	char cpus[256], pkg[256], infra[256], task[40], why[256] = "";
+	struct calib_profile prof;
+	int cerr = load_calibration(w, &prof, why, sizeof why);
+	json_t *sandbox;
 	pthread_mutex_lock(&w->mu);
 	snprintf(task, sizeof task, "%s", w->task);
+	sandbox = w->last_sandbox ? json_incref(w->last_sandbox) : NULL;
 	pthread_mutex_unlock(&w->mu);
 	cpuset_format(&w->st.layout.measurement, cpus, sizeof cpus);
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s?, s:I, s:I, s:I}",
-		"worker_id", w->id, "host_id", w->host_id, "pid", (int)getpid(),
+	cpuset_format(&w->st.layout.package, pkg, sizeof pkg);
+	cpuset_format(&w->st.layout.infra, infra, sizeof infra);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:i,"
+			      " s:s, s:o, s:{s:s, s:o}, s:s?, s:I, s:I, s:I}",
+		"worker_id", w->id, "host_id", w->host_id, "version", JT_VERSION, "pid", (int)getpid(),
 		"meter", meter_backend(w->st.meter), "meter_why", w->st.meter_why,
 		"attribution_source", oncpu_source_name(oncpu_source(w->st.oncpu)),
 		"estimated", meter_estimated(w->st.meter),
-		"measurement_cpus", cpus, "host_fingerprint", w->st.host.fingerprint,
+		"measurement_cpus", cpus, "package_cpus", pkg, "infra_cpus", infra,
+		"shared_package", w->st.layout.shared_package, "socket", w->st.layout.socket,
+		"host_fingerprint", w->st.host.fingerprint,
+		"calibration", calib_status_json(&prof, cerr, why, util_realtime_ns()),
+		"sandbox", "mandatory", w->cfg->sandbox_mandatory,
+		"last", sandbox ? sandbox : json_null(),
 		"task", task[0] ? task : NULL,
 		"uptime_seconds", (json_int_t)((util_mono_ns() - w->started_ns) / 1000000000ull),
 		"jobs_done", (json_int_t)atomic_load(&w->jobs_done),
@@ -654,6 +710,7 @@ void worker_free(struct worker *w)
 	redis_close(w->r_keep);
 	station_close(&w->st);
 	seal_key_wipe(&w->key);
+	json_decref(w->last_sandbox);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

@@ -327,3 +327,19 @@ int calib_load_checked(const char *path, const char *host_fingerprint, const cha
 	}
 	return 0;
 }
+
+json_t *calib_status_json(const struct calib_profile *p, int err, const char *reason,
+			  uint64_t now_realtime_ns)
+{
+	bool valid = err == 0;
+	if (err == -ENOENT)
+		return json_pack("{s:b, s:b, s:s}", "exists", 0, "valid", 0, "reason", reason);
+	return json_pack("{s:b, s:b, s:s?, s:f, s:f, s:f, s:f, s:s, s:s, s:s, s:b, s:s?, s:f}",
+		"exists", 1, "valid", valid, "reason", valid ? NULL : reason,
+		"age_days", calib_age_days(p, now_realtime_ns),
+		"idle_package_watts", p->idle_package_watts, "idle_dram_watts", p->idle_dram_watts,
+		"cv_percent", p->cv_percent, "measured_at", p->measured_at,
+		"meter_backend", p->meter_backend, "sha256", p->sha256,
+		"forced", p->forced, "forced_reason", p->forced ? p->forced_reason : NULL,
+		"background_busy_percent", p->background_busy_percent);
+}

@@ -16,8 +16,9 @@
 #ifndef JT_CALIB_H
 #define JT_CALIB_H
 
-#include <stddef.h>
+#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util.h"
@@ -98,6 +99,16 @@ int calib_load_checked(const char *path, const char *host_fingerprint, const cha
 		       struct calib_profile *p, char *reason, size_t cap);
 
 double calib_age_days(const struct calib_profile *p, uint64_t now_realtime_ns);
+
+/*
+ * A profile's state as status pages and worker records show it: {exists,
+ * valid, reason, age_days, idle_package_watts, ..., forced, forced_reason,
+ * background_busy_percent}; err and reason as calib_load_checked() left
+ * them (-ENOENT: {exists: false, valid: false, reason}).  New reference, NULL
+ * on ENOMEM.
+ */
+json_t *calib_status_json(const struct calib_profile *p, int err, const char *reason,
+			  uint64_t now_realtime_ns);
 /*
  * The package's busy time the idle figures already hold over a window of
  * wall_ns: baseline_busy_percent of busy_cpus (0 when the profile has none).

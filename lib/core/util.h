@@ -5,6 +5,9 @@
 #ifndef JT_UTIL_H
 #define JT_UTIL_H
 
+/* The release, in status pages and worker records. */
+#define JT_VERSION "0.1.0"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

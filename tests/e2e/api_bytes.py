@@ -169,6 +169,21 @@ def completed(stack):
     return "## completed task record (shape)\n%s\n" % shape(rec)
 
 
+def live_record(stack):
+    """The live worker's heartbeat record, or one like it for older workers."""
+    cli = ["redis-cli", "-p", str(stack.redis_port)]
+    ids = subprocess.run(cli + ["SMEMBERS", "jt:workers"], capture_output=True,
+                         text=True).stdout.split()
+    for wid in ids:
+        text = subprocess.run(cli + ["GET", "jt:hb:" + wid], capture_output=True,
+                              text=True).stdout.strip()
+        if text.startswith("{"):
+            rec = json.loads(text)
+            rec["worker_id"] = "golden-worker"
+            return rec
+    raise AssertionError("no live worker record")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
@@ -197,9 +212,19 @@ def main():
         # the worker publishes the key; stopped before any task is queued
         s._spawn("worker", [os.path.join(st.BUILD, "jouletrace-worker"), "--config", s.config])
         st.wait_for(lambda: s.get("/api/v1/keys").json, 15, "the key published")
+        record = live_record(s)
         s.stop_proc("worker")
         st.wait_for(lambda: s.get("/api/v1/health").json["workers_live"] == 0, 15,
                     "the worker gone")
+        # Since issue 11 the server admits a measure request from a live
+        # worker's record: the stopped worker's record is put back (alive for
+        # a while), so a queued task stays queued.  Servers before issue 11
+        # ignore it.
+        cli = ["redis-cli", "-p", str(s.redis_port)]
+        wid = "golden-worker"
+        subprocess.run(cli + ["SET", "jt:hb:" + wid, json.dumps(record), "PX", "600000"],
+                       check=True, capture_output=True)
+        subprocess.run(cli + ["SADD", "jt:workers", wid], check=True, capture_output=True)
         text = run(s, golden_seal)
         if a.completed:
             s.start_worker()

@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from stack import BUILD, Stack, wait_for  # noqa: E402
 import e2e_shared_package  # noqa: E402
 from e2e_shared_package import T027SharedPackage  # noqa: E402,F401 - run from here
+import e2e_hosts  # noqa: E402
+from e2e_hosts import T029Hosts  # noqa: E402,F401 - run from here
 import e2e_ops  # noqa: E402
 from e2e_ops import T028Ops  # noqa: E402,F401 - run from here
 
@@ -821,6 +823,7 @@ def main():
     ATTRIBUTION = "bpf" if METER == "model" else "proc"
     e2e_shared_package.ATTRIBUTION = ATTRIBUTION
     e2e_ops.ENABLED = METER == "model"   # its own model stack: once is enough
+    e2e_hosts.ENABLED = METER == "model"
     prog = unittest.main(module=__name__, argv=[sys.argv[0], "-v"] + rest, exit=False)
     r = prog.result
     bad = len(r.failures) + len(r.errors)
