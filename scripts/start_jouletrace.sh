@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts the whole jouletrace stack on this machine, in the foreground:
 # a local Redis (with AOF) when redis_url does not answer, calibration when no
-# valid profile exists, one worker and the server.  Ctrl-C or SIGTERM stops
-# everything this script started, and nothing else.
+# valid profile exists, one worker and the server, each started again with
+# backoff when it dies.  Ctrl-C or SIGTERM stops everything this script
+# started, and nothing else.  $JT_RUN_DIR/{worker,server}.pid name the
+# current processes.
 #   scripts/start_jouletrace.sh [--config FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +45,8 @@ cleanup() {
 	done
 	echo "start: stopped"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 0' INT TERM   # a stop is not a failure; EXIT cleans up
 
 # --- Redis -----------------------------------------------------------------
 if [[ $REDIS_URL =~ ^redis://([^:/]+):([0-9]+) ]]; then
@@ -72,13 +75,35 @@ if ! "$B/jouletrace-calibrate" "${CONFIG_ARGS[@]}" --check; then
 fi
 
 # --- worker and server -------------------------------------------------------
-"$B/jouletrace-worker" "${CONFIG_ARGS[@]}" &
+# Each runs under a supervisor that starts it again when it dies, after 1 s,
+# then 2, 4, ... up to 30 s while it keeps dying, as compose's restart policy
+# does; a run of a minute resets the delay.  A stop (Ctrl-C, SIGTERM) reaches
+# the supervisor, which stops its program and does not restart it.
+supervise() { # name command...
+	local name=$1 child=0 delay=1 t0 rc
+	shift
+	trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+	while :; do
+		t0=$SECONDS
+		"$@" &
+		child=$!
+		echo "$child" >"$RUN/$name.pid"
+		rc=0
+		wait "$child" || rc=$?
+		((SECONDS - t0 >= 60)) && delay=1
+		echo "start: $name exited (status $rc); starting it again in ${delay} s" >&2
+		sleep "$delay" &
+		wait $! || true
+		delay=$((delay * 2 > 30 ? 30 : delay * 2))
+	done
+}
+supervise worker "$B/jouletrace-worker" "${CONFIG_ARGS[@]}" &
 pids+=($!)
-"$B/jouletrace-server" "${CONFIG_ARGS[@]}" &
+supervise server "$B/jouletrace-server" "${CONFIG_ARGS[@]}" &
 pids+=($!)
 for _ in $(seq 50); do curl -fs "http://$LISTEN/ping" >/dev/null 2>&1 && break; sleep 0.1; done
 echo "start: jouletrace is up at http://$LISTEN  (status: curl http://$LISTEN/api/v1/socket0/status)"
-# Any component exiting brings the stack down: a half-running service is worse.
+# The supervisors never end by themselves; Redis (when started here) may.
 wait -n "${pids[@]}"
-echo "start: a component exited" >&2
+echo "start: Redis exited; stopping" >&2
 exit 1

@@ -124,48 +124,69 @@ static bool loopback_only(const char *listen)
 	return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-static int load_tokens(struct api *a, const char *path, char *why, size_t cap)
+/* The SHA-256 of every token in path into set; 0, or -errno with why. */
+static int read_tokens(const char *path, unsigned char (*set)[32], size_t *n, char *why, size_t cap)
 {
 	char *data = NULL, *save = NULL;
 	int err = util_read_file(path, 1 << 20, &data, NULL);
+	*n = 0;
 	if (err) {
 		util_say(why, cap, "api_tokens_file %s: %s", path, strerror(-err));
 		return err;
 	}
 	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		size_t n = strcspn(line, "\r \t");
-		if (n == 0 || line[0] == '#')
+		size_t len = strcspn(line, "\r \t");
+		if (len == 0 || line[0] == '#')
 			continue;
-		if (a->n_tokens == MAX_TOKENS) {
+		if (*n == MAX_TOKENS) {
 			err = -E2BIG;
 			util_say(why, cap, "api_tokens_file %s: more than %d tokens", path, MAX_TOKENS);
 			break;
 		}
-		crypto_hash_sha256(a->tokens[a->n_tokens++], (unsigned char *)line, n);
+		crypto_hash_sha256(set[(*n)++], (unsigned char *)line, len);
 	}
 	free(data);
-	if (!err && a->n_tokens == 0) {
+	if (!err && *n == 0) {
 		err = -EINVAL;
 		util_say(why, cap, "api_tokens_file %s has no tokens", path);
 	}
 	return err;
 }
 
+int api_reload_tokens(struct api *a, char *why, size_t cap)
+{
+	static unsigned char fresh[MAX_TOKENS][32];   /* one reloader: main() */
+	size_t n = 0;
+	int err;
+	if (!a->cfg->api_tokens_file[0])
+		return 0;
+	if ((err = read_tokens(a->cfg->api_tokens_file, fresh, &n, why, cap)))
+		return err;   /* the tokens in force stay */
+	pthread_rwlock_wrlock(&a->tokens_lock);
+	memcpy(a->tokens, fresh, n * sizeof fresh[0]);
+	a->n_tokens = n;
+	pthread_rwlock_unlock(&a->tokens_lock);
+	sodium_memzero(fresh, sizeof fresh);
+	return 0;
+}
+
 /* Compares hashes in constant time and checks every token, so timing says nothing. */
-static bool authorized(const struct api *a, const struct http_request *req)
+static bool authorized(struct api *a, const struct http_request *req)
 {
 	const char *h = req->authorization;
 	unsigned char digest[32];
 	bool ok = false;
 
-	if (a->n_tokens == 0)
-		return true;
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	h += 7;
-	crypto_hash_sha256(digest, (const unsigned char *)h, strlen(h));
-	for (size_t i = 0; i < a->n_tokens; i++)
-		ok |= sodium_memcmp(digest, a->tokens[i], 32) == 0;
+	pthread_rwlock_rdlock(&a->tokens_lock);
+	if (a->n_tokens == 0) {
+		ok = true;
+	} else if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+		h += 7;
+		crypto_hash_sha256(digest, (const unsigned char *)h, strlen(h));
+		for (size_t i = 0; i < a->n_tokens; i++)
+			ok |= sodium_memcmp(digest, a->tokens[i], 32) == 0;
+	}
+	pthread_rwlock_unlock(&a->tokens_lock);
 	return ok;
 }
 
@@ -560,6 +581,7 @@ static size_t dispatch(struct api *a, const struct http_request *req, struct htt
 		}
 		if (rt->auth && !authorized(a, req)) {
 			api_respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
+			resp->auth_challenge = true;
 			return i;
 		}
 		if (rt->auth && a->rl) {
@@ -601,6 +623,7 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 		return NULL;
 	a->cfg = cfg;
 	a->started_ns = util_mono_ns();
+	pthread_rwlock_init(&a->tokens_lock, NULL);
 	_Static_assert(sizeof route_labels / sizeof *route_labels == NROUTES, "a label per route");
 	if (!(a->stats = httpstats_new(route_labels, NROUTES))) {
 		err = -ENOMEM;
@@ -618,15 +641,16 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 	}
 	hostid_collect("", &a->host);
 	snprintf(a->host_id, sizeof a->host_id, "%.127s", cfg->host_id[0] ? cfg->host_id : a->host.hostname);
-	if (cfg->api_tokens_file[0] && (err = load_tokens(a, cfg->api_tokens_file, why, whylen)))
+	if (cfg->api_tokens_file[0] &&
+	    (err = read_tokens(cfg->api_tokens_file, a->tokens, &a->n_tokens, why, whylen)))
 		goto fail;
 	/* Anyone who reaches the API can make this host run code: off loopback,
-	 * only with tokens. */
-	if (!a->n_tokens && !loopback_only(cfg->listen)) {
+	 * only with tokens, unless the operator says otherwise in so many words. */
+	if (!a->n_tokens && !loopback_only(cfg->listen) && !cfg->allow_remote_without_tokens) {
 		err = -EPERM;
 		util_say(why, whylen, "listen %s is reachable from other hosts and api_tokens_file "
-			 "is not set: set api_tokens_file (bearer tokens), or listen on 127.0.0.1",
-			 cfg->listen);
+			 "is not set: set api_tokens_file (bearer tokens), listen on 127.0.0.1, or "
+			 "set allow_remote_without_tokens = 1", cfg->listen);
 		goto fail;
 	}
 	if (cfg->rate_limit_per_minute > 0 &&
@@ -663,5 +687,7 @@ void api_free(struct api *a)
 	redis_pool_close(a->pool);
 	ratelimit_free(a->rl);
 	httpstats_free(a->stats);
+	pthread_rwlock_destroy(&a->tokens_lock);
+	sodium_memzero(a->tokens, sizeof a->tokens);
 	free(a);
 }

@@ -22,5 +22,12 @@ void api_free(struct api *a);
 const struct cpu_layout *api_layout(const struct api *a);
 /* http_handler_fn */
 void api_handle(void *api, const struct http_request *req, struct http_response *resp);
+/*
+ * Reads api_tokens_file again (SIGHUP): the new set replaces the old at once
+ * for every later request.  On error (missing, empty, too many) the tokens in
+ * force stay and why says what is wrong; 0 without a tokens file.  Call from
+ * one thread (main); safe while requests run.
+ */
+int api_reload_tokens(struct api *a, char *why, size_t cap);
 
 #endif

@@ -7,6 +7,7 @@
 #define JT_API_IMPL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@ struct api {
 	char host_id[128];
 	uint64_t started_ns;
 
+	pthread_rwlock_t tokens_lock;         /* readers: every request; writer: SIGHUP */
 	unsigned char tokens[MAX_TOKENS][32]; /* SHA-256 of each bearer token */
 	size_t n_tokens;
 	struct ratelimit *rl;

@@ -157,6 +157,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
 	add_header(r, "X-Request-Id", request_id);
 	if (resp->retry_after[0])
 		add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp->retry_after);
+	if (resp->auth_challenge)
+		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"jouletrace\"");
 	if (resp->allow[0])
 		add_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	if (resp->location[0])

@@ -23,6 +23,7 @@
 #ifndef JT_HTTP_H
 #define JT_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HTTP_REQUEST_ID_MAX   64          /* longest client X-Request-Id kept */
@@ -52,6 +53,7 @@ struct http_response {
 	const char *content_type;  /* NULL → "application/json"; copied */
 	char retry_after[16];
 	char allow[64];
+	bool auth_challenge;      /* 401: add WWW-Authenticate: Bearer realm="jouletrace" */
 	char location[256];
 };
 

@@ -47,8 +47,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* A signal interrupts pause(); the flag says whether it was ours. */
-	while (!*stop)
+	volatile sig_atomic_t *hup = cli_reload_on_sighup();
+	while (!*stop) {
 		pause();
+		if (*hup) {
+			*hup = 0;
+			if (api_reload_tokens(api, why, sizeof why) == 0)
+				log_info("api tokens reloaded");
+			else
+				log_error("api tokens not reloaded, the old ones stay: %s", why);
+		}
+	}
 	log_info("shutting down");
 	ret = 0;
 out:

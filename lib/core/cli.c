@@ -99,6 +99,22 @@ static void on_stop_signal(int sig)
 	stop_flag = 1;
 }
 
+static volatile sig_atomic_t reload_flag;
+
+static void on_reload_signal(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
+}
+
+volatile sig_atomic_t *cli_reload_on_sighup(void)
+{
+	struct sigaction sa = { .sa_handler = on_reload_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	return &reload_flag;
+}
+
 volatile sig_atomic_t *cli_stop_on_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };

@@ -32,5 +32,7 @@ int cli_start(const char *program, int argc, char **argv, struct jt_config *cfg,
  * reach nothing else.  Code that must stop the process may set it too.
  */
 volatile sig_atomic_t *cli_stop_on_signals(void);
+/* Set to 1 by SIGHUP (reload); the caller clears it.  The same reasoning. */
+volatile sig_atomic_t *cli_reload_on_sighup(void);
 
 #endif

@@ -69,6 +69,7 @@ static const struct config_def config_table[] = {
 	STR(key_file, "config/keys/seal_ed25519.key", check_nonempty, "a path"),
 	STR(calibration_file, "config/socket0_calibration.json", check_nonempty, "a path"),
 	STR(api_tokens_file, "", NULL, NULL),
+	INT(allow_remote_without_tokens, "0", 0, 1),
 	/* measurement */
 	CPUS(measurement_cpus),
 	CPUS(infra_cpus),

@@ -28,6 +28,7 @@ struct jt_config {
 	char *key_file;            /* "config/keys/seal_ed25519.key" */
 	char *calibration_file;    /* "config/socket0_calibration.json" */
 	char *api_tokens_file;     /* "" = no auth */
+	long allow_remote_without_tokens; /* 1: listen off loopback without tokens */
 	char *host_id;             /* "" = hostname */
 
 	/* model meter: package idle W + active W per busy CPU; DRAM likewise */

@@ -175,6 +175,7 @@ START_TEST(tokens_and_rate_limit)
 	setup_api(&f, true, 2);
 	j = call(&f, "POST", "/api/v1/measure", "application/json", NULL, good_body, &r);
 	ck_assert_int_eq(r.status, 401);
+	ck_assert(r.auth_challenge);   /* WWW-Authenticate: Bearer */
 	assert_error(j, "unauthorized");
 	json_decref(j);
 	j = call(&f, "POST", "/api/v1/measure", "application/json", "Bearer wrong", good_body, &r);
@@ -197,6 +198,39 @@ START_TEST(tokens_and_rate_limit)
 	assert_error(j, "rate_limited");
 	ck_assert_int_ge(atoi(r.retry_after), 1);
 	json_decref(j);
+	teardown_api(&f);
+}
+END_TEST
+
+/* SIGHUP's reload: the new tokens replace the old at once; a broken file
+ * changes nothing. */
+START_TEST(tokens_reload)
+{
+	struct fixture f = { 0 };
+	struct http_response r;
+	char why[256];
+	setup_api(&f, true, 0);
+	json_decref(call(&f, "GET", "/api/v1/seals", NULL, "Bearer " TOKEN, NULL, &r));
+	ck_assert_int_ne(r.status, 401);
+
+	FILE *fp = fopen(f.tokens, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("# rotated\nnew-token-1\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(api_reload_tokens(f.api, why, sizeof why), 0);
+	json_decref(call(&f, "GET", "/api/v1/seals", NULL, "Bearer " TOKEN, NULL, &r));
+	ck_assert_int_eq(r.status, 401);
+	json_decref(call(&f, "GET", "/api/v1/seals", NULL, "Bearer new-token-1", NULL, &r));
+	ck_assert_int_ne(r.status, 401);
+
+	fp = fopen(f.tokens, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("# nothing left\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(api_reload_tokens(f.api, why, sizeof why), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "has no tokens"));
+	json_decref(call(&f, "GET", "/api/v1/seals", NULL, "Bearer new-token-1", NULL, &r));
+	ck_assert_int_ne(r.status, 401);
 	teardown_api(&f);
 }
 END_TEST
@@ -229,6 +263,16 @@ START_TEST(remote_listen_needs_tokens)
 		api_free(a);
 		config_free(&cfg);
 	}
+	/* or when the operator says so in so many words */
+	ck_assert_int_eq(config_defaults(&cfg), 0);
+	ck_assert_int_eq(config_set(&cfg, "redis_url", "redis://127.0.0.1:1/0", &err), 0);
+	ck_assert_int_eq(config_set(&cfg, "measurement_cpus", "0", &err), 0);
+	ck_assert_int_eq(config_set(&cfg, "listen", "0.0.0.0:8000", &err), 0);
+	ck_assert_int_eq(config_set(&cfg, "allow_remote_without_tokens", "1", &err), 0);
+	struct api *open_api = api_new(&cfg, why, sizeof why);
+	ck_assert_msg(open_api != NULL, "allowed: %s", why);
+	api_free(open_api);
+	config_free(&cfg);
 	/* with tokens, any address */
 	struct fixture f = { 0 };
 	ck_assert_int_eq(config_defaults(&f.cfg), 0);
@@ -254,6 +298,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, routes_without_redis);
 	tcase_add_test(tc, tokens_and_rate_limit);
 	tcase_add_test(tc, remote_listen_needs_tokens);
+	tcase_add_test(tc, tokens_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }
