@@ -37,6 +37,8 @@
 #include "workers.h"
 
 #define TASKS_PREFIX "/api/v1/tasks/"
+/* a full queue drains at the pace of measurements: ask again later */
+#define QUEUE_FULL_RETRY_S 30
 
 
 
@@ -171,7 +173,9 @@ int api_reload_tokens(struct api *a, char *why, size_t cap)
 }
 
 /* Compares hashes in constant time and checks every token, so timing says nothing. */
-static bool authorized(struct api *a, const struct http_request *req)
+/* And names the client in client: "token:<12 hex of the digest>" for a good
+ * token, "addr:<address>" when no tokens are configured. */
+static bool authorized(struct api *a, const struct http_request *req, char *client, size_t cap)
 {
 	const char *h = req->authorization;
 	unsigned char digest[32];
@@ -180,11 +184,16 @@ static bool authorized(struct api *a, const struct http_request *req)
 	pthread_rwlock_rdlock(&a->tokens_lock);
 	if (a->n_tokens == 0) {
 		ok = true;
+		snprintf(client, cap, "addr:%s", req->remote_addr);
 	} else if (h && strncasecmp(h, "Bearer ", 7) == 0) {
 		h += 7;
 		crypto_hash_sha256(digest, (const unsigned char *)h, strlen(h));
 		for (size_t i = 0; i < a->n_tokens; i++)
 			ok |= sodium_memcmp(digest, a->tokens[i], 32) == 0;
+		char hex[13];
+		for (int i = 0; i < 6; i++)
+			snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+		snprintf(client, cap, "token:%s", hex);
 	}
 	pthread_rwlock_unlock(&a->tokens_lock);
 	return ok;
@@ -275,6 +284,16 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	memset(&m, 0, sizeof m);
 	if (parse_request(req, resp, REQUEST_MEASURE, &m))
 		goto out;
+	if (req->idempotency_key && (!req->idempotency_key[0] ||
+				     strlen(req->idempotency_key) > TASKS_MAX_IDEM_KEY)) {
+		struct request_errors errs = { .n = 1 };
+		snprintf(errs.items[0].field, sizeof errs.items[0].field, "Idempotency-Key");
+		snprintf(errs.items[0].message, sizeof errs.items[0].message,
+			 "must be 1..%d bytes", TASKS_MAX_IDEM_KEY);
+		api_respond_error(resp, req, "validation_error", "the request does not match the schema",
+				  &errs);
+		goto out;
+	}
 	r = redis_pool_get(a->pool);
 	if (!r || redis_ping(r) != 0) {
 		api_not_ready(resp, req, "Redis is unreachable; nothing was queued");
@@ -286,7 +305,21 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	struct task_new t = { .request_json = canon, .candidate_id = m.candidate_id,
 			      .problem_name = m.problem_name };
 	queue_depth(r, "measure", &depth);
-	err = canon ? tasks_create(r, &t, req->idempotency_key, a->cfg->result_ttl_seconds, id, &existing)
+	if (depth >= a->cfg->max_queue_depth) {
+		snprintf(resp->retry_after, sizeof resp->retry_after, "%d", QUEUE_FULL_RETRY_S);
+		api_respond_error(resp, req, "queue_full", "the measure queue is full; nothing was "
+				  "queued", NULL);
+		goto out;
+	}
+	/* an Idempotency-Key is the client's own: another client's same key is
+	 * another task (client, then the key's digest: always under the limit) */
+	char scoped[sizeof req->client + 80], digest[UTIL_SHA256_HEX_LEN];
+	if (req->idempotency_key) {
+		util_sha256_hex(req->idempotency_key, strlen(req->idempotency_key), digest);
+		snprintf(scoped, sizeof scoped, "%s\n%s", req->client, digest);
+	}
+	err = canon ? tasks_create(r, &t, req->idempotency_key ? scoped : NULL,
+				   a->cfg->result_ttl_seconds, id, &existing)
 		    : -ENOMEM;
 	if (err) {
 		if (err == -ENOMEM)
@@ -579,21 +612,22 @@ static size_t dispatch(struct api *a, const struct http_request *req, struct htt
 			api_respond_error(resp, req, "method_not_allowed", "method not allowed here", NULL);
 			return i;
 		}
-		if (rt->auth && !authorized(a, req)) {
+		struct http_request who = *req;
+		if (rt->auth && !authorized(a, req, who.client, sizeof who.client)) {
 			api_respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
 			resp->auth_challenge = true;
 			return i;
 		}
 		if (rt->auth && a->rl) {
 			double retry = 0;
-			if (!ratelimit_allow(a->rl, req->remote_addr, util_mono_ns(), &retry)) {
+			if (!ratelimit_allow(a->rl, who.client, util_mono_ns(), &retry)) {
 				snprintf(resp->retry_after, sizeof resp->retry_after, "%ld",
 					 (long)ceil(retry));
 				api_respond_error(resp, req, "rate_limited", "too many requests", NULL);
 				return i;
 			}
 		}
-		fn(a, req, resp);
+		fn(a, &who, resp);
 		return i;
 	}
 	api_respond_error(resp, req, "not_found", "no such endpoint", NULL);

@@ -43,6 +43,10 @@ struct http_request {
 	 * otherwise a fresh v4 UUID */
 	char request_id[HTTP_REQUEST_ID_MAX + 1];
 	char remote_addr[64];      /* numeric address, "" when unknown */
+	/* who asks, set by the API layer before a handler runs: "token:<hex>"
+	 * (a digest prefix of the bearer token) when tokens are configured,
+	 * else "addr:<remote_addr>"; rate limits and idempotency keys are his */
+	char client[80];
 };
 
 /* Zeroed before the handler runs; the adapter frees body (malloc'd) after sending. */

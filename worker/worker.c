@@ -88,17 +88,25 @@ struct task_ctx {
 	struct worker *w;
 	const char *task_id;
 	struct redis *r;
+	uint64_t deadline_ns;   /* max_job_seconds from the start; 0 = none */
+	bool timed_out;         /* the deadline, not a cancel, stopped it */
+	char stage[32];         /* the last stage reported, for the timeout's message */
+	double progress;
 };
 
 static int hook_cancelled(void *arg)
 {
 	struct task_ctx *t = arg;
-	return atomic_load(&t->w->cancel) || stopping(t->w);
+	if (t->deadline_ns && util_mono_ns() > t->deadline_ns)
+		t->timed_out = true;
+	return t->timed_out || atomic_load(&t->w->cancel) || stopping(t->w);
 }
 
 static void hook_stage(void *arg, const char *stage, double progress)
 {
 	struct task_ctx *t = arg;
+	snprintf(t->stage, sizeof t->stage, "%s", stage);
+	t->progress = progress;
 	if (t->task_id)
 		tasks_progress(t->r, t->task_id, stage, progress);
 }
@@ -294,7 +302,9 @@ static void run_task(struct worker *w, const char *id)
 {
 	struct measure_request req;
 	struct calib_profile calib;
-	struct task_ctx tc = { .w = w, .task_id = id, .r = w->r_main };
+	struct task_ctx tc = { .w = w, .task_id = id, .r = w->r_main,
+			       .deadline_ns = util_mono_ns() +
+					      (uint64_t)w->cfg->max_job_seconds * 1000000000ull };
 	struct job_hooks hooks = {
 		.ctx = &tc, .cancelled = hook_cancelled, .stage = hook_stage,
 		.lock_acquire = hook_lock_acquire, .lock_release = hook_lock_release,
@@ -350,7 +360,15 @@ static void run_task(struct worker *w, const char *id)
 			fail_task(w, id, "internal", "the result could not be sealed");
 		err = -ECANCELED; /* already stored (or stopping) */
 	}
-	if (err == -ECANCELED) {
+	if (err == -ECANCELED && tc.timed_out && !unsealed) {
+		/* max_job_seconds: one job may not hold the lock for hours */
+		char msg[256];
+		snprintf(msg, sizeof msg, "the job took longer than max_job_seconds (%ld s); stopped "
+			 "at stage %s (%.0f %% done)", w->cfg->max_job_seconds,
+			 tc.stage[0] ? tc.stage : "queued", tc.progress * 100);
+		fail_task(w, id, "timeout", msg);
+		log_info("task %s failed: timeout (max_job_seconds)", id);
+	} else if (err == -ECANCELED) {
 		outcome = unsealed ? "failed" : "cancelled";
 		if (!unsealed)
 			log_info("task %s cancelled", id);

@@ -5,7 +5,8 @@
  * Codes (APIERR_*) and their HTTP statuses:
  *   malformed_json 400, unauthorized 401, not_found 404, method_not_allowed 405,
  *   conflict 409, payload_too_large 413, unsupported_media_type 415,
- *   validation_error 422, rate_limited 429, internal_error 500, not_ready 503.
+ *   validation_error 422, rate_limited 429, queue_full 429, internal_error 500,
+ *   not_ready 503.
  *
  * Thread safety: all functions are reentrant (no shared state).
  */
@@ -23,6 +24,7 @@
 #define APIERR_UNSUPPORTED_MEDIA_TYPE "unsupported_media_type"
 #define APIERR_VALIDATION_ERROR       "validation_error"
 #define APIERR_RATE_LIMITED           "rate_limited"
+#define APIERR_QUEUE_FULL             "queue_full"
 #define APIERR_INTERNAL_ERROR         "internal_error"
 #define APIERR_NOT_READY              "not_ready"
 

@@ -92,7 +92,8 @@ static const struct config_def config_table[] = {
 	INT(server_threads, "8", 1, 256),
 	INT(max_connections, "1024", 16, 65536),
 	INT(max_body_bytes, "1048576", 1024, 67108864),
-	INT(rate_limit_per_minute, "0", 0, 1000000),
+	INT(rate_limit_per_minute, "1200", 0, 1000000),
+	INT(max_queue_depth, "10000", 1, 10000000),
 	INT(validate_timeout_seconds, "120", 1, 3600),
 	/* redis / queue / lock */
 	STR(redis_url, "redis://127.0.0.1:6379/0", check_redis_url,
@@ -105,6 +106,7 @@ static const struct config_def config_table[] = {
 	INT(max_job_attempts, "3", 1, 20),
 	INT(host_busy_retry_seconds, "600", 0, 86400),
 	INT(host_busy_backoff_seconds, "15", 1, 3600),
+	INT(max_job_seconds, "1800", 10, 86400),
 	/* executor */
 	STR(python, "/usr/bin/python3", check_nonempty, "a path"),
 	STR(harness_path, "executor/harness.py", check_nonempty, "a path"),

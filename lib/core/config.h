@@ -41,6 +41,7 @@ struct jt_config {
 	long server_threads;       /* 8, 1..256: a /validate blocks one thread while it waits */
 	long max_body_bytes;       /* 1048576, 1024..67108864 */
 	long rate_limit_per_minute;/* 0 = off, 0..1000000 */
+	long max_queue_depth;       /* 10000: past it POST measure is 429 queue_full */
 	long validate_timeout_seconds; /* 120, 1..3600: server waits this long for a worker */
 	long max_connections;      /* 1024, 16..65536 */
 
@@ -82,6 +83,7 @@ struct jt_config {
 					   * contaminating is requeued for this long, then fails
 					   * as host_busy (0: at once) */
 	long host_busy_backoff_seconds;    /* 15, 1..3600: first delay; doubles, at most 8× */
+	long max_job_seconds;       /* 1800: a job, lock wait to seal, fails timeout past it */
 	double tampering_ratio;            /* 3, 1.5..1000: a trial whose time or energy per pass
 					   * is off the sizing run or the other trials by more is
 					   * retried; twice in a row fails as tampering_suspected */

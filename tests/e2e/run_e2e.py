@@ -23,6 +23,8 @@ import e2e_shared_package  # noqa: E402
 from e2e_shared_package import T027SharedPackage  # noqa: E402,F401 - run from here
 import e2e_hosts  # noqa: E402
 from e2e_hosts import T029Hosts  # noqa: E402,F401 - run from here
+import e2e_admission  # noqa: E402
+from e2e_admission import T031Admission  # noqa: E402,F401 - run from here
 import e2e_start  # noqa: E402
 from e2e_start import T030StartScript  # noqa: E402,F401 - run from here
 import e2e_ops  # noqa: E402
@@ -828,6 +830,7 @@ def main():
     e2e_shared_package.ATTRIBUTION = ATTRIBUTION
     e2e_ops.ENABLED = METER == "model"   # its own model stack: once is enough
     e2e_hosts.ENABLED = METER == "model"
+    e2e_admission.ENABLED = METER == "model"
     # the README's start script runs build/, never a sanitizer build
     e2e_start.ENABLED = METER == "model" and "san-" not in BUILD
     prog = unittest.main(module=__name__, argv=[sys.argv[0], "-v"] + rest, exit=False)

@@ -62,7 +62,10 @@ START_TEST(test_defaults)
 	ck_assert_double_eq(c.model_active_dram_watts_per_cpu, 1.0);
 	ck_assert_int_eq(c.server_threads, 8);
 	ck_assert_int_eq(c.max_body_bytes, 1048576);
-	ck_assert_int_eq(c.rate_limit_per_minute, 0);
+	ck_assert_int_eq(c.rate_limit_per_minute, 1200);   /* on by default (issue 11) */
+	ck_assert_int_eq(c.max_queue_depth, 10000);
+	ck_assert_int_eq(c.max_job_seconds, 1800);
+	ck_assert_int_eq(c.allow_remote_without_tokens, 0);
 	ck_assert_int_eq(c.validate_timeout_seconds, 120);
 	ck_assert_int_eq(c.max_connections, 1024);
 	ck_assert_int_eq(c.redis_timeout_ms, 2000);
