@@ -15,7 +15,9 @@
 
 #include "api_impl.h"
 #include "apierr.h"
+#include "bulkcancel.h"
 #include "calib.h"
+#include "candidates.h"
 #include "config.h"
 #include "cpuset.h"
 #include "hostid.h"
@@ -329,6 +331,10 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 		goto out;
 	}
 	atomic_fetch_add(&a->tasks_created, existing ? 0 : 1);
+	/* for DELETE /api/v1/tasks?candidate_id= (bulkcancel.h) */
+	if (!existing && m.candidate_id && candidates_add(r, m.candidate_id, id,
+							  a->cfg->result_ttl_seconds) != 0)
+		log_warn("task %s: not indexed under its candidate_id", id);
 	char poll[96];
 	snprintf(poll, sizeof poll, TASKS_PREFIX "%s", id);
 	snprintf(resp->location, sizeof resp->location, "%s", poll);
@@ -581,6 +587,7 @@ static const struct route routes[] = {
 	{ "/api/v1/measure", false, true, "POST", NULL, h_measure, NULL },
 	{ "/api/v1/validate", false, true, "POST", NULL, h_validate, NULL },
 	{ TASKS_PREFIX, true, true, "GET, DELETE", h_task, NULL, h_task },
+	{ "/api/v1/tasks", false, true, "DELETE", NULL, NULL, bulkcancel_handle },
 	{ "/api/v1/keys", false, false, "GET", h_keys, NULL, NULL },
 	{ "/api/v1/seals", false, true, "GET", h_seals, NULL, NULL },
 	{ "/api/v1/seals/verify", false, false, "POST", NULL, h_seal_verify, NULL },
@@ -591,7 +598,8 @@ static const struct route routes[] = {
 static const char *const route_labels[NROUTES] = {
 	"/ping", "/metrics", "/api/v1/health", "/api/v1/socket0/status",
 	"/api/v1/measure-socket0", "/api/v1/measure", "/api/v1/validate",
-	"/api/v1/tasks/{id}", "/api/v1/keys", "/api/v1/seals", "/api/v1/seals/verify",
+	"/api/v1/tasks/{id}", "/api/v1/tasks", "/api/v1/keys", "/api/v1/seals",
+	"/api/v1/seals/verify",
 };
 
 /* Answers req; returns the index of the route that matched (NROUTES: none). */

@@ -1,14 +1,18 @@
-"""Issue 11, point 6: admission control.
+"""Issue 11, points 6 and 4: admission control, and cancelling.
 
 A stack of its own (model meter, two bearer tokens, max_queue_depth 2,
 max_job_seconds 10): a full queue answers 429 queue_full; an Idempotency-Key
 belongs to its client; the rate limit is per token; one job cannot hold the
-lock past max_job_seconds.
+lock past max_job_seconds.  T032Cancel (a stack without tokens): a task
+cancelled while queued, during its gate, during a trial and once finished;
+many cancelled at once by candidate_id or by list.
 
 run_e2e.py imports the class.
 """
 import os
+import subprocess
 import unittest
+import urllib.parse
 
 from stack import Stack, wait_for
 
@@ -120,3 +124,85 @@ class T031Admission(unittest.TestCase):
         self.assertIn("max_job_seconds (10 s)", t["error_message"])
         self.assertIn("stopped at stage measuring", t["error_message"])
         wait_for(lambda: not S.get("/api/v1/socket0/status").json["lock"]["held"], 20, "lock")
+
+
+def sandbox_processes():
+    """Processes of the sandbox user (candidates): none once nothing runs."""
+    r = subprocess.run(["pgrep", "-u", "jouletrace-sbx"], capture_output=True, text=True)
+    return r.stdout.split()
+
+
+class T032Cancel(unittest.TestCase):
+    """Issue 11, point 4: cancel at every stage, and many at once."""
+    S = None
+
+    @classmethod
+    def setUpClass(cls):
+        if not ENABLED:
+            raise unittest.SkipTest("runs with the model meter run only")
+        cls.S = Stack("model")
+        cls.S.start_or_explain()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.S.close_checked()
+
+    def stage_is(self, tid, stage):
+        return self.S.get("/api/v1/tasks/" + tid).json.get("stage") == stage
+
+    def assert_all_quiet(self):
+        wait_for(lambda: not self.S.get("/api/v1/socket0/status").json["lock"]["held"], 20, "lock")
+        wait_for(lambda: not sandbox_processes(), 20, "no candidate process left")
+
+    def test_cancel_queued_gate_trial_and_finished(self):
+        S = self.S
+        gate_slow = "import time\ndef solve(n):\n    time.sleep(3)\n    return n\n"
+        a = S.post("/api/v1/measure", body(gate_slow)).json["task_id"]
+        b = S.post("/api/v1/measure", body()).json["task_id"]
+        wait_for(lambda: self.stage_is(a, "validating"), 60, "the gate of a", step=0.05)
+        # b waits behind a: cancelled while queued, it never starts
+        self.assertEqual(S.request("DELETE", "/api/v1/tasks/" + b).status, 200)
+        tb = S.wait_task(b, timeout=30)
+        self.assertEqual((tb["status"], tb["started_at"]), ("cancelled", None), tb)
+        # a, during its gate
+        self.assertEqual(S.request("DELETE", "/api/v1/tasks/" + a).status, 200)
+        self.assertEqual(S.wait_task(a, timeout=30)["status"], "cancelled")
+        self.assert_all_quiet()
+        # during a trial
+        c = S.post("/api/v1/measure", body(energy_measurement_trials=10, min_trials=10)).json["task_id"]
+        wait_for(lambda: self.stage_is(c, "measuring"), 60, "the trials of c", step=0.05)
+        self.assertEqual(S.request("DELETE", "/api/v1/tasks/" + c).status, 200)
+        self.assertEqual(S.wait_task(c, timeout=30)["status"], "cancelled")
+        self.assert_all_quiet()
+        # finished: 409, and it stays completed
+        quick = "def solve(n):\n    return n\n"
+        d = S.post("/api/v1/measure", body(quick, min_trial_seconds=0.05)).json["task_id"]
+        self.assertEqual(S.wait_task(d, timeout=60)["status"], "completed")
+        r = S.request("DELETE", "/api/v1/tasks/" + d)
+        self.assertEqual((r.status, r.json["error"]), (409, "conflict"))
+        self.assertEqual(S.get("/api/v1/tasks/" + d).json["status"], "completed")
+
+    def test_bulk_cancel(self):
+        S = self.S
+        cand = "bulk & co/%d" % os.getpid()      # any text: it is percent-encoded
+        ids = [S.post("/api/v1/measure", body(candidate_id=cand)).json["task_id"] for _ in range(3)]
+        other = S.post("/api/v1/measure", body(candidate_id="someone-else")).json["task_id"]
+        r = S.request("DELETE", "/api/v1/tasks?candidate_id=" + urllib.parse.quote(cand, safe=""))
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertEqual(sorted(r.json["cancelled"]), sorted(ids), r.json)
+        for t in ids:
+            self.assertEqual(S.wait_task(t, timeout=30)["status"], "cancelled")
+        # the other candidate's task was not touched; cancel it by list, with a
+        # finished one and an unknown one
+        unknown = "00000000-0000-4000-8000-000000000000"
+        r = S.request("DELETE", "/api/v1/tasks", {"task_ids": [other, ids[0], unknown, "x"]})
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertEqual(r.json["cancelled"], [other])
+        self.assertEqual(r.json["already_finished"], [ids[0]])
+        self.assertEqual(r.json["not_found"], [unknown, "x"])
+        self.assert_all_quiet()
+        # neither form, or both: 422
+        self.assertEqual(S.request("DELETE", "/api/v1/tasks").status, 422)
+        r = S.request("DELETE", "/api/v1/tasks?candidate_id=a", {"task_ids": [other]})
+        self.assertEqual(r.status, 422)
+        self.assertEqual(S.request("DELETE", "/api/v1/tasks", {"task_ids": "no"}).status, 422)

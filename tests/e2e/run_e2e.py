@@ -24,7 +24,7 @@ from e2e_shared_package import T027SharedPackage  # noqa: E402,F401 - run from h
 import e2e_hosts  # noqa: E402
 from e2e_hosts import T029Hosts  # noqa: E402,F401 - run from here
 import e2e_admission  # noqa: E402
-from e2e_admission import T031Admission  # noqa: E402,F401 - run from here
+from e2e_admission import T031Admission, T032Cancel  # noqa: E402,F401 - run from here
 import e2e_start  # noqa: E402
 from e2e_start import T030StartScript  # noqa: E402,F401 - run from here
 import e2e_ops  # noqa: E402
