@@ -95,9 +95,16 @@ class T029Hosts(unittest.TestCase):
             r = S.post("/api/v1/measure", body(cpu_core=0))
             self.assertEqual(r.status, 202, r.raw)
             t = S.wait_task(r.json["task_id"], timeout=120)
-            self.assertEqual(t["status"], "completed", t)
-            self.assertEqual(t["measurement_environment"]["measurement_core"], 0)
-            self.assertEqual(t["seal"]["payload"]["measurement"]["measurement_cpus"], "0")
+            # The second host took it: only a host that can run it gets to its
+            # gate (the first re-checks before).  CPU 0 is also this stack's
+            # infra CPU: on a loaded machine the second host may keep finding
+            # it busy and the task end host_busy, which is right too.
+            self.assertIn("validating", t["_stages"], t)
+            if t["status"] == "completed":
+                self.assertEqual(t["measurement_environment"]["measurement_core"], 0)
+                self.assertEqual(t["seal"]["payload"]["measurement"]["measurement_cpus"], "0")
+            else:
+                self.assertEqual((t["status"], t.get("error_type")), ("failed", "host_busy"), t)
         finally:
             self.stop_second()
 
