@@ -10,6 +10,7 @@
 
 #include "api_impl.h"
 #include "dynbuf.h"
+#include "hosts.h"
 #include "httpstats.h"
 #include "jobstats.h"
 #include "keys.h"
@@ -18,10 +19,9 @@
 #include "redis.h"
 #include "tasks.h"
 #include "util.h"
-#include "workers.h"
 
 #define METRICS_MAX_BYTES (1u << 20)
-#define MAX_HOSTS 64                  /* hosts listed; more are summed in workers_live */
+#define MAX_HOSTS HOSTS_MAX            /* hosts listed; more are summed in workers_live */
 
 static const char *const statuses[TASK_NSTATUS] = { "queued", "running", "completed", "failed",
 						     "cancelled" };
@@ -49,44 +49,31 @@ static bool label_safe(const char *s)
 	return keys_id_valid(s);
 }
 
-/* Live workers grouped by host, with each host's lock. */
+/* The live hosts (hosts.h groups the workers), each with its freshest
+ * heartbeat's age and its lock. */
 static size_t hosts_of(struct redis *r, struct host_row *rows, long long *live)
 {
-	struct worker_entry *list = NULL;
-	size_t n = 0, nrows = 0;
+	struct hosts hs;
+	size_t nrows = 0;
 	uint64_t now_ms = util_realtime_ns() / 1000000ull;
-	if (workers_live(r, live, &list, &n) != 0)
+	if (hosts_load(r, &hs) != 0)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		json_t *info = json_loads(list[i].info_json, 0, NULL);
-		const char *id = json_string_value(json_object_get(info, "host_id"));
-		json_int_t at = json_integer_value(json_object_get(info, "heartbeat_at_ms"));
-		if (id && label_safe(id)) {
-			size_t k = 0;
-			while (k < nrows && strcmp(rows[k].id, id) != 0)
-				k++;
-			if (k == nrows && nrows < MAX_HOSTS) {
-				memset(&rows[k], 0, sizeof rows[k]);
-				snprintf(rows[k].id, sizeof rows[k].id, "%s", id);
-				rows[k].heartbeat_age = -1;
-				nrows++;
-			}
-			if (k < nrows) {
-				double age = at > 0 && (uint64_t)at <= now_ms ? (double)(now_ms - (uint64_t)at) / 1e3
-									      : -1;
-				rows[k].workers++;
-				if (age >= 0 && (rows[k].heartbeat_age < 0 || age < rows[k].heartbeat_age))
-					rows[k].heartbeat_age = age;
-			}
-		}
-		json_decref(info);
-	}
-	workers_list_free(list, n);
-	for (size_t k = 0; k < nrows; k++) {
+	*live = hs.workers;
+	for (size_t k = 0; k < hs.n && nrows < MAX_HOSTS; k++) {
+		const struct host *h = &hs.h[k];
+		json_int_t at = json_integer_value(json_object_get(h->record, "heartbeat_at_ms"));
 		uint64_t since = 0;
-		rows[k].lock_known = lock_info(r, rows[k].id, &rows[k].lock_held, &since,
-					       &rows[k].fence) == 0;
+		if (!label_safe(h->id))
+			continue;
+		struct host_row *row = &rows[nrows++];
+		memset(row, 0, sizeof *row);
+		snprintf(row->id, sizeof row->id, "%s", h->id);
+		row->workers = h->workers;
+		row->heartbeat_age = at > 0 && (uint64_t)at <= now_ms ? (double)(now_ms - (uint64_t)at) / 1e3
+								       : -1;
+		row->lock_known = lock_info(r, row->id, &row->lock_held, &since, &row->fence) == 0;
 	}
+	hosts_free(&hs);
 	return nrows;
 }
 
