@@ -2,6 +2,7 @@
 #include "api.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -36,6 +37,7 @@
 #include "status.h"
 #include "tasks.h"
 #include "util.h"
+#include "validwait.h"
 #include "workers.h"
 
 #define TASKS_PREFIX "/api/v1/tasks/"
@@ -349,53 +351,55 @@ out:
 	request_free(&m);
 }
 
+/*
+ * The gate on a worker, answered when the worker replies (validwait.h): the
+ * HTTP thread goes back to the pool at once.  The reply comes back by an id
+ * this server generated, never by the client's X-Request-Id.
+ */
 static void h_validate(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct measure_request m;
-	char msg[512];
 	struct redis *r = NULL;
-	char *canon = NULL, *job = NULL, *reply = NULL;
+	char *canon = NULL, *job = NULL, reply_id[40];
 	json_t *j = NULL;
+	uint64_t t0 = util_mono_ns();
 	int err;
 
 	memset(&m, 0, sizeof m);
 	if (parse_request(req, resp, REQUEST_VALIDATE, &m))
 		goto out;
+	if (validwait_waiting(a->vw) >= (unsigned)a->cfg->max_validate_waiting) {
+		api_not_ready(resp, req, "too many validations are waiting for a worker; retry");
+		goto out;
+	}
 	r = redis_pool_get(a->pool);
 	if (!r || redis_ping(r) != 0) {
 		api_not_ready(resp, req, "Redis is unreachable");
 		goto out;
 	}
 	canon = request_to_json(&m);
-	j = json_pack("{s:s, s:o}", "request_id", req->request_id, "request",
-		      canon ? json_loads(canon, 0, NULL) : json_null());
+	if (util_random_hex(reply_id, 16) == 0)
+		j = json_pack("{s:s, s:s, s:s, s:o}", "request_id", req->request_id,
+			      "reply_to", validwait_key(a->vw), "reply_id", reply_id, "request",
+			      canon ? json_loads(canon, 0, NULL) : json_null());
 	job = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!job || queue_push(r, "validate", job, strlen(job)) != 0) {
 		api_not_ready(resp, req, "Redis failed while queueing");
 		goto out;
 	}
-	atomic_fetch_add(&a->validations, 1);
-	size_t rlen = 0;
-	err = queue_reply_wait(r, req->request_id, (int)a->cfg->validate_timeout_seconds * 1000,
-			       &reply, &rlen);
+	err = validwait_add(a->vw, req, resp, reply_id, job, a->cfg->validate_timeout_seconds, t0);
 	if (err) {
-		/* Nobody took it: withdraw it so a late worker does not run it for nobody. */
 		queue_remove(r, "validate", job);
-		snprintf(msg, sizeof msg, "no worker answered within %ld s (is jouletrace-worker running?)",
-			 a->cfg->validate_timeout_seconds);
-		api_not_ready(resp, req, msg);
+		api_not_ready(resp, req, err == -EBUSY ? "too many validations are waiting for a "
+				      "worker; retry" : "the server cannot wait for a worker now");
 		goto out;
 	}
-	resp->status = 200;
-	resp->body = reply;
-	resp->body_len = rlen;
-	reply = NULL;
+	atomic_fetch_add(&a->validations, 1);
 out:
 	if (r)
 		redis_pool_put(a->pool, r);
 	json_decref(j);
 	free(job);
-	free(reply);
 	free(canon);
 	request_free(&m);
 }
@@ -578,6 +582,7 @@ struct route {
 	handler_fn get, post, del;
 };
 
+#define VALIDATE_ROUTE 6 /* its index below, for answers counted later */
 static const struct route routes[] = {
 	{ "/ping", false, false, "GET", status_ping, NULL, NULL },
 	{ "/metrics", false, false, "GET", metrics_handle, NULL, NULL },
@@ -642,18 +647,36 @@ static size_t dispatch(struct api *a, const struct http_request *req, struct htt
 	return NROUTES;
 }
 
+static void account(struct api *a, size_t route, int status, uint64_t t0)
+{
+	httpstats_record(a->stats, route, status, util_mono_ns() - t0);
+	if (status >= 500)
+		atomic_fetch_add(&a->http_5xx, 1);
+	else if (status >= 400)
+		atomic_fetch_add(&a->http_4xx, 1);
+	else
+		atomic_fetch_add(&a->http_2xx, 1);
+}
+
+/* validwait_done_fn: a deferred validate answer is counted when it is sent. */
+static void validate_answered(void *ctx, int status, uint64_t t0)
+{
+	account(ctx, VALIDATE_ROUTE, status, t0);
+}
+
 void api_handle(void *arg, const struct http_request *req, struct http_response *resp)
 {
 	struct api *a = arg;
 	uint64_t t0 = util_mono_ns();
 	size_t route = dispatch(a, req, resp);
-	httpstats_record(a->stats, route, resp->status, util_mono_ns() - t0);
-	if (resp->status >= 500)
-		atomic_fetch_add(&a->http_5xx, 1);
-	else if (resp->status >= 400)
-		atomic_fetch_add(&a->http_4xx, 1);
-	else
-		atomic_fetch_add(&a->http_2xx, 1);
+	if (!resp->deferred)
+		account(a, route, resp->status, t0);
+}
+
+void api_stop_waiting(struct api *a)
+{
+	if (a)
+		validwait_stop(a->vw);
 }
 
 struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
@@ -667,6 +690,7 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 	a->started_ns = util_mono_ns();
 	pthread_rwlock_init(&a->tokens_lock, NULL);
 	_Static_assert(sizeof route_labels / sizeof *route_labels == NROUTES, "a label per route");
+	assert(strcmp(route_labels[VALIDATE_ROUTE], "/api/v1/validate") == 0);
 	if (!(a->stats = httpstats_new(route_labels, NROUTES))) {
 		err = -ENOMEM;
 		util_say(why, whylen, "out of memory");
@@ -702,12 +726,22 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 		util_say(why, whylen, "rate limiter: %s", strerror(errno));
 		goto fail;
 	}
-	/* Enough connections that every HTTP thread can block on a validate at once. */
+	/* a connection per HTTP thread: no request waits for another's */
 	a->pool = redis_pool_open(cfg->redis_url, (int)cfg->redis_timeout_ms,
 				  (int)cfg->server_threads + 2);
 	if (!a->pool) {
 		err = -errno;
 		util_say(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
+		goto fail;
+	}
+	struct validwait_options vo = {
+		.redis_url = cfg->redis_url, .redis_timeout_ms = (int)cfg->redis_timeout_ms,
+		.max_waiting = (unsigned)cfg->max_validate_waiting,
+		.done = validate_answered, .done_ctx = a,
+	};
+	if (!(a->vw = validwait_start(&vo))) {
+		err = -errno;
+		util_say(why, whylen, "validation waiter: %s", strerror(errno));
 		goto fail;
 	}
 	return a;
@@ -726,6 +760,7 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
+	validwait_free(a->vw);
 	redis_pool_close(a->pool);
 	ratelimit_free(a->rl);
 	httpstats_free(a->stats);

@@ -23,6 +23,11 @@ const struct cpu_layout *api_layout(const struct api *a);
 /* http_handler_fn */
 void api_handle(void *api, const struct http_request *req, struct http_response *resp);
 /*
+ * Answers every validation still waiting for a worker (503) and defers no
+ * more: call before http_stop().  Idempotent; api_free() does it too.
+ */
+void api_stop_waiting(struct api *a);
+/*
  * Reads api_tokens_file again (SIGHUP): the new set replaces the old at once
  * for every later request.  On error (missing, empty, too many) the tokens in
  * force stay and why says what is wrong; 0 without a tokens file.  Call from

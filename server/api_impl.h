@@ -22,6 +22,7 @@ struct jt_config;
 struct ratelimit;
 struct redis;
 struct redis_pool;
+struct validwait;
 struct request_errors;
 
 #define MAX_TOKENS 256
@@ -41,6 +42,7 @@ struct api {
 
 	atomic_ullong http_2xx, http_4xx, http_5xx, tasks_created, validations;
 	struct httpstats *stats;              /* by route and status (httpstats.h) */
+	struct validwait *vw;                 /* validations waiting for a worker */
 };
 
 /* body (taken) as the reply; NULL means building it failed: a 500. */

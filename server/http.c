@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,6 +37,14 @@ struct http_server {
 	atomic_uint in_flight;     /* requests between first handler call and completion */
 };
 
+/* An answer that comes later (http_defer); lives in its req_state. */
+struct http_deferred {
+	pthread_mutex_t mu;
+	struct MHD_Connection *conn;
+	struct http_response resp; /* the answer, once ready */
+	bool ready, suspended;
+};
+
 /* Per request (not per connection: keep-alive starts a fresh one). */
 struct req_state {
 	struct http_server *srv;
@@ -43,6 +52,9 @@ struct req_state {
 	struct dynbuf body;        /* capped at max_body */
 	size_t drained;            /* bytes discarded after the cap was crossed */
 	bool started, too_large, counted;
+	struct MHD_Connection *conn;
+	struct http_deferred *deferred;
+	char request_id[HTTP_REQUEST_ID_MAX + 1]; /* for a deferred answer's header */
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -86,6 +98,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (st->counted)
 		atomic_fetch_sub(&srv->in_flight, 1);
+	if (st->deferred) {
+		/* ready by now: a suspended connection does not complete */
+		free(st->deferred->resp.body);
+		pthread_mutex_destroy(&st->deferred->mu);
+		free(st->deferred);
+	}
 	free(st->raw_uri);
 	dynbuf_free(&st->body);
 	free(st);
@@ -210,6 +228,85 @@ static void client_address(struct MHD_Connection *c, char *out, size_t cap)
 		out[0] = '\0';
 }
 
+/* ---- deferred answers ----------------------------------------------------- */
+
+struct http_deferred *http_defer(const struct http_request *req, struct http_response *resp)
+{
+	struct req_state *st = req ? req->adapter : NULL;
+	if (!st) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	if (st->deferred) { /* one per request */
+		errno = EALREADY;
+		return NULL;
+	}
+	struct http_deferred *d = calloc(1, sizeof *d);
+	if (!d) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&d->mu, NULL);
+	d->conn = st->conn;
+	st->deferred = d;
+	resp->deferred = true;
+	return d;
+}
+
+void http_deferred_finish(struct http_deferred *d, struct http_response *answer)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->resp = *answer;
+	d->resp.deferred = false;
+	answer->body = NULL;
+	d->ready = true;
+	/* not yet suspended: the handler's thread sends it (suspend_or_send) */
+	if (d->suspended)
+		MHD_resume_connection(d->conn);
+	/* the last touch of d: once resumed, the connection may complete and free it */
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* The answer of a deferred request, once ready; takes its body. */
+static enum MHD_Result send_deferred(struct MHD_Connection *c, struct req_state *st)
+{
+	struct http_deferred *d = st->deferred;
+	pthread_mutex_lock(&d->mu);
+	struct http_response resp = d->resp;
+	d->resp.body = NULL;
+	pthread_mutex_unlock(&d->mu);
+	if (resp.status < 100 || resp.status > 599) {
+		free(resp.body);
+		return send_error(c, APIERR_INTERNAL_ERROR, "internal error", st->request_id);
+	}
+	if (resp.body && resp.body_len == 0)
+		resp.body_len = strlen(resp.body);
+	return send_response(c, &resp, st->request_id);
+}
+
+/* After a handler deferred: wait without a thread, unless it is already done. */
+static enum MHD_Result suspend_or_send(struct MHD_Connection *c, struct req_state *st,
+				       const char *request_id)
+{
+	struct http_deferred *d = st->deferred;
+	snprintf(st->request_id, sizeof st->request_id, "%s", request_id);
+	if (!d) { /* deferred without http_defer: a handler bug */
+		log_error("http: a handler deferred without http_defer; answering 500");
+		return send_error(c, APIERR_INTERNAL_ERROR, "internal error", request_id);
+	}
+	pthread_mutex_lock(&d->mu);
+	if (!d->ready) {
+		d->suspended = true;
+		MHD_suspend_connection(c);
+		pthread_mutex_unlock(&d->mu);
+		return MHD_YES;
+	}
+	pthread_mutex_unlock(&d->mu);
+	return send_deferred(c, st);
+}
+
 static enum MHD_Result dispatch(struct MHD_Connection *c, struct req_state *st,
 				const char *method)
 {
@@ -230,9 +327,15 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct req_state *st,
 	req.idempotency_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
 	pick_request_id(c, req.request_id);
 	client_address(c, req.remote_addr, sizeof req.remote_addr);
+	req.adapter = st;
+	st->conn = c;
 
 	srv->fn(srv->ctx, &req, &resp);
 
+	if (resp.deferred) {
+		free(resp.body);
+		return suspend_or_send(c, st, req.request_id);
+	}
 	if (resp.status < 100 || resp.status > 599) {
 		log_error("http: handler for %s %s returned status %d; answering 500",
 			  method, req.path, resp.status);
@@ -268,6 +371,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return too_large(c, srv);
 		return MHD_YES;
 	}
+	if (st->deferred) /* called again after http_deferred_finish resumed it */
+		return send_deferred(c, st);
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
@@ -386,7 +491,7 @@ struct http_server *http_start(const struct http_options *o, http_handler_fn fn,
 
 	unsigned threads = o->threads ? o->threads : 1;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	/* an array, because the pool-size option is only valid when there is a pool */
 	struct MHD_OptionItem opts[] = {
 		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL },

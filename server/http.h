@@ -18,7 +18,9 @@
  *
  * Thread safety: the handler runs on any of `threads` pool threads, several at
  * once; it must be reentrant and its ctx thread-safe.  It runs synchronously: a
- * handler that blocks holds one pool thread for that long.
+ * handler that blocks holds one pool thread for that long, so a handler that
+ * waits on something else (a worker's reply) defers its answer instead
+ * (http_defer below) and the connection waits without a thread.
  */
 #ifndef JT_HTTP_H
 #define JT_HTTP_H
@@ -47,6 +49,7 @@ struct http_request {
 	 * (a digest prefix of the bearer token) when tokens are configured,
 	 * else "addr:<remote_addr>"; rate limits and idempotency keys are his */
 	char client[80];
+	void *adapter;             /* private to http.c (for http_defer) */
 };
 
 /* Zeroed before the handler runs; the adapter frees body (malloc'd) after sending. */
@@ -59,6 +62,7 @@ struct http_response {
 	char allow[64];
 	bool auth_challenge;      /* 401: add WWW-Authenticate: Bearer realm="jouletrace" */
 	char location[256];
+	bool deferred;            /* set by http_defer: answered later, not now */
 };
 
 typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
@@ -80,6 +84,22 @@ struct http_server;
  * refused to start; the reason is logged).
  */
 struct http_server *http_start(const struct http_options *o, http_handler_fn fn, void *ctx);
+
+/*
+ * Answering later.  Inside the handler, http_defer(req, resp) claims the answer
+ * and marks resp->deferred; the handler then returns without filling resp.
+ * The connection is suspended (no pool thread waits) until some thread calls
+ * http_deferred_finish(d, answer) -- exactly once; it takes answer->body and
+ * copies the rest.  Finishing before the handler has returned is allowed (the
+ * answer is then sent at once).  d is invalid after finish.  Every deferred
+ * answer must be finished before http_stop() (libmicrohttpd cannot stop with
+ * suspended connections).  NULL + errno: ENOTSUP when req did not come from
+ * http_start's server (a handler called directly, in unit tests), ENOMEM.
+ * Thread-safe.
+ */
+struct http_deferred;
+struct http_deferred *http_defer(const struct http_request *req, struct http_response *resp);
+void http_deferred_finish(struct http_deferred *d, struct http_response *answer);
 
 /* The port actually bound (useful after listening on port 0). */
 int http_port(const struct http_server *s);

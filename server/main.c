@@ -61,6 +61,7 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	ret = 0;
 out:
+	api_stop_waiting(api); /* no suspended connection may outlive http_stop */
 	http_stop(srv);
 	api_free(api);
 	config_free(&cfg);

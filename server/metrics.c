@@ -19,6 +19,7 @@
 #include "redis.h"
 #include "tasks.h"
 #include "util.h"
+#include "validwait.h"
 
 #define METRICS_MAX_BYTES (1u << 20)
 #define MAX_HOSTS HOSTS_MAX            /* hosts listed; more are summed in workers_live */
@@ -155,6 +156,10 @@ static int write_api(struct dynbuf *b, struct api *a)
 			 "Validate requests this server handled.");
 	e = e ? e : dynbuf_printf(b, "jouletrace_validations_total %llu\n",
 				  (unsigned long long)a->validations);
+	e = e ? e : head(b, "jouletrace_validations_waiting", "gauge",
+			 "Validate requests waiting for a worker's answer (no thread held).");
+	e = e ? e : dynbuf_printf(b, "jouletrace_validations_waiting %u\n",
+				  validwait_waiting(a->vw));
 	return e ? e : httpstats_write(a->stats, b);
 }
 

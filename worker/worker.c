@@ -439,6 +439,24 @@ static void run_measure_job(struct worker *w, const char *payload, size_t len)
 
 /* ---- validation jobs ------------------------------------------------------ */
 
+/* Pushes a validate job's answer onto the list its server named (queue.h),
+ * trying up to tries times 200 ms apart (Redis may be restarting). */
+static int reply_to_job(struct redis *r, const json_t *job, const char *text, int tries)
+{
+	const char *to = json_string_value(json_object_get(job, "reply_to"));
+	const char *id = json_string_value(json_object_get(job, "reply_id"));
+	int err = -EINVAL;
+	if (!to || !id)
+		return err;
+	for (int i = 0; i < tries; i++) {
+		err = queue_reply_push(r, to, id, text, strlen(text), 60);
+		if (err != -ECONNREFUSED && err != -ETIMEDOUT && err != -EIO)
+			break;
+		sleep_ms(200);
+	}
+	return err;
+}
+
 static void run_validate_job(struct worker *w, const char *payload, size_t len)
 {
 	struct measure_request req;
@@ -477,8 +495,9 @@ static void run_validate_job(struct worker *w, const char *payload, size_t len)
 		record_job(w, w->r_val, KEYS_KIND_VALIDATE,
 			   json_object_get(reply, "error_type") ? "failed" : "completed", t0, NULL);
 		char *s = json_dumps(reply, JSON_COMPACT);
-		for (int i = 0; s && i < 20 && queue_reply_push(w->r_val, rid, s, strlen(s), 60) != 0; i++)
-			sleep_ms(200);
+		int err = s ? reply_to_job(w->r_val, job, s, 20) : -ENOMEM;
+		if (err)
+			log_warn("validation answer not delivered: %s", strerror(-err));
 		free(s);
 	}
 out:
@@ -587,12 +606,11 @@ static int on_dead_validate(void *arg, const char *payload, size_t len)
 	struct worker *w = arg;
 	json_error_t jerr;
 	json_t *job = json_loadb(payload, len, 0, &jerr);
-	const char *rid = json_string_value(json_object_get(job, "request_id"));
 	static const char lost[] = "{\"error_type\":\"worker_lost\","
 		"\"error_message\":\"the worker validating this request died repeatedly\"}";
-	int err = rid ? queue_reply_push(w->r_keep, rid, lost, sizeof lost - 1, 60) : 0;
+	int err = reply_to_job(w->r_keep, job, lost, 1);
 	json_decref(job);
-	return err;
+	return err == -EINVAL ? 0 : err; /* a job without a reply list: nobody waits */
 }
 
 static void *keeper_thread(void *arg)

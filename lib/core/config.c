@@ -94,7 +94,9 @@ static const struct config_def config_table[] = {
 	INT(max_body_bytes, "1048576", 1024, 67108864),
 	INT(rate_limit_per_minute, "1200", 0, 1000000),
 	INT(max_queue_depth, "10000", 1, 10000000),
+	INT(max_queued_per_client, "1000", 0, 10000000),
 	INT(validate_timeout_seconds, "120", 1, 3600),
+	INT(max_validate_waiting, "256", 1, 100000),
 	/* redis / queue / lock */
 	STR(redis_url, "redis://127.0.0.1:6379/0", check_redis_url,
 	    "redis://HOST:PORT/DB or unix://PATH"),

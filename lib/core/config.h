@@ -42,7 +42,9 @@ struct jt_config {
 	long max_body_bytes;       /* 1048576, 1024..67108864 */
 	long rate_limit_per_minute;/* 0 = off, 0..1000000 */
 	long max_queue_depth;       /* 10000: past it POST measure is 429 queue_full */
+	long max_queued_per_client; /* 1000: one client's queued tasks past which it gets 429; 0 = off */
 	long validate_timeout_seconds; /* 120, 1..3600: server waits this long for a worker */
+	long max_validate_waiting;  /* 256: validations awaiting a worker past which 503 */
 	long max_connections;      /* 1024, 16..65536 */
 
 	/* redis / queue / lock */

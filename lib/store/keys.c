@@ -164,9 +164,9 @@ int keys_idem(char *buf, size_t cap, const char *key_sha256)
 	return fmt(buf, cap, KEYS_PREFIX "idem:%s", key_sha256);
 }
 
-int keys_vreply(char *buf, size_t cap, const char *request_id)
+int keys_vreply(char *buf, size_t cap, const char *reply_to)
 {
-	return by_id(buf, cap, "vreply", request_id);
+	return by_id(buf, cap, "vreply", reply_to);
 }
 
 int keys_count(char *buf, size_t cap, const char *status)

@@ -72,7 +72,7 @@ static const struct redis_script promote_due = {
 /* KEYS: reply list.  ARGV: payload, ttl seconds. */
 static const struct redis_script reply_push = {
 	"queue_reply_push",
-	"redis.call('RPUSH', KEYS[1], ARGV[1])\n"
+	"redis.call('RPUSH', KEYS[1], ARGV[3] .. '\\n' .. ARGV[1])\n"
 	"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))\n"
 	"return 0\n",
 };
@@ -351,29 +351,56 @@ int queue_requeue_own(struct redis *r, const char *kind, const char *worker_id,
 	return ret;
 }
 
-int queue_reply_push(struct redis *r, const char *request_id,
+int queue_reply_push(struct redis *r, const char *reply_to, const char *reply_id,
 		     const char *payload, size_t len, long ttl_s)
 {
 	char key[KEYS_MAX], ttl[24];
 	int ret = check_payload(payload, len);
 
-	if (ret || (ret = keys_vreply(key, sizeof key, request_id)))
+	if (ret || (ret = keys_vreply(key, sizeof key, reply_to)))
 		return ret;
+	if (!keys_id_valid(reply_id))
+		return -EINVAL;
 	snprintf(ttl, sizeof ttl, "%ld", ttl_s > 0 ? ttl_s : 1);
 	const char *keys[] = { key };
-	const char *args[] = { payload, ttl };
-	return redis_eval(r, &reply_push, 1, keys, 2, args, NULL);
+	const char *args[] = { payload, ttl, reply_id };
+	return redis_eval(r, &reply_push, 1, keys, 3, args, NULL);
 }
 
-int queue_reply_wait(struct redis *r, const char *request_id, int block_ms,
-		     char **payload, size_t *len)
+/* "reply_id\npayload" (in *text, malloc'd) → two malloc'd parts. */
+static int split_reply(char *text, size_t len, char **reply_id, char **payload, size_t *plen)
+{
+	char *nl = memchr(text, '\n', len);
+	if (!nl) {
+		free(text);
+		return -EPROTO;
+	}
+	*nl = '\0';
+	*reply_id = strdup(text);
+	size_t n = len - (size_t)(nl + 1 - text);
+	memmove(text, nl + 1, n + 1);
+	if (!*reply_id) {
+		free(text);
+		return -ENOMEM;
+	}
+	*payload = text;
+	if (plen)
+		*plen = n;
+	return 0;
+}
+
+int queue_reply_take(struct redis *r, const char *reply_to, int block_ms,
+		     char **reply_id, char **payload, size_t *len)
 {
 	char key[KEYS_MAX], secs[32];
 	struct redis_reply *rep = NULL;
+	char *text = NULL;
+	size_t tlen = 0;
 	int ret;
 
 	*payload = NULL;
-	if ((ret = keys_vreply(key, sizeof key, request_id)))
+	*reply_id = NULL;
+	if ((ret = keys_vreply(key, sizeof key, reply_to)))
 		return ret;
 	if (block_ms > 0) {
 		block_seconds(secs, sizeof secs, block_ms);
@@ -383,15 +410,17 @@ int queue_reply_wait(struct redis *r, const char *request_id, int block_ms,
 			if (rep->type == REDIS_T_NIL)
 				ret = -ETIMEDOUT;
 			else if (rep->type == REDIS_T_ARR && rep->n == 2)
-				ret = take_string(&rep->elem[1], payload, len);
+				ret = take_string(&rep->elem[1], &text, &tlen);
 			else
 				ret = -EPROTO;
 		}
 	} else {
 		ret = redis_cmdv(r, &rep, "LPOP", key, REDIS_END);
 		if (ret == 0)
-			ret = take_string(rep, payload, len);
+			ret = take_string(rep, &text, &tlen);
 	}
 	redis_reply_free(rep);
+	if (ret == 0)
+		ret = split_reply(text, tlen, reply_id, payload, len);
 	return ret;
 }

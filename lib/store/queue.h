@@ -98,14 +98,20 @@ int queue_requeue_own(struct redis *r, const char *kind, const char *worker_id,
 		      long max_attempts, int *requeued);
 
 /*
- * Synchronous validation replies, jt:vreply:{request_id}: the worker pushes
- * one reply (the list expires after ttl_s so an abandoned one disappears); the
- * server waits up to block_ms.  queue_reply_wait: 0 with a malloc'd payload,
- * -ETIMEDOUT when nothing came.
+ * Validation replies.  Each server process has one reply list,
+ * jt:vreply:{reply_to} (reply_to: an id the server made up at start), and
+ * names it in every validate job with a reply_id of its own making for that
+ * request; nothing a client sends names a key.  The worker pushes one entry
+ * "reply_id\npayload" (the list expires ttl_s after the last push, so the list
+ * of a server that went away disappears).  queue_reply_take pops the next
+ * entry within block_ms (0: do not block): 0 with *reply_id and *payload
+ * malloc'd (payload NUL-terminated, *len without the NUL), -ETIMEDOUT when
+ * nothing came, -EPROTO for an entry without the framing (dropped), -EINVAL
+ * for an invalid id.  Payloads are NUL-free, at most QUEUE_MAX_PAYLOAD.
  */
-int queue_reply_push(struct redis *r, const char *request_id,
+int queue_reply_push(struct redis *r, const char *reply_to, const char *reply_id,
 		     const char *payload, size_t len, long ttl_s);
-int queue_reply_wait(struct redis *r, const char *request_id, int block_ms,
-		     char **payload, size_t *len);
+int queue_reply_take(struct redis *r, const char *reply_to, int block_ms,
+		     char **reply_id, char **payload, size_t *len);
 
 #endif

@@ -29,6 +29,8 @@ import e2e_start  # noqa: E402
 from e2e_start import T030StartScript  # noqa: E402,F401 - run from here
 import e2e_ops  # noqa: E402
 from e2e_ops import T028Ops  # noqa: E402,F401 - run from here
+import e2e_validate  # noqa: E402
+from e2e_validate import T033Validate  # noqa: E402,F401 - run from here
 
 METER = "model"
 ATTRIBUTION = "bpf"
@@ -831,6 +833,7 @@ def main():
     e2e_ops.ENABLED = METER == "model"   # its own model stack: once is enough
     e2e_hosts.ENABLED = METER == "model"
     e2e_admission.ENABLED = METER == "model"
+    e2e_validate.ENABLED = METER == "model"
     # the README's start script runs build/, never a sanitizer build
     e2e_start.ENABLED = METER == "model" and "san-" not in BUILD
     prog = unittest.main(module=__name__, argv=[sys.argv[0], "-v"] + rest, exit=False)

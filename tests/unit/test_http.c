@@ -23,6 +23,8 @@
 
 struct echo_ctx {
 	atomic_int calls;
+	struct http_deferred *_Atomic later; /* /later's, for the test to finish */
+	int defer_again_errno;
 };
 
 /* Echoes what the adapter handed over; a few paths exercise response features. */
@@ -37,6 +39,21 @@ static void echo_handler(void *ctx, const struct http_request *req, struct http_
 	}
 	if (strcmp(req->path, "/nobody") == 0) {
 		resp->status = 200;
+		return;
+	}
+	if (strcmp(req->path, "/later") == 0 || strcmp(req->path, "/now") == 0) {
+		struct http_deferred *d = http_defer(req, resp);
+		ck_assert_ptr_nonnull(d);
+		ck_assert(resp->deferred);
+		ck_assert_ptr_null(http_defer(req, resp)); /* one per request */
+		ec->defer_again_errno = errno;
+		if (req->path[1] == 'n') { /* finished before the handler returns */
+			struct http_response a = { .status = 202, .body = strdup("{\"now\":1}") };
+			http_deferred_finish(d, &a);
+		} else {
+			atomic_store(&ec->later, d);
+		}
+		resp->body = strdup("ignored"); /* a deferred handler's resp is dropped */
 		return;
 	}
 	if (strcmp(req->path, "/slow") == 0) {
@@ -596,6 +613,66 @@ START_TEST(stop_is_prompt_and_graceful)
 }
 END_TEST
 
+static void *later_client(void *arg)
+{
+	struct reply *r = arg;
+	get(r->status, "/later", "X-Request-Id: mine-1\r\n", r);
+	return NULL;
+}
+
+/* A deferred answer holds no thread: with one HTTP thread, /ping is answered
+ * while /later waits, and /later gets what another thread finishes it with. */
+START_TEST(deferred_answers)
+{
+	struct echo_ctx ec = { 0 };
+	struct http_options o = { .listen = "127.0.0.1:0", .threads = 1, .max_connections = 64,
+				  .connection_timeout_s = 5 };
+	struct http_server *s = http_start(&o, echo_handler, &ec);
+	ck_assert_ptr_nonnull(s);
+	struct reply later = { .status = http_port(s) }, r;
+	pthread_t t;
+	char v[64];
+
+	ck_assert_int_eq(pthread_create(&t, NULL, later_client, &later), 0);
+	while (!atomic_load(&ec.later)) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_int_eq(ec.defer_again_errno, EALREADY);
+	for (int i = 0; i < 3; i++) {
+		get(http_port(s), "/ping", NULL, &r);
+		ck_assert_int_eq(r.status, 200);
+		free(r.body);
+	}
+	struct http_response a = { .status = 201, .body = strdup("{\"late\":1}") };
+	snprintf(a.retry_after, sizeof a.retry_after, "3");
+	http_deferred_finish(atomic_load(&ec.later), &a);
+	ck_assert_ptr_null(a.body); /* taken */
+	pthread_join(t, NULL);
+	ck_assert_int_eq(later.status, 201);
+	ck_assert_str_eq(later.body, "{\"late\":1}");
+	ck_assert(header(&later, "Retry-After", v, sizeof v));
+	ck_assert_str_eq(v, "3");
+	ck_assert(header(&later, "X-Request-Id", v, sizeof v));
+	ck_assert_str_eq(v, "mine-1");
+	free(later.body);
+
+	get(http_port(s), "/now", NULL, &r);
+	ck_assert_int_eq(r.status, 202);
+	ck_assert_str_eq(r.body, "{\"now\":1}");
+	free(r.body);
+	http_stop(s);
+
+	/* a request that did not come through a server cannot be deferred */
+	struct http_request fake = { .method = "GET", .path = "/" };
+	struct http_response fr = { 0 };
+	errno = 0;
+	ck_assert_ptr_null(http_defer(&fake, &fr));
+	ck_assert_int_eq(errno, ENOTSUP);
+	ck_assert(!fr.deferred);
+}
+END_TEST
+
 START_TEST(listen_errors)
 {
 	struct echo_ctx ec;
@@ -669,6 +746,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, keep_alive_two_requests);
 	tcase_add_test(tc, garbage_does_not_crash);
 	tcase_add_test(tc, stop_is_prompt_and_graceful);
+	tcase_add_test(tc, deferred_answers);
 	tcase_add_test(tc, listen_errors);
 	tcase_add_test(tc, ipv6_loopback);
 	return s;

@@ -403,19 +403,34 @@ END_TEST
 
 START_TEST(validation_replies)
 {
-	char *p = NULL;
+	char *p = NULL, *id = NULL;
 	size_t n = 0;
-	ck_assert_int_eq(queue_reply_push(r1, "req-1", "{\"ok\":true}", 11, 60), 0);
-	long long ttl = testsrv_int(r1, "TTL", "jt:vreply:req-1", NULL);
+	/* two requests answered on one server's list, in the order they came */
+	ck_assert_int_eq(queue_reply_push(r1, "srv-1", "rq-a", "{\"ok\":true}", 11, 60), 0);
+	ck_assert_int_eq(queue_reply_push(r1, "srv-1", "rq-b", "{\"ok\":1}", 8, 60), 0);
+	long long ttl = testsrv_int(r1, "TTL", "jt:vreply:srv-1", NULL);
 	ck_assert_int_gt(ttl, 0);
 	ck_assert_int_le(ttl, 60);
-	ck_assert_int_eq(queue_reply_wait(r2, "req-1", 1000, &p, &n), 0);
+	ck_assert_int_eq(queue_reply_take(r2, "srv-1", 1000, &id, &p, &n), 0);
+	ck_assert_str_eq(id, "rq-a");
 	ck_assert_str_eq(p, "{\"ok\":true}");
 	ck_assert_uint_eq(n, 11);
 	free(p);
-	ck_assert_int_eq(queue_reply_wait(r2, "req-1", 100, &p, &n), -ETIMEDOUT);
-	ck_assert_int_eq(queue_reply_wait(r2, "req-1", 0, &p, &n), -ETIMEDOUT);
-	ck_assert_int_eq(queue_reply_wait(r2, "bad id", 0, &p, &n), -EINVAL);
+	free(id);
+	ck_assert_int_eq(queue_reply_take(r2, "srv-1", 0, &id, &p, &n), 0);
+	ck_assert_str_eq(id, "rq-b");
+	ck_assert_str_eq(p, "{\"ok\":1}");
+	free(p);
+	free(id);
+	ck_assert_int_eq(queue_reply_take(r2, "srv-1", 100, &id, &p, &n), -ETIMEDOUT);
+	ck_assert_int_eq(queue_reply_take(r2, "srv-1", 0, &id, &p, &n), -ETIMEDOUT);
+	ck_assert_int_eq(queue_reply_take(r2, "bad id", 0, &id, &p, &n), -EINVAL);
+	ck_assert_int_eq(queue_reply_push(r1, "srv-1", "bad id", "{}", 2, 60), -EINVAL);
+	/* an entry without the framing is dropped, not handed out */
+	ck_assert_int_eq(testsrv_int(r1, "RPUSH", "jt:vreply:srv-1", "{}"), 1);
+	ck_assert_int_eq(queue_reply_take(r2, "srv-1", 0, &id, &p, &n), -EPROTO);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_null(id);
 }
 END_TEST
 
