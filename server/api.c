@@ -18,7 +18,7 @@
 #include "apierr.h"
 #include "bulkcancel.h"
 #include "calib.h"
-#include "candidates.h"
+#include "taskidx.h"
 #include "config.h"
 #include "cpuset.h"
 #include "hostid.h"
@@ -275,6 +275,27 @@ static int admit(struct redis *r, const struct http_request *req, const struct m
 	return 0;
 }
 
+/* The global and the client's own queue limits: true when resp says 429. */
+static bool queue_full(struct api *a, struct redis *r, const struct http_request *req,
+		       struct http_response *resp, long long *depth)
+{
+	long long mine = 0;
+	char msg[160] = "";
+	queue_depth(r, "measure", depth);
+	if (*depth >= a->cfg->max_queue_depth)
+		snprintf(msg, sizeof msg, "the measure queue is full; nothing was queued");
+	else if (a->cfg->max_queued_per_client > 0 &&
+		 taskidx_client_queued(r, req->client, a->cfg->max_queued_per_client, &mine) == 0 &&
+		 mine >= a->cfg->max_queued_per_client)
+		snprintf(msg, sizeof msg, "this client has %lld tasks queued, the most "
+			 "max_queued_per_client allows; nothing was queued", mine);
+	if (!msg[0])
+		return false;
+	snprintf(resp->retry_after, sizeof resp->retry_after, "%d", QUEUE_FULL_RETRY_S);
+	api_respond_error(resp, req, "queue_full", msg, NULL);
+	return true;
+}
+
 static void h_measure(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct measure_request m;
@@ -308,13 +329,8 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	canon = request_to_json(&m);
 	struct task_new t = { .request_json = canon, .candidate_id = m.candidate_id,
 			      .problem_name = m.problem_name };
-	queue_depth(r, "measure", &depth);
-	if (depth >= a->cfg->max_queue_depth) {
-		snprintf(resp->retry_after, sizeof resp->retry_after, "%d", QUEUE_FULL_RETRY_S);
-		api_respond_error(resp, req, "queue_full", "the measure queue is full; nothing was "
-				  "queued", NULL);
+	if (queue_full(a, r, req, resp, &depth))
 		goto out;
-	}
 	/* an Idempotency-Key is the client's own: another client's same key is
 	 * another task (client, then the key's digest: always under the limit) */
 	char scoped[sizeof req->client + 80], digest[UTIL_SHA256_HEX_LEN];
@@ -334,9 +350,12 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	}
 	atomic_fetch_add(&a->tasks_created, existing ? 0 : 1);
 	/* for DELETE /api/v1/tasks?candidate_id= (bulkcancel.h) */
-	if (!existing && m.candidate_id && candidates_add(r, m.candidate_id, id,
+	if (!existing && m.candidate_id && taskidx_candidate_add(r, m.candidate_id, id,
 							  a->cfg->result_ttl_seconds) != 0)
 		log_warn("task %s: not indexed under its candidate_id", id);
+	if (!existing && a->cfg->max_queued_per_client > 0 &&
+	    taskidx_client_add(r, req->client, id, a->cfg->result_ttl_seconds) != 0)
+		log_warn("task %s: not counted in its client's queue", id);
 	char poll[96];
 	snprintf(poll, sizeof poll, TASKS_PREFIX "%s", id);
 	snprintf(resp->location, sizeof resp->location, "%s", poll);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "api_impl.h"
-#include "candidates.h"
+#include "taskidx.h"
 #include "config.h"
 #include "keys.h"
 #include "redis.h"
@@ -131,7 +131,7 @@ void bulkcancel_handle(struct api *a, const struct http_request *req, struct htt
 		api_not_ready(resp, req, "Redis is unreachable; nothing was cancelled");
 		goto out;
 	}
-	if (by_cand && candidates_tasks(r, cand, &ids, &n) != 0) {
+	if (by_cand && taskidx_candidate_tasks(r, cand, &ids, &n) != 0) {
 		api_not_ready(resp, req, "Redis failed while listing the tasks; nothing was cancelled");
 		goto out;
 	}
@@ -158,7 +158,7 @@ void bulkcancel_handle(struct api *a, const struct http_request *req, struct htt
 out:
 	if (r)
 		redis_pool_put(a->pool, r);
-	candidates_free(ids, n);
+	taskidx_free(ids, n);
 	json_decref(listed);
 	json_decref(out);
 }

@@ -42,7 +42,8 @@
 #define KEYS_WORKERS       "jt:workers"
 #define KEYS_SEAL_KEYS     "jt:keys"
 #define KEYS_JOB_STATS     "jt:stats:jobs"   /* hash: jobstats.h */
-#define KEYS_CAND_PREFIX   "jt:cand:"        /* + sha256(candidate_id): candidates.h */
+#define KEYS_CAND_PREFIX   "jt:cand:"        /* + sha256(candidate_id): taskidx.h */
+#define KEYS_CLIENTQ_PREFIX "jt:cq:"         /* + sha256(client): taskidx.h */
 #define KEYS_SEAL_KEY_ID_LEN 16   /* hex digits, seal.h */
 
 #define KEYS_KIND_MEASURE  "measure"

@@ -114,6 +114,40 @@ class T031Admission(unittest.TestCase):
         finally:
             S.stop_proc("limited")
 
+    def test_a_client_queue_limit(self):
+        # a server of its own: a global limit far away, two queued tasks per client
+        S = self.S
+        port = S.port + 3 if S.port < 65000 else S.port - 3
+        conf = S.write_config("perclient.conf", listen="127.0.0.1:%d" % port,
+                              max_queue_depth="50", max_queued_per_client="2")
+        S.start_server("perclient", config=conf, port=port)
+        ids = []
+        try:
+            codes = []
+            for _ in range(5):   # seconds each: at most one of them leaves the queue
+                r = S.post("/api/v1/measure", body(), port=port, headers=self.A)
+                codes.append(r.status)
+                if r.status == 202:
+                    ids.append(r.json["task_id"])
+                else:
+                    self.assertEqual((r.status, r.json["error"]), (429, "queue_full"), r.raw)
+                    self.assertIn("max_queued_per_client", r.json["message"])
+                    self.assertEqual(r.headers.get("Retry-After"), "30")
+            self.assertIn(429, codes, codes)
+            self.assertLessEqual(len(ids), 3, codes)
+            # another client is not held back by A's queue
+            b = S.post("/api/v1/measure", body(), port=port, headers=self.B)
+            self.assertEqual(b.status, 202, b.raw)
+            ids.append(b.json["task_id"])
+            # tasks that left the queue (cancelled here) no longer count
+            self.cancel_all(ids)
+            r = S.post("/api/v1/measure", body(), port=port, headers=self.A)
+            self.assertEqual(r.status, 202, r.raw)
+            ids = [r.json["task_id"]]
+        finally:
+            self.cancel_all(ids)
+            S.stop_proc("perclient")
+
     def test_one_job_cannot_hold_the_lock_past_max_job_seconds(self):
         S = self.S
         r = S.post("/api/v1/measure", body(energy_measurement_trials=50, min_trials=50,

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "queue.h"
 #include "redis_testsrv.h"
+#include "taskidx.h"
 #include "tasks.h"
 #include "util.h"
 #include "workers.h"
@@ -281,6 +282,39 @@ START_TEST(cancel_queued)
 }
 END_TEST
 
+/* A client's queued count (max_queued_per_client) repairs itself: tasks
+ * that left the queue, however, stop counting once the limit is reached. */
+START_TEST(client_queue_count)
+{
+	char a[37], b[37], c[37];
+	long long n = -1;
+	create(NULL, NULL, NULL, a, NULL);
+	create(NULL, NULL, NULL, b, NULL);
+	create(NULL, NULL, NULL, c, NULL);
+	ck_assert_int_eq(taskidx_client_add(r, "token:abc", a, TTL), 0);
+	ck_assert_int_eq(taskidx_client_add(r, "token:abc", b, TTL), 0);
+	ck_assert_int_eq(taskidx_client_add(r, "token:abc", c, TTL), 0);
+	ck_assert_int_eq(taskidx_client_add(r, "addr:127.0.0.1", c, TTL), 0);
+	ck_assert_int_eq(taskidx_client_add(r, "token:abc", "not a task id", TTL), -EINVAL);
+	ck_assert_int_eq(taskidx_client_queued(r, "token:abc", 10, &n), 0);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(tasks_cancel(r, a, TTL), 0);    /* left the queue */
+	char key[80];
+	snprintf(key, sizeof key, KEYS_TASK_PREFIX "%s", b);
+	ck_assert_int_eq(testsrv_int(r, "DEL", key, NULL), 1); /* expired, or lost */
+	/* below the limit the count is an upper bound (no pruning) */
+	ck_assert_int_eq(taskidx_client_queued(r, "token:abc", 10, &n), 0);
+	ck_assert_int_eq(n, 3);
+	/* at the limit it is exact */
+	ck_assert_int_eq(taskidx_client_queued(r, "token:abc", 3, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(taskidx_client_queued(r, "addr:127.0.0.1", 1, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(taskidx_client_queued(r, "nobody", 1, &n), 0);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
 START_TEST(cancel_reserved_before_start)
 {
 	char a[37];
@@ -509,6 +543,7 @@ static Suite *redis_tasks_suite(void)
 	tcase_add_test(tc, bad_results_are_refused);
 	tcase_add_test(tc, idempotency_key);
 	tcase_add_test(tc, cancel_queued);
+	tcase_add_test(tc, client_queue_count);
 	tcase_add_test(tc, cancel_reserved_before_start);
 	tcase_add_test(tc, cancel_running);
 	tcase_add_test(tc, unknown_ids);
