@@ -37,6 +37,7 @@
 #define CANCEL_CHECK_MS 200
 #define RECOVER_EVERY_MS 3000
 #define PROMOTE_EVERY_MS 500    /* delayed (host_busy) jobs are due at this grain */
+#define REPAIR_EVERY_MS 60000  /* tasks_repair: cheap, O(queued + running) */
 #define LOCK_RETRY_MS 200
 
 struct worker {
@@ -616,7 +617,8 @@ static int on_dead_validate(void *arg, const char *payload, size_t len)
 static void *keeper_thread(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t next_hb = 0, next_renew = 0, next_cancel = 0, next_recover = 0, next_promote = 0;
+	uint64_t next_hb = 0, next_renew = 0, next_cancel = 0, next_recover = 0, next_promote = 0,
+		 next_repair = 0;
 	const uint64_t ms = 1000000ull;
 
 	while (!stopping(w)) {
@@ -653,6 +655,15 @@ static void *keeper_thread(void *arg)
 			if (queue_promote_due(w->r_keep, "measure", now_ms, &n) == 0 && n)
 				log_info("%d delayed measure job(s) back in the queue", n);
 			next_promote = now + PROMOTE_EVERY_MS * ms;
+		}
+		if (now >= next_repair) {
+			/* the live sets against the records (tasks.h): they only drift
+			 * after a Redis that lost writes, or a hand-edited database */
+			long long n = 0;
+			if (tasks_repair(w->r_keep, &n) == 0 && n)
+				log_warn("dropped %lld task id(s) from the queued/running sets that "
+					 "their records contradict", n);
+			next_repair = now + REPAIR_EVERY_MS * ms;
 		}
 		sleep_ms(KEEPER_TICK_MS);
 	}

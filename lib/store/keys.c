@@ -173,6 +173,9 @@ int keys_count(char *buf, size_t cap, const char *status)
 {
 	if (!keys_status_valid(status))
 		return -EINVAL;
+	/* the current states are sets of ids (tasks.h), the final ones totals */
+	if (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0)
+		return fmt(buf, cap, KEYS_PREFIX "live:%s", status);
 	return fmt(buf, cap, KEYS_PREFIX "count:%s", status);
 }
 

@@ -75,6 +75,7 @@ int keys_fence(char *buf, size_t cap, const char *host_id);
 /* key_sha256 must be 64 lower-case hex digits (util_sha256_hex of the header). */
 int keys_idem(char *buf, size_t cap, const char *key_sha256);
 int keys_vreply(char *buf, size_t cap, const char *reply_to);
+/* jt:live:{queued|running} (sets of task ids), jt:count:{final status} (totals) */
 int keys_count(char *buf, size_t cap, const char *status);
 /* Seal key ids: exactly 16 lower-case hex digits. */
 bool keys_seal_key_id_valid(const char *key_id);

@@ -7,18 +7,8 @@
 #include <string.h>
 
 #include "keys.h"
+#include "tasks.h"
 #include "util.h"
-
-/* Drops the members whose task is no longer queued; returns how many stay. */
-static const struct redis_script prune = {
-	"taskidx_prune",
-	"for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-	"  if redis.call('HGET', ARGV[1] .. id, 'status') ~= 'queued' then\n"
-	"    redis.call('SREM', KEYS[1], id)\n"
-	"  end\n"
-	"end\n"
-	"return redis.call('SCARD', KEYS[1])\n",
-};
 
 static void key_of(const char *prefix, const char *name, char *key, size_t cap)
 {
@@ -66,12 +56,7 @@ int taskidx_client_queued(struct redis *r, const char *client, long limit, long 
 	redis_reply_free(rep);
 	if (err || *n < limit)
 		return err;
-	const char *keys[] = { key }, *args[] = { KEYS_TASK_PREFIX };
-	rep = NULL;
-	if ((err = redis_eval(r, &prune, 1, keys, 1, args, &rep)) == 0)
-		err = redis_reply_int(rep, n);
-	redis_reply_free(rep);
-	return err;
+	return tasks_prune_set(r, key, "queued", n, NULL);
 }
 
 int taskidx_candidate_tasks(struct redis *r, const char *candidate_id, char ***ids, size_t *n)

@@ -24,7 +24,7 @@ static const char *const status_names[TASK_NSTATUS] = {
 #define RC_EXPIRED 5
 
 /*
- * KEYS: task, queue, count:queued [, idem].
+ * KEYS: task, queue, live:queued [, idem].
  * ARGV: id, created_at, idem ttl, task key prefix, field/value pairs...
  * → {0, id} created, {1, old id} idempotent hit, {4, ''} id collision.
  */
@@ -38,12 +38,12 @@ static const struct redis_script create_script = {
 	"redis.call('HSET', KEYS[1], 'status', 'queued', 'stage', 'queued', 'progress', '0',\n"
 	"           'created_at', ARGV[2], 'attempts', '0', unpack(ARGV, 5))\n"
 	"redis.call('LPUSH', KEYS[2], ARGV[1])\n"
-	"redis.call('INCR', KEYS[3])\n"
+	"redis.call('SADD', KEYS[3], ARGV[1])\n"
 	"if #KEYS == 4 then redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(ARGV[3])) end\n"
 	"return {0, ARGV[1]}\n",
 };
 
-/* KEYS: task, count:queued, count:running.  ARGV: worker, started_at, hb prefix. */
+/* KEYS: task, live:queued, live:running.  ARGV: worker, started_at, hb prefix, id. */
 static const struct redis_script start_script = {
 	"tasks_start",
 	"local st = redis.call('HGET', KEYS[1], 'status')\n"
@@ -53,11 +53,11 @@ static const struct redis_script start_script = {
 	"  local w = redis.call('HGET', KEYS[1], 'worker')\n"
 	"  if w and w ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. w) == 1 then return 3 end\n"
 	"elseif st == 'queued' then\n"
-	"  redis.call('DECR', KEYS[2])\n"
-	"  redis.call('INCR', KEYS[3])\n"
+	"  redis.call('SREM', KEYS[2], ARGV[4])\n"
 	"else\n"
 	"  return 3\n"
 	"end\n"
+	"redis.call('SADD', KEYS[3], ARGV[4])\n"
 	"redis.call('HSET', KEYS[1], 'status', 'running', 'stage', 'validating', 'progress', '0',\n"
 	"           'started_at', ARGV[2], 'worker', ARGV[1])\n"
 	"redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
@@ -65,7 +65,7 @@ static const struct redis_script start_script = {
 };
 
 /*
- * KEYS: task, count:running, count:queued, delayed zset.
+ * KEYS: task, live:running, live:queued, delayed zset.
  * ARGV: id, now ms, backoff ms, give-up window ms.
  * The first time records busy_since; after the window, nothing is changed and
  * the caller fails the task.  Otherwise running → queued, stage "host_busy",
@@ -83,8 +83,8 @@ static const struct redis_script requeue_busy_script = {
 	"redis.call('HSET', KEYS[1], 'busy_since_ms', since, 'status', 'queued', 'stage', 'host_busy',\n"
 	"           'progress', '0')\n"
 	"local n = redis.call('HINCRBY', KEYS[1], 'busy_requeues', 1)\n"
-	"redis.call('DECR', KEYS[2])\n"
-	"redis.call('INCR', KEYS[3])\n"
+	"redis.call('SREM', KEYS[2], ARGV[1])\n"
+	"redis.call('SADD', KEYS[3], ARGV[1])\n"
 	"local due = tonumber(ARGV[2]) + tonumber(ARGV[3]) * 2 ^ math.min(n - 1, 3)\n"
 	"redis.call('ZADD', KEYS[4], due, ARGV[1])\n"
 	"return 0\n",
@@ -102,8 +102,8 @@ static const struct redis_script progress_script = {
 };
 
 /*
- * KEYS: task, count:running, count:{final status}.
- * ARGV: status, finished_at, ttl, body, progress, error_type, error_message.
+ * KEYS: task, live:running, count:{final status}.
+ * ARGV: status, finished_at, ttl, body, progress, error_type, error_message, id.
  */
 static const struct redis_script finish_script = {
 	"tasks_finish",
@@ -116,14 +116,14 @@ static const struct redis_script finish_script = {
 	"if ARGV[6] ~= '' then\n"
 	"  redis.call('HSET', KEYS[1], 'error_type', ARGV[6], 'error_message', ARGV[7])\n"
 	"end\n"
-	"redis.call('DECR', KEYS[2])\n"
+	"redis.call('SREM', KEYS[2], ARGV[8])\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))\n"
 	"return 0\n",
 };
 
 /*
- * KEYS: task, measure queue, count:queued, count:running, count:cancelled,
+ * KEYS: task, measure queue, live:queued, live:running, count:cancelled,
  *       measure attempts.  ARGV: id, finished_at, ttl.
  * The id is also LREMed when running: a redelivered job may sit in the queue.
  */
@@ -139,16 +139,15 @@ static const struct redis_script cancel_script = {
 	"           'finished_at', ARGV[2])\n"
 	"if st == 'running' then\n"
 	"  redis.call('HSET', KEYS[1], 'cancel_requested', '1')\n"
-	"  redis.call('DECR', KEYS[4])\n"
-	"else\n"
-	"  redis.call('DECR', KEYS[3])\n"
 	"end\n"
+	"redis.call('SREM', KEYS[3], ARGV[1])\n"
+	"redis.call('SREM', KEYS[4], ARGV[1])\n"
 	"redis.call('INCR', KEYS[5])\n"
 	"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))\n"
 	"return 0\n",
 };
 
-/* KEYS: task, count:queued, count:running, count:failed, measure queue.
+/* KEYS: task, live:queued, live:running, count:failed, measure queue.
  * ARGV: finished_at, message, ttl, id. */
 static const struct redis_script fail_lost_script = {
 	"tasks_fail_lost",
@@ -158,7 +157,8 @@ static const struct redis_script fail_lost_script = {
 	"redis.call('LREM', KEYS[5], 0, ARGV[4])\n"
 	"redis.call('HSET', KEYS[1], 'status', 'failed', 'stage', 'failed',\n"
 	"           'error_type', 'worker_lost', 'error_message', ARGV[2], 'finished_at', ARGV[1])\n"
-	"if st == 'running' then redis.call('DECR', KEYS[3]) else redis.call('DECR', KEYS[2]) end\n"
+	"redis.call('SREM', KEYS[2], ARGV[4])\n"
+	"redis.call('SREM', KEYS[3], ARGV[4])\n"
 	"redis.call('INCR', KEYS[4])\n"
 	"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))\n"
 	"return 0\n",
@@ -486,36 +486,93 @@ int tasks_status(struct redis *r, const char *id, char out[16])
 	return ret;
 }
 
+/* KEYS: live:queued, live:running, then the three totals → five integers
+ * (-1 for a total that is not an integer). */
+static const struct redis_script counts_script = {
+	"tasks_counts",
+	"local out = {redis.call('SCARD', KEYS[1]), redis.call('SCARD', KEYS[2])}\n"
+	"for i = 3, 5 do out[i] = tonumber(redis.call('GET', KEYS[i]) or '0') or -1 end\n"
+	"return out\n",
+};
+
+/* KEYS: a set of task ids.  ARGV: task key prefix, status → {left, dropped}. */
+static const struct redis_script prune_script = {
+	"tasks_prune_set",
+	"local dropped = 0\n"
+	"for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	"  if redis.call('HGET', ARGV[1] .. id, 'status') ~= ARGV[2] then\n"
+	"    dropped = dropped + redis.call('SREM', KEYS[1], id)\n"
+	"  end\n"
+	"end\n"
+	"return {redis.call('SCARD', KEYS[1]), dropped}\n",
+};
+
 int tasks_counts(struct redis *r, long long counts[TASK_NSTATUS])
 {
 	char k[TASK_NSTATUS][KEYS_MAX];
-	const char *argv[1 + TASK_NSTATUS];
+	const char *keys[TASK_NSTATUS];
 	struct redis_reply *rep = NULL;
 	int ret;
 
-	argv[0] = "MGET";
 	for (int i = 0; i < TASK_NSTATUS; i++) {
 		if ((ret = count_key(k[i], sizeof k[i], (enum task_status)i)))
 			return ret;
-		argv[1 + i] = k[i];
+		keys[i] = k[i];
 	}
-	ret = redis_cmd(r, &rep, 1 + TASK_NSTATUS, argv, NULL);
-	if (ret)
+	if ((ret = redis_eval(r, &counts_script, TASK_NSTATUS, keys, 0, NULL, &rep)))
 		goto out;
 	if (rep->type != REDIS_T_ARR || rep->n != TASK_NSTATUS) {
 		ret = -EPROTO;
 		goto out;
 	}
 	for (int i = 0; i < TASK_NSTATUS; i++) {
-		counts[i] = 0;
-		if (rep->elem[i].type == REDIS_T_STR &&
-		    util_parse_i64(rep->elem[i].str, &counts[i])) {
+		if (redis_reply_int(&rep->elem[i], &counts[i]) || counts[i] < 0) {
 			ret = -EPROTO;
 			goto out;
 		}
 	}
 out:
 	redis_reply_free(rep);
+	return ret;
+}
+
+int tasks_prune_set(struct redis *r, const char *set_key, const char *status,
+		    long long *left, long long *dropped)
+{
+	struct redis_reply *rep = NULL;
+	enum task_status st;
+	long long v[2] = { 0 };
+	int ret;
+
+	if (!set_key || tasks_status_parse(status, &st))
+		return -EINVAL;
+	const char *keys[] = { set_key }, *args[] = { KEYS_TASK_PREFIX, status };
+	if ((ret = redis_eval(r, &prune_script, 1, keys, 2, args, &rep)) == 0) {
+		if (rep->type != REDIS_T_ARR || rep->n != 2 || redis_reply_int(&rep->elem[0], &v[0]) ||
+		    redis_reply_int(&rep->elem[1], &v[1]))
+			ret = -EPROTO;
+	}
+	redis_reply_free(rep);
+	if (left)
+		*left = v[0];
+	if (dropped)
+		*dropped = v[1];
+	return ret;
+}
+
+int tasks_repair(struct redis *r, long long *removed)
+{
+	long long dropped[2] = { 0 };
+	char k[KEYS_MAX];
+	int ret = 0;
+
+	for (int i = 0; ret == 0 && i < 2; i++) {
+		enum task_status st = i == 0 ? TASK_QUEUED : TASK_RUNNING;
+		if ((ret = count_key(k, sizeof k, st)) == 0)
+			ret = tasks_prune_set(r, k, status_names[st], NULL, &dropped[i]);
+	}
+	if (removed)
+		*removed = dropped[0] + dropped[1];
 	return ret;
 }
 
@@ -533,8 +590,8 @@ int tasks_start(struct redis *r, const char *id, const char *worker_id)
 		return -EINVAL;
 	now_rfc3339(now);
 	const char *keys[] = { task, cq, cr };
-	const char *args[] = { worker_id, now, KEYS_HB_PREFIX };
-	return eval_rc(r, &start_script, 3, keys, 3, args);
+	const char *args[] = { worker_id, now, KEYS_HB_PREFIX, id };
+	return eval_rc(r, &start_script, 3, keys, 4, args);
 }
 
 int tasks_progress(struct redis *r, const char *id, const char *stage, double progress)
@@ -677,8 +734,8 @@ int tasks_finish(struct redis *r, const char *id, const char *status,
 	snprintf(prog, sizeof prog, "%.4f", progress);
 	const char *keys[] = { task, cr, cf };
 	const char *args[] = { status, now, ttl, body, prog, error_type ? error_type : "",
-			       error_message ? error_message : "" };
-	ret = eval_rc(r, &finish_script, 3, keys, 7, args);
+			       error_message ? error_message : "", id };
+	ret = eval_rc(r, &finish_script, 3, keys, 8, args);
 out:
 	free(base);
 	free(body);

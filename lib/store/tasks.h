@@ -1,15 +1,19 @@
 /*
- * tasks.h — task records in Redis: jt:task:{id} (hash) plus the counters
- * jt:count:{status}.  Every state change is one Lua script, so the counters
- * move in the same atomic step as the status:
+ * tasks.h — task records in Redis: jt:task:{id} (hash), the sets of ids
+ * jt:live:queued and jt:live:running, and the totals jt:count:{final status}.
+ * Every state change is one Lua script, so the sets and totals move in the
+ * same atomic step as the status:
  *
- *   create            → queued     count:queued++ ; id LPUSHed on jt:q:measure
- *   queued  → running  (start)     queued-- running++
- *   running → completed|failed (finish)            running-- X++
- *   queued|running → cancelled (cancel)            queued|running-- cancelled++
- *   queued|running → failed (fail_lost)            queued|running-- failed++
- * queued and running are gauges; completed, failed and cancelled are totals
- * (they do not go down when a finished record expires).
+ *   create            → queued     id into live:queued; LPUSHed on jt:q:measure
+ *   queued  → running  (start)     live:queued → live:running
+ *   running → completed|failed (finish)            out of live:running, X++
+ *   queued|running → cancelled (cancel)            out of live:*, cancelled++
+ *   queued|running → failed (fail_lost)            out of live:*, failed++
+ * queued and running are counted as the sets' sizes: adding or removing an id
+ * twice changes nothing, so a step replayed after a crash cannot skew them,
+ * and tasks_repair() drops any id whose record says otherwise (or is gone).
+ * completed, failed and cancelled are totals (they do not go down when a
+ * finished record expires).
  *
  * Hash fields: status, stage, progress ("%.4f"), created_at, started_at,
  * finished_at (RFC 3339 UTC, absent until set), candidate_id, problem_name
@@ -135,7 +139,20 @@ int tasks_status(struct redis *r, const char *id, char out[16]);
  * already finished or cancelled: treat as done (idempotent on_dead). */
 int tasks_fail_lost(struct redis *r, const char *id, const char *message, long ttl_s);
 
-/* counts[TASK_QUEUED..TASK_CANCELLED] from jt:count:*, missing = 0. */
+/* counts[TASK_QUEUED..TASK_CANCELLED]: the live sets' sizes and the totals
+ * (missing = 0), read in one atomic step. */
 int tasks_counts(struct redis *r, long long counts[TASK_NSTATUS]);
+
+/*
+ * Drops from the set at set_key every task id whose record is gone or whose
+ * status is not status; *left and *dropped (both optional) get how many stay
+ * and how many went.  One atomic step, O(set size).
+ */
+int tasks_prune_set(struct redis *r, const char *set_key, const char *status,
+		    long long *left, long long *dropped);
+
+/* tasks_prune_set on live:queued and live:running; *removed (optional) gets
+ * how many ids were dropped (0 when the sets agreed with the records). */
+int tasks_repair(struct redis *r, long long *removed);
 
 #endif

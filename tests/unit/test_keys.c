@@ -80,7 +80,9 @@ START_TEST(formats)
 	ck_assert_int_eq(keys_vreply(b, sizeof b, "req-1"), 0);
 	ck_assert_str_eq(b, "jt:vreply:req-1");
 	ck_assert_int_eq(keys_count(b, sizeof b, "queued"), 0);
-	ck_assert_str_eq(b, "jt:count:queued");
+	ck_assert_str_eq(b, "jt:live:queued");
+	ck_assert_int_eq(keys_count(b, sizeof b, "failed"), 0);
+	ck_assert_str_eq(b, "jt:count:failed");
 	ck_assert_str_eq(KEYS_WORKERS, "jt:workers");
 }
 END_TEST

@@ -452,6 +452,94 @@ START_TEST(redelivery_after_worker_death)
 }
 END_TEST
 
+/* The worker's protocol for one job, steps 1..upto (0 = none): reserve,
+ * start, progress, finish, ack.  Returns what tasks_start said (or 0). */
+static int run_job(const char *worker, const char *id, int upto)
+{
+	char *p = NULL;
+	int started = 0;
+	if (upto >= 1) {
+		ck_assert_int_eq(workers_heartbeat(r, worker, NULL, 10000), 0);
+		ck_assert_int_eq(queue_reserve(r, "measure", worker, 100, &p, NULL), 0);
+		ck_assert_str_eq(p, id);
+	}
+	if (upto >= 2 && (started = tasks_start(r, id, worker)) != 0)
+		upto = 5; /* not ours to run (finished already): just ack */
+	if (upto >= 3 && upto < 5)
+		ck_assert_int_eq(tasks_progress(r, id, "measuring", 0.5), 0);
+	if (upto >= 4 && !started)
+		ck_assert_int_eq(tasks_finish(r, id, "completed", "{}", NULL, NULL, TTL), 0);
+	if (upto >= 5)
+		ck_assert_int_eq(queue_ack(r, "measure", worker, p, strlen(p)), 0);
+	free(p);
+	return started;
+}
+
+/* A worker that dies after any step of a job: another takes over; the task
+ * ends completed once, nothing is left in any queue, the counts agree. */
+START_TEST(crash_after_every_step)
+{
+	for (int step = 0; step <= 5; step++) {
+		char id[37], st[16];
+		ck_assert_int_eq(redis_cmdv(r, NULL, "FLUSHDB", REDIS_END), 0);
+		create(NULL, NULL, NULL, id, NULL);
+		run_job("w1", id, step);
+		ck_assert_int_eq(redis_cmdv(r, NULL, "DEL", "jt:hb:w1", REDIS_END), 0);
+		int requeued = 0;
+		ck_assert_int_eq(queue_recover(r, "measure", 3, NULL, NULL, &requeued), 0);
+		/* the job comes back unless w1 acked it (step 5) */
+		ck_assert_int_eq(requeued, step >= 1 && step < 5);
+		if (step < 5) {
+			int started = run_job("w2", id, 5);
+			/* finished by w1 already (step 4): w2 only acks it */
+			ck_assert_int_eq(started, step == 4 ? -EALREADY : 0);
+		}
+		ck_assert_int_eq(tasks_status(r, id, st), 0);
+		ck_assert_str_eq(st, "completed");
+		counts_are(0, 0, 1, 0, 0);
+		ck_assert_int_eq(qlen(), 0);
+		ck_assert_int_eq(testsrv_int(r, "LLEN", "jt:proc:measure:w1", NULL), 0);
+		ck_assert_int_eq(testsrv_int(r, "LLEN", "jt:proc:measure:w2", NULL), 0);
+		/* started once, or twice when w1 died between its start and its finish */
+		char key[KEYS_MAX];
+		ck_assert_int_eq(keys_task(key, sizeof key, id), 0);
+		struct redis_reply *rep = NULL;
+		ck_assert_int_eq(redis_cmdv(r, &rep, "HGET", key, "attempts", REDIS_END), 0);
+		ck_assert_str_eq(rep->str, step == 2 || step == 3 ? "2" : "1");
+		redis_reply_free(rep);
+	}
+}
+END_TEST
+
+/* Sets that disagree with the records (whatever caused it) are repaired. */
+START_TEST(repair_fixes_the_live_sets)
+{
+	char a[37], b[37], c[37];
+	long long removed = -1;
+	create(NULL, NULL, NULL, a, NULL);
+	create(NULL, NULL, NULL, b, NULL);
+	create(NULL, NULL, NULL, c, NULL);
+	reserve("w1", a);
+	ck_assert_int_eq(tasks_start(r, a, "w1"), 0);
+	ck_assert_int_eq(tasks_repair(r, &removed), 0);
+	ck_assert_int_eq(removed, 0);
+	counts_are(2, 1, 0, 0, 0);
+	/* a ghost in each set, a finished task still listed, a record gone */
+	ck_assert_int_eq(testsrv_int(r, "SADD", "jt:live:running", UNKNOWN), 1);
+	ck_assert_int_eq(testsrv_int(r, "SADD", "jt:live:queued", a), 1);
+	char key[KEYS_MAX];
+	ck_assert_int_eq(keys_task(key, sizeof key, c), 0);
+	ck_assert_int_eq(testsrv_int(r, "DEL", key, NULL), 1);
+	counts_are(3, 2, 0, 0, 0);
+	ck_assert_int_eq(tasks_repair(r, &removed), 0);
+	ck_assert_int_eq(removed, 3);
+	counts_are(1, 1, 0, 0, 0);
+	/* adding twice counts once: a replayed step cannot skew a gauge */
+	ck_assert_int_eq(tasks_start(r, a, "w1"), 0);
+	counts_are(1, 1, 0, 0, 0);
+}
+END_TEST
+
 static int fail_it(void *ctx, const char *payload, size_t len)
 {
 	struct redis *rr = ctx;
@@ -551,6 +639,8 @@ static Suite *redis_tasks_suite(void)
 	tcase_add_test(tc, redelivery_after_worker_death);
 	tcase_add_test(tc, worker_lost_too_often);
 	tcase_add_test(tc, counters_stay_consistent);
+	tcase_add_test(tc, crash_after_every_step);
+	tcase_add_test(tc, repair_fixes_the_live_sets);
 	return s;
 }
 
