@@ -112,7 +112,7 @@ static int server_port(struct redis *r)
 	ck_assert_int_eq(redis_cmdv(r, &rep, "CONFIG", "GET", "port", REDIS_END), 0);
 	ck_assert_int_eq(rep->type, REDIS_T_ARR);
 	ck_assert_uint_eq(rep->n, 2);
-	int port = atoi(rep->elem[1].str);
+	int port = (int)strtol(rep->elem[1].str, NULL, 10);
 	redis_reply_free(rep);
 	return port;
 }
@@ -247,8 +247,8 @@ START_TEST(bad_settings_and_no_sentinel)
 	ck_assert_ptr_null(redis_open_ha("unix:///tmp/x.sock", 100, &ha));
 	ha.master_name = "";
 	ck_assert_ptr_null(redis_open_ha("redis://h/0", 100, &ha));
-	for (int i = 0; i <= REDIS_MAX_SENTINELS; i++)
-		strcat(many, "127.0.0.1:1,");
+	for (size_t i = 0, n = 0; i <= REDIS_MAX_SENTINELS; i++)
+		n += (size_t)snprintf(many + n, sizeof many - n, "127.0.0.1:1,");
 	ha.sentinels = many;
 	ha.master_name = "m";
 	ck_assert_ptr_null(redis_open_ha("redis://h/0", 100, &ha));
