@@ -204,9 +204,12 @@ def run():
             t.join()
         assert "t_kill" in report, "the master was never killed: too few jobs acknowledged"
         wait_for(lambda: "t_restart" in report, 60, "the failover and the old master's return")
-        return account(S, client, report, server_pid, worker_pid)
-    finally:
+        rc = account(S, client, report, server_pid, worker_pid)
+    except BaseException:
         S.close()
+        raise
+    S.close_checked()   # and no sanitizer report in any log
+    return rc
 
 
 def failover_watch(S, report):
