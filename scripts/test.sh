@@ -45,6 +45,7 @@ if [[ $mode != unit ]]; then
 		$PY tests/e2e/api_bytes.py --check tests/golden/api_expected.txt
 	step "e2e: model meter" $PY tests/e2e/run_e2e.py --meter model
 	step "e2e: simulated powercap" $PY tests/e2e/run_e2e.py --meter powercap
+	step "e2e: Redis Sentinel, the master killed mid-stream" $PY tests/e2e/e2e_sentinel.py
 	step "hostile: sandbox attacks through a real worker" $PY tests/hostile/run_hostile.py
 fi
 if [[ $mode == ci ]]; then

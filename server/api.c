@@ -296,6 +296,30 @@ static bool queue_full(struct api *a, struct redis *r, const struct http_request
 	return true;
 }
 
+/*
+ * With redis_min_replicas, a 202 promises that the task is on that many
+ * replicas, so a failover cannot lose it.  When WAIT falls short the task
+ * stays queued on the master (it may well run) but the client gets 503 and
+ * is told to retry with its Idempotency-Key, which answers with this same
+ * task once it is confirmed, or queues it anew if a failover lost it.
+ */
+static bool replicated(const struct api *a, struct redis *r, const struct http_request *req,
+		       const char *id, struct http_response *resp)
+{
+	char msg[400];
+	int acked, err = redis_wait_replicas(r, &acked);
+	if (err == 0)
+		return true;
+	snprintf(msg, sizeof msg, "task %s is queued on the Redis master but %d of the %ld "
+		 "replicas required confirmed it within %ld ms (%s); a failover may lose it: "
+		 "retry with the same Idempotency-Key", id, acked < 0 ? 0 : acked,
+		 a->cfg->redis_min_replicas, a->cfg->redis_wait_timeout_ms,
+		 err == -EAGAIN ? "too few replicas" : strerror(-err));
+	log_warn("%s", msg);
+	api_not_ready(resp, req, msg);
+	return false;
+}
+
 static void h_measure(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct measure_request m;
@@ -320,7 +344,9 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 		goto out;
 	}
 	r = redis_pool_get(a->pool);
-	if (!r || redis_ping(r) != 0) {
+	/* a second PING (no side effect) on a connection that a failover broke
+	 * finds the new master instead of answering 503 */
+	if (!r || (redis_ping(r) != 0 && redis_ping(r) != 0)) {
 		api_not_ready(resp, req, "Redis is unreachable; nothing was queued");
 		goto out;
 	}
@@ -356,6 +382,8 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	if (!existing && a->cfg->max_queued_per_client > 0 &&
 	    taskidx_client_add(r, req->client, id, a->cfg->result_ttl_seconds) != 0)
 		log_warn("task %s: not counted in its client's queue", id);
+	if (!replicated(a, r, req, id, resp))
+		goto out;
 	char poll[96];
 	snprintf(poll, sizeof poll, TASKS_PREFIX "%s", id);
 	snprintf(resp->location, sizeof resp->location, "%s", poll);
@@ -746,15 +774,18 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 		goto fail;
 	}
 	/* a connection per HTTP thread: no request waits for another's */
+	struct redis_ha ha;
+	redis_ha_from_config(&ha, cfg);
 	a->pool = redis_pool_open(cfg->redis_url, (int)cfg->redis_timeout_ms,
-				  (int)cfg->server_threads + 2);
+				  (int)cfg->server_threads + 2, &ha);
 	if (!a->pool) {
 		err = -errno;
-		util_say(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
+		util_say(why, whylen, "redis_url %s / redis_sentinels '%s': %s", cfg->redis_url,
+			 cfg->redis_sentinels, strerror(errno));
 		goto fail;
 	}
 	struct validwait_options vo = {
-		.redis_url = cfg->redis_url, .redis_timeout_ms = (int)cfg->redis_timeout_ms,
+		.redis_url = cfg->redis_url, .redis_timeout_ms = (int)cfg->redis_timeout_ms, .ha = &ha,
 		.max_waiting = (unsigned)cfg->max_validate_waiting,
 		.done = validate_answered, .done_ctx = a,
 	};

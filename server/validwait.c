@@ -162,7 +162,7 @@ struct validwait *validwait_start(const struct validwait_options *o)
 		err = -EIO;
 		goto fail;
 	}
-	if (!(v->r = redis_open(o->redis_url, o->redis_timeout_ms))) {
+	if (!(v->r = redis_open_ha(o->redis_url, o->redis_timeout_ms, o->ha))) {
 		err = -errno;
 		goto fail;
 	}

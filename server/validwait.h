@@ -22,6 +22,7 @@
 #include "http.h"
 
 struct validwait;
+struct redis_ha;
 
 /* Called on the validwait thread once each deferred answer is sent off. */
 typedef void (*validwait_done_fn)(void *ctx, int status, uint64_t started_ns);
@@ -29,6 +30,7 @@ typedef void (*validwait_done_fn)(void *ctx, int status, uint64_t started_ns);
 struct validwait_options {
 	const char *redis_url;
 	int redis_timeout_ms;
+	const struct redis_ha *ha;  /* Sentinel settings (redis.h); may be NULL */
 	unsigned max_waiting;       /* 0 → 1 */
 	validwait_done_fn done;     /* may be NULL */
 	void *done_ctx;

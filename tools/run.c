@@ -404,7 +404,9 @@ static int write_seal(struct run *r)
 		goto out;
 	}
 	/* the same per-key chain as the service's seals */
-	rd = redis_open(r->cfg.redis_url, (int)r->cfg.redis_timeout_ms);
+	struct redis_ha ha;
+	redis_ha_from_config(&ha, &r->cfg);
+	rd = redis_open_ha(r->cfg.redis_url, (int)r->cfg.redis_timeout_ms, &ha);
 	util_rfc3339(util_realtime_ns(), now);
 	if (!rd || (err = sealchain_register_key(rd, &key, now)) ||
 	    (err = sealchain_sign_append(rd, &key, payload, &seal))) {

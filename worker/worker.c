@@ -169,6 +169,24 @@ static int hook_lock_lost(void *arg)
 
 /* ---- measure tasks -------------------------------------------------------- */
 
+/*
+ * With redis_min_replicas: waits until the result (and the seal, written on
+ * the same connection before it) is on that many replicas.  Too few within
+ * the timeout is logged and counts as stored: the job is acked anyway, as
+ * holding it back would only run it again.  A transport error is returned,
+ * and the caller stores the result again: on the master that took over
+ * either it made it (-EALREADY) or the task is still running and gets it now.
+ */
+static int confirm_stored(struct worker *w, const char *id)
+{
+	int acked, err = redis_wait_replicas(w->r_main, &acked);
+	if (err != -EAGAIN)
+		return err;
+	log_warn("task %s: its result is on %d of the %ld replicas required; a failover now "
+		 "would lose it", id, acked, w->cfg->redis_min_replicas);
+	return 0;
+}
+
 /* Retries a store until it lands or the worker stops: a result is never dropped. */
 static int finish_task(struct worker *w, const char *id, const struct job_outcome *o)
 {
@@ -179,6 +197,8 @@ static int finish_task(struct worker *w, const char *id, const struct job_outcom
 		err = tasks_finish(w->r_main, id, o->ok ? "completed" : "failed",
 				   result ? result : "{}", o->ok ? NULL : o->error_type,
 				   o->ok ? NULL : o->error_message, w->cfg->result_ttl_seconds);
+		if (err == 0)
+			err = confirm_stored(w, id);
 		if (err == 0 || err == -ECANCELED || err == -ENOENT || err == -EALREADY)
 			break;
 		log_warn("storing task %s: %s; retrying", id, strerror(-err));
@@ -702,12 +722,15 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 	}
 	log_info("seal key %s %s (key_id %s)", cfg->key_file, created ? "created" : "loaded",
 		 w->key.key_id);
-	w->r_main = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
-	w->r_val = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
-	w->r_keep = redis_open(cfg->redis_url, (int)cfg->redis_timeout_ms);
+	struct redis_ha ha;
+	redis_ha_from_config(&ha, cfg);
+	w->r_main = redis_open_ha(cfg->redis_url, (int)cfg->redis_timeout_ms, &ha);
+	w->r_val = redis_open_ha(cfg->redis_url, (int)cfg->redis_timeout_ms, &ha);
+	w->r_keep = redis_open_ha(cfg->redis_url, (int)cfg->redis_timeout_ms, &ha);
 	if (!w->r_main || !w->r_val || !w->r_keep) {
 		err = -errno;
-		util_say(why, whylen, "redis_url %s: %s", cfg->redis_url, strerror(errno));
+		util_say(why, whylen, "redis_url %s / redis_sentinels '%s': %s", cfg->redis_url,
+			 cfg->redis_sentinels, strerror(errno));
 		goto fail;
 	}
 	return w;

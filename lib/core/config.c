@@ -45,6 +45,8 @@ static int check_sandbox_controls(const char *v, char *why, size_t cap)
 
 static int check_listen(const char *v, char *why, size_t cap);
 static int check_redis_url(const char *v, char *why, size_t cap);
+static int check_sentinels(const char *v, char *why, size_t cap);
+static int check_master_name(const char *v, char *why, size_t cap);
 static int check_nonempty(const char *v, char *why, size_t cap);
 static int check_host_id(const char *v, char *why, size_t cap);
 static int check_sandbox_controls(const char *v, char *why, size_t cap);
@@ -101,6 +103,11 @@ static const struct config_def config_table[] = {
 	STR(redis_url, "redis://127.0.0.1:6379/0", check_redis_url,
 	    "redis://HOST:PORT/DB or unix://PATH"),
 	INT(redis_timeout_ms, "2000", 10, 60000),
+	STR(redis_sentinels, "", check_sentinels,
+	    "empty or host:port,host:port,... (at most 16)"),
+	STR(redis_master_name, "mymaster", check_master_name, "[A-Za-z0-9._-], 1..64"),
+	INT(redis_min_replicas, "0", 0, 16),
+	INT(redis_wait_timeout_ms, "1000", 10, 60000),
 	INT(result_ttl_seconds, "604800", 60, 31536000),
 	INT(lock_ttl_ms, "15000", 1000, 600000),
 	INT(heartbeat_interval_ms, "1000", 100, 60000),
@@ -223,6 +230,37 @@ static int check_redis_url(const char *v, char *why, size_t cap)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Empty, or up to 16 host:port items separated by commas (redis.h's
+ * REDIS_MAX_SENTINELS, which lib/core cannot include). */
+static int check_sentinels(const char *v, char *why, size_t cap)
+{
+	char item[300];
+	int n = 0;
+
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, ",");
+		if (++n > 16 || len >= sizeof item) {
+			util_say(why, cap, n > 16 ? "more than 16 sentinels" : "an item is too long");
+			return -EINVAL;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (check_listen(item, why, cap))
+			return -EINVAL;
+		p += len;
+		if (*p == ',' && !*++p) {
+			util_say(why, cap, "ends with a comma");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_master_name(const char *v, char *why, size_t cap)
+{
+	return check_nonempty(v, why, cap) ? -EINVAL : check_host_id(v, why, cap);
 }
 
 /* Validates text for one key: 0 or -EINVAL with "key: reason (allowed ...)". */

@@ -49,6 +49,11 @@ struct jt_config {
 
 	/* redis / queue / lock */
 	long redis_timeout_ms;     /* 2000, 10..60000 */
+	char *redis_sentinels;     /* "" = off; "host:port,...": find the master through them */
+	char *redis_master_name;   /* "mymaster": the name the sentinels monitor */
+	long redis_min_replicas;   /* 0, 0..16: WAIT for this many replicas after task
+				    * creation and after a stored result (0 = no WAIT) */
+	long redis_wait_timeout_ms;/* 1000, 10..60000: WAIT's timeout */
 	long result_ttl_seconds;   /* 604800, 60..31536000 */
 	long lock_ttl_ms;          /* 15000, 1000..600000 */
 	long heartbeat_interval_ms;/* 1000, 100..60000 */

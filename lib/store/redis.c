@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "log.h"
 #include "util.h"
 
@@ -38,6 +39,14 @@ struct redis {
 	char err[160];
 	struct script_sha scripts[SCRIPT_CACHE];
 	int nscripts;
+	/* Sentinel mode (nsentinels > 0): host/port above are the master last
+	 * resolved, asked again on every connect */
+	int nsentinels;
+	int next_sentinel;           /* the one that answered last is asked first */
+	struct sentinel_addr { char host[256]; int port; } sentinels[REDIS_MAX_SENTINELS];
+	char master_name[128];
+	int min_replicas;
+	int wait_timeout_ms;
 };
 
 /* ---------------------------------------------------------------- URLs */
@@ -82,6 +91,34 @@ static int parse_unix(struct redis *r, const char *p)
 	return parse_uint(q + 4, strlen(q + 4), 1000000, &r->db);
 }
 
+/* "host[:port]" or "[v6]:port" of n bytes; the port defaults to def. */
+static int parse_hostport(const char *h, size_t n, int def, char *host, size_t cap, int *port)
+{
+	const char *end = h + n, *p = NULL;
+
+	if (n && *h == '[') {
+		const char *rb = memchr(h, ']', n);
+		if (!rb || copy_part(host, cap, h + 1, (size_t)(rb - h - 1)))
+			return -EINVAL;
+		if (rb + 1 < end) {
+			if (rb[1] != ':')
+				return -EINVAL;
+			p = rb + 2;
+		}
+	} else {
+		const char *colon = memchr(h, ':', n);
+		if (copy_part(host, cap, h, colon ? (size_t)(colon - h) : n))
+			return -EINVAL;
+		p = colon ? colon + 1 : NULL;
+	}
+	if (!host[0])
+		return -EINVAL;
+	*port = def;
+	if (p && (parse_uint(p, (size_t)(end - p), 65535, port) || *port == 0))
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_tcp(struct redis *r, const char *p)
 {
 	const char *slash = strchr(p, '/');
@@ -100,34 +137,52 @@ static int parse_tcp(struct redis *r, const char *p)
 	} else {
 		h = p;
 	}
-	const char *port = NULL;
-	if (*h == '[') {
-		const char *rb = memchr(h, ']', (size_t)(end - h));
-		if (!rb || copy_part(r->host, sizeof r->host, h + 1, (size_t)(rb - h - 1)))
-			return -EINVAL;
-		if (rb + 1 < end) {
-			if (rb[1] != ':')
-				return -EINVAL;
-			port = rb + 2;
-		}
-	} else {
-		const char *colon = memchr(h, ':', (size_t)(end - h));
-		size_t hn = colon ? (size_t)(colon - h) : (size_t)(end - h);
-		if (copy_part(r->host, sizeof r->host, h, hn))
-			return -EINVAL;
-		port = colon ? colon + 1 : NULL;
-	}
-	if (!r->host[0])
-		return -EINVAL;
-	r->port = 6379;
-	if (port && (parse_uint(port, (size_t)(end - port), 65535, &r->port) || r->port == 0))
+	if (parse_hostport(h, (size_t)(end - h), 6379, r->host, sizeof r->host, &r->port))
 		return -EINVAL;
 	if (slash && slash[1] && parse_uint(slash + 1, strlen(slash + 1), 1000000, &r->db))
 		return -EINVAL;
 	return 0;
 }
 
-struct redis *redis_open(const char *url, int timeout_ms)
+/* "host:port,host:port,..." (spaces around items allowed; port 26379 by default). */
+static int parse_sentinels(struct redis *r, const char *list)
+{
+	const char *p = list;
+
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		size_t n = strcspn(p, ", ");
+		if (r->nsentinels == REDIS_MAX_SENTINELS)
+			return -EINVAL;
+		struct sentinel_addr *a = &r->sentinels[r->nsentinels++];
+		if (parse_hostport(p, n, 26379, a->host, sizeof a->host, &a->port))
+			return -EINVAL;
+		p += n;
+	}
+	return r->nsentinels ? 0 : -EINVAL;
+}
+
+static int apply_ha(struct redis *r, const struct redis_ha *ha)
+{
+	if (!ha)
+		return 0;
+	if (ha->min_replicas < 0 || ha->wait_timeout_ms < 0)
+		return -EINVAL;
+	r->min_replicas = ha->min_replicas;
+	r->wait_timeout_ms = ha->wait_timeout_ms;
+	if (!ha->sentinels || !ha->sentinels[0])
+		return 0;
+	if (r->is_unix || !ha->master_name || !ha->master_name[0] ||
+	    copy_part(r->master_name, sizeof r->master_name, ha->master_name,
+		      strlen(ha->master_name)))
+		return -EINVAL;
+	return parse_sentinels(r, ha->sentinels);
+}
+
+struct redis *redis_open_ha(const char *url, int timeout_ms, const struct redis_ha *ha)
 {
 	struct redis *r;
 	int ret;
@@ -148,12 +203,28 @@ struct redis *redis_open(const char *url, int timeout_ms)
 		ret = parse_tcp(r, url + 8);
 	else
 		ret = -EINVAL;
+	if (!ret)
+		ret = apply_ha(r, ha);
 	if (ret) {
+		explicit_bzero(r->pass, sizeof r->pass);
 		free(r);
 		errno = -ret;
 		return NULL;
 	}
 	return r;
+}
+
+struct redis *redis_open(const char *url, int timeout_ms)
+{
+	return redis_open_ha(url, timeout_ms, NULL);
+}
+
+void redis_ha_from_config(struct redis_ha *ha, const struct jt_config *cfg)
+{
+	ha->sentinels = cfg->redis_sentinels;
+	ha->master_name = cfg->redis_master_name;
+	ha->min_replicas = (int)cfg->redis_min_replicas;
+	ha->wait_timeout_ms = (int)cfg->redis_wait_timeout_ms;
 }
 
 /* ------------------------------------------------------------- replies */
@@ -275,21 +346,21 @@ static struct timeval ms_tv(long ms)
  * the process's signal dispositions, so the signal is blocked for this thread
  * around the call and a SIGPIPE we caused is consumed before unblocking.
  */
-static redisReply *command_nopipe(struct redis *r, int argc, const char *const *argv,
-				  const size_t *lens)
+static redisReply *command_nopipe(const struct redis *r, redisContext *c, int argc,
+				  const char *const *argv, const size_t *lens)
 {
 	sigset_t pipe_set, old, pending;
 	bool was_pending;
 	redisReply *rep;
 
 	if (!r->guard_pipe)
-		return redisCommandArgv(r->c, argc, (const char **)argv, lens);
+		return redisCommandArgv(c, argc, (const char **)argv, lens);
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	sigpending(&pending);
 	was_pending = sigismember(&pending, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	rep = redisCommandArgv(r->c, argc, (const char **)argv, lens);
+	rep = redisCommandArgv(c, argc, (const char **)argv, lens);
 	int e = errno;
 	if (!was_pending && !rep) {
 		const struct timespec zero = { 0, 0 };
@@ -307,7 +378,7 @@ static int exec(struct redis *r, int argc, const char *const *argv,
 		const size_t *lens, redisReply **rep)
 {
 	errno = 0;
-	*rep = command_nopipe(r, argc, argv, lens);
+	*rep = command_nopipe(r, r->c, argc, argv, lens);
 	if (*rep)
 		return 0;
 	int e = errno, ret;
@@ -366,15 +437,15 @@ static int handshake(struct redis *r)
 	return 0;
 }
 
-static int ensure(struct redis *r)
+/* A fresh context to host:port (or the unix socket), its socket timeout set. */
+static int dial(struct redis *r, const char *host, int port, long ms, redisContext **out)
 {
-	if (r->c)
-		return 0;
-	struct timeval tv = ms_tv(r->timeout_ms);
+	struct timeval tv = ms_tv(ms);
 	errno = 0;
 	redisContext *c = r->is_unix ? redisConnectUnixWithTimeout(r->path, tv)
-				     : redisConnectWithTimeout(r->host, r->port, tv);
+				     : redisConnectWithTimeout(host, port, tv);
 	int e = errno;
+	*out = NULL;
 	if (!c)
 		return -ENOMEM;
 	if (c->err) {
@@ -388,10 +459,108 @@ static int ensure(struct redis *r)
 		redisFree(c);
 		return -EIO;
 	}
-	r->c = c;
+	*out = c;
+	return 0;
+}
+
+/* Connects to r->host:r->port (or the socket) and authenticates. */
+static int connect_plain(struct redis *r)
+{
+	int ret = dial(r, r->host, r->port, r->timeout_ms, &r->c);
+	if (ret)
+		return ret;
 	struct sigaction sa;
 	r->guard_pipe = sigaction(SIGPIPE, NULL, &sa) != 0 || sa.sa_handler != SIG_IGN;
-	int ret = handshake(r);
+	return handshake(r);
+}
+
+/* One sentinel's answer for our master: 0 with host/port, or -errno. */
+static int ask_sentinel(struct redis *r, const struct sentinel_addr *s, char *host,
+			size_t cap, int *port)
+{
+	const char *argv[] = { "SENTINEL", "get-master-addr-by-name", r->master_name };
+	redisContext *c;
+	int ret = dial(r, s->host, s->port, r->timeout_ms < 500 ? r->timeout_ms : 500, &c);
+	if (ret)
+		return ret;
+	redisReply *rep = command_nopipe(r, c, 3, argv, NULL);
+	ret = -EPROTO;
+	if (!rep)
+		ret = -EIO;
+	else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+		 rep->element[0]->type == REDIS_REPLY_STRING &&
+		 rep->element[1]->type == REDIS_REPLY_STRING &&
+		 copy_part(host, cap, rep->element[0]->str, rep->element[0]->len) == 0 &&
+		 parse_uint(rep->element[1]->str, rep->element[1]->len, 65535, port) == 0)
+		ret = 0;
+	if (rep)
+		freeReplyObject(rep);
+	redisFree(c);
+	return ret;
+}
+
+/* 0 when the open connection is to a master (ROLE), else drops it. */
+static int check_master(struct redis *r)
+{
+	const char *argv[] = { "ROLE" };
+	redisReply *rep;
+	int ret = exec(r, 1, argv, NULL, &rep);
+	if (ret)
+		return ret;
+	bool master = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+		      rep->element[0]->type == REDIS_REPLY_STRING &&
+		      strcmp(rep->element[0]->str, "master") == 0;
+	freeReplyObject(rep);
+	if (master)
+		return 0;
+	redisFree(r->c);
+	r->c = NULL;
+	return -ECONNREFUSED;
+}
+
+/*
+ * Sentinel mode: each sentinel in turn names the master; the first named
+ * address that takes the connection and says ROLE master wins.
+ */
+static int connect_sentinel(struct redis *r)
+{
+	char host[256], why[200];
+	int port, ret = -ECONNREFUSED;
+
+	snprintf(why, sizeof why, "no sentinel names a reachable master '%.64s'", r->master_name);
+	for (int k = 0; k < r->nsentinels; k++) {
+		int i = (r->next_sentinel + k) % r->nsentinels;
+		const struct sentinel_addr *s = &r->sentinels[i];
+		if (ask_sentinel(r, s, host, sizeof host, &port))
+			continue;
+		bool moved = strcmp(host, r->host) != 0 || port != r->port;
+		snprintf(r->host, sizeof r->host, "%s", host);
+		r->port = port;
+		ret = connect_plain(r);
+		if (ret == -EACCES)
+			return ret;
+		if (ret == 0)
+			ret = check_master(r);
+		if (ret) {
+			snprintf(why, sizeof why, "sentinel %.40s:%d names %.40s:%d, which is not a "
+				 "reachable master", s->host, s->port, host, port);
+			continue;
+		}
+		r->next_sentinel = i;
+		if (moved)
+			log_info("redis: master '%s' is %s:%d (sentinel %s:%d)", r->master_name,
+				 host, port, s->host, s->port);
+		return 0;
+	}
+	note_failure(r, why);
+	return ret == -ETIMEDOUT ? ret : -ECONNREFUSED;
+}
+
+static int ensure(struct redis *r)
+{
+	if (r->c)
+		return 0;
+	int ret = r->nsentinels ? connect_sentinel(r) : connect_plain(r);
 	if (ret)
 		return ret;
 	if (r->failing)
@@ -399,6 +568,14 @@ static int ensure(struct redis *r)
 	r->failing = false;
 	r->err[0] = '\0';
 	return 0;
+}
+
+/* The server changed role under this connection: the command did not run,
+ * and the next one must find the master again. */
+static bool demoted(const redisReply *rep)
+{
+	return rep->type == REDIS_REPLY_ERROR &&
+	       (strncmp(rep->str, "READONLY", 8) == 0 || strncmp(rep->str, "UNBLOCKED", 9) == 0);
 }
 
 static int run(struct redis *r, int block_ms, struct redis_reply **out, int argc,
@@ -426,6 +603,11 @@ static int run(struct redis *r, int block_ms, struct redis_reply **out, int argc
 	if (ret)
 		return ret;
 	ret = rep->type == REDIS_REPLY_ERROR ? -EPROTO : 0;
+	if (demoted(rep) && r->c) {
+		note_failure(r, rep->str);
+		redisFree(r->c);
+		r->c = NULL;
+	}
 	if (out) {
 		*out = reply_copy(rep);
 		if (!*out)
@@ -465,6 +647,32 @@ int redis_cmdv(struct redis *r, struct redis_reply **out, const char *cmd, ...)
 	}
 	va_end(ap);
 	return run(r, 0, out, argc, argv, NULL);
+}
+
+int redis_wait_replicas(struct redis *r, int *acked)
+{
+	char n[16], ms[16];
+	struct redis_reply *rep;
+	long long v = -1;
+
+	if (acked)
+		*acked = -1;
+	if (!r)
+		return -EINVAL;
+	if (r->min_replicas <= 0)
+		return 0;
+	snprintf(n, sizeof n, "%d", r->min_replicas);
+	snprintf(ms, sizeof ms, "%d", r->wait_timeout_ms);
+	const char *argv[] = { "WAIT", n, ms };
+	int ret = run(r, r->wait_timeout_ms, &rep, 3, argv, NULL);
+	if (ret == 0)
+		ret = redis_reply_int(rep, &v);
+	redis_reply_free(rep);
+	if (ret)
+		return ret;
+	if (acked)
+		*acked = (int)v;
+	return v >= r->min_replicas ? 0 : -EAGAIN;
 }
 
 int redis_ping(struct redis *r)
@@ -577,119 +785,4 @@ void redis_close(struct redis *r)
 		redisFree(r->c);
 	explicit_bzero(r->pass, sizeof r->pass);
 	free(r);
-}
-
-/* --------------------------------------------------------------- pool */
-
-struct redis_pool {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int size;
-	int timeout_ms;
-	struct redis **conns;
-	bool *busy;
-};
-
-struct redis_pool *redis_pool_open(const char *url, int timeout_ms, int size)
-{
-	struct redis_pool *p;
-	pthread_condattr_t ca;
-	int e = ENOMEM;
-
-	if (size <= 0 || size > 4096) {
-		errno = EINVAL;
-		return NULL;
-	}
-	p = calloc(1, sizeof *p);
-	if (!p)
-		goto fail;
-	p->size = size;
-	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
-	p->conns = calloc((size_t)size, sizeof *p->conns);
-	p->busy = calloc((size_t)size, sizeof *p->busy);
-	if (!p->conns || !p->busy)
-		goto fail;
-	for (int i = 0; i < size; i++) {
-		p->conns[i] = redis_open(url, timeout_ms);
-		if (!p->conns[i]) {
-			e = errno;
-			goto fail;
-		}
-	}
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	return p;
-fail:
-	if (p) {
-		for (int i = 0; p->conns && i < size; i++)
-			redis_close(p->conns[i]);
-		free(p->conns);
-		free(p->busy);
-		free(p);
-	}
-	errno = e;
-	return NULL;
-}
-
-struct redis *redis_pool_get(struct redis_pool *p)
-{
-	struct timespec dl;
-	struct redis *r = NULL;
-
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += p->timeout_ms / 1000;
-	dl.tv_nsec += (long)(p->timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		for (int i = 0; i < p->size; i++) {
-			if (!p->busy[i]) {
-				p->busy[i] = true;
-				r = p->conns[i];
-				goto out;
-			}
-		}
-		if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT)
-			break;
-	}
-out:
-	pthread_mutex_unlock(&p->mu);
-	if (!r)
-		errno = ETIMEDOUT;
-	return r;
-}
-
-void redis_pool_put(struct redis_pool *p, struct redis *r)
-{
-	if (!r)
-		return;
-	pthread_mutex_lock(&p->mu);
-	for (int i = 0; i < p->size; i++) {
-		if (p->conns[i] == r) {
-			p->busy[i] = false;
-			break;
-		}
-	}
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
-void redis_pool_close(struct redis_pool *p)
-{
-	if (!p)
-		return;
-	for (int i = 0; i < p->size; i++)
-		redis_close(p->conns[i]);
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mu);
-	free(p->conns);
-	free(p->busy);
-	free(p);
 }

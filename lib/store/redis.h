@@ -13,6 +13,18 @@
  *        unix:///path/to/redis.sock[?db=N]
  * AUTH and SELECT are sent on every (re)connect.
  *
+ * Redis Sentinel (redis_open_ha with ha->sentinels set): the URL's host and
+ * port are ignored (its password, user and db still apply; it must be
+ * redis://).  Every (re)connect asks the sentinels in turn (the last one that
+ * answered first; connect and read bounded by min(timeout_ms, 500)) with
+ * SENTINEL get-master-addr-by-name, connects to the address named and checks
+ * with ROLE that it is a master (a sentinel can be stale right after a
+ * failover: then the next sentinel is asked).  No sentinel naming a reachable
+ * master: -ECONNREFUSED.  Sentinels are asked without a password.
+ * A READONLY or UNBLOCKED error reply (the server was demoted under us) drops
+ * the connection like a transport error, so the next command resolves the
+ * master again; the command itself still fails with -EPROTO (it did not run).
+ *
  * Errors (all functions return 0 or -errno):
  *   -ECONNREFUSED  could not connect (server down, socket missing)
  *   -ETIMEDOUT     connect/read/write exceeded the timeout
@@ -107,6 +119,39 @@ int redis_cmdv(struct redis *r, struct redis_reply **out, const char *cmd, ...)
 int redis_cmd_block(struct redis *r, int block_ms, struct redis_reply **out,
 		    int argc, const char *const *argv, const size_t *lens);
 
+/*
+ * High availability, from the configuration (redis_sentinels,
+ * redis_master_name, redis_min_replicas, redis_wait_timeout_ms); the strings
+ * are borrowed until redis_open_ha / redis_pool_open return.
+ */
+struct redis_ha {
+	const char *sentinels;   /* "host:port,host:port,..."; NULL or "" = off */
+	const char *master_name; /* the name the sentinels monitor */
+	int min_replicas;        /* 0: redis_wait_replicas does nothing */
+	int wait_timeout_ms;     /* WAIT's own timeout */
+};
+
+#define REDIS_MAX_SENTINELS 16
+
+struct jt_config;
+/* The four keys of cfg, borrowed from it. */
+void redis_ha_from_config(struct redis_ha *ha, const struct jt_config *cfg);
+
+/* redis_open with Sentinel and WAIT settings (ha NULL: neither).  EINVAL also
+ * for a bad sentinel list, more than REDIS_MAX_SENTINELS, or a unix:// URL
+ * with sentinels. */
+struct redis *redis_open_ha(const char *url, int timeout_ms, const struct redis_ha *ha);
+
+/*
+ * WAIT min_replicas wait_timeout_ms: after writes that must survive a
+ * failover, blocks until that many replicas have acknowledged every write
+ * made on this connection.  0 when they did (or min_replicas is 0), -EAGAIN
+ * when fewer did within the timeout (the writes are on the master only: a
+ * failover now may lose them), or a transport error.  *acked (may be NULL)
+ * gets the count Redis answered (-1 when it did not answer).
+ */
+int redis_wait_replicas(struct redis *r, int *acked);
+
 /* PING: 0 when the server answered PONG. */
 int redis_ping(struct redis *r);
 
@@ -126,12 +171,14 @@ int redis_connected(const struct redis *r);
 
 /*
  * Fixed-size pool for the server's request threads.  Connections are opened
- * lazily like redis_open's.  pool_get blocks up to the pool's timeout_ms
+ * lazily like redis_open_ha's (ha may be NULL), so each follows a failover
+ * on its own.  pool_get blocks up to the pool's timeout_ms
  * when all are lent out and then returns NULL (errno ETIMEDOUT); every
  * successful get must be matched by one put from any thread.
  * Thread-safe.  redis_pool_close() requires every connection returned.
  */
-struct redis_pool *redis_pool_open(const char *url, int timeout_ms, int size);
+struct redis_pool *redis_pool_open(const char *url, int timeout_ms, int size,
+				   const struct redis_ha *ha);
 struct redis *redis_pool_get(struct redis_pool *p);
 void redis_pool_put(struct redis_pool *p, struct redis *r);
 void redis_pool_close(struct redis_pool *p);

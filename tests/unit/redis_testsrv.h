@@ -3,6 +3,10 @@
  * private, throw-away redis-server (no persistence) in a mkdtemp directory,
  * reachable on a unix socket and optionally on a random loopback TCP port.
  * The server gets PR_SET_PDEATHSIG so a crashed test never leaves it behind.
+ * Set replicaof (a master's TCP port) before the first start for a replica,
+ * or sentinel_of for a sentinel (redis-server --sentinel, a generated conf)
+ * monitoring that master as TESTSRV_MASTER_NAME with quorum 2 and short
+ * failover times.
  * Also the main(), fixture and reply helpers those suites share.
  * Test support only; not part of any library.
  */
@@ -28,6 +32,7 @@
 
 #define TESTSRV_BIN "/usr/bin/redis-server"
 #define TESTSRV_SKIP 77
+#define TESTSRV_MASTER_NAME "jtmaster"
 
 struct testsrv {
 	pid_t pid;
@@ -36,6 +41,8 @@ struct testsrv {
 	char sock[128];
 	char url[160];       /* unix:///dir/redis.sock */
 	char tcp_url[64];    /* redis://127.0.0.1:port/0 when port != 0 */
+	int replicaof;       /* a replica of the server on this TCP port (0: no) */
+	int sentinel_of;     /* a sentinel watching the master on this port (0: no) */
 };
 
 static inline bool testsrv_available(void)
@@ -50,11 +57,30 @@ static inline void testsrv_sleep_ms(long ms)
 		;
 }
 
+/* The sentinel's conf (it rewrites it as it learns, so one per sentinel). */
+static inline int testsrv_sentinel_conf(const struct testsrv *s, int port, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/sentinel.conf", s->dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "port %d\nbind 127.0.0.1\nunixsocket %s\ndir %s\n"
+		"sentinel monitor %s 127.0.0.1 %d 2\n"
+		"sentinel down-after-milliseconds %s 1000\n"
+		"sentinel failover-timeout %s 5000\n",
+		port, s->sock, s->dir, TESTSRV_MASTER_NAME, s->sentinel_of,
+		TESTSRV_MASTER_NAME, TESTSRV_MASTER_NAME);
+	return fclose(f);
+}
+
 static inline pid_t testsrv_spawn(const struct testsrv *s, int port)
 {
-	char portbuf[16], log[128];
+	char portbuf[16], log[128], master[16], conf[160];
 	snprintf(portbuf, sizeof portbuf, "%d", port);
 	snprintf(log, sizeof log, "%s/redis.log", s->dir);
+	snprintf(master, sizeof master, "%d", s->replicaof);
+	if (s->sentinel_of && testsrv_sentinel_conf(s, port, conf, sizeof conf))
+		return -1;
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
@@ -65,10 +91,14 @@ static inline pid_t testsrv_spawn(const struct testsrv *s, int port)
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	execl(TESTSRV_BIN, TESTSRV_BIN, "--port", portbuf, "--bind", "127.0.0.1",
-	      "--unixsocket", s->sock, "--unixsocketperm", "700", "--save", "",
-	      "--appendonly", "no", "--dir", s->dir, "--logfile", log,
-	      "--daemonize", "no", (char *)NULL);
+	const char *sentinel[] = { TESTSRV_BIN, conf, "--sentinel", "--logfile", log,
+				   "--daemonize", "no", NULL };
+	const char *server[] = { TESTSRV_BIN, "--port", portbuf, "--bind", "127.0.0.1",
+				 "--unixsocket", s->sock, "--unixsocketperm", "700", "--save", "",
+				 "--appendonly", "no", "--dir", s->dir, "--logfile", log,
+				 "--daemonize", "no", s->replicaof ? "--replicaof" : NULL,
+				 "127.0.0.1", master, NULL };
+	execv(TESTSRV_BIN, (char *const *)(s->sentinel_of ? sentinel : server));
 	_exit(127);
 }
 

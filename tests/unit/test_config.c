@@ -261,6 +261,21 @@ START_TEST(test_string_checks)
 	for (size_t i = 0; i < sizeof bad_cpus / sizeof *bad_cpus; i++)
 		ck_assert_msg(config_set(&c, "measurement_cpus", bad_cpus[i], &err) == -EINVAL,
 			      "accepted '%s'", bad_cpus[i]);
+	static const char *const good_sentinels[] = { "", "10.0.0.1:26379",
+						      "a:1,[::1]:26379,b.lab:26380" };
+	static const char *const bad_sentinels[] = { "a", "a:1,", ",a:1", "a:1,,b:2", "a:0",
+						     "a:1 ,b:2", "1:1,2:1,3:1,4:1,5:1,6:1,7:1,"
+						     "8:1,9:1,10:1,11:1,12:1,13:1,14:1,15:1,16:1,"
+						     "17:1" };
+	for (size_t i = 0; i < sizeof good_sentinels / sizeof *good_sentinels; i++)
+		ck_assert_msg(config_set(&c, "redis_sentinels", good_sentinels[i], &err) == 0,
+			      "%s", err.msg);
+	for (size_t i = 0; i < sizeof bad_sentinels / sizeof *bad_sentinels; i++)
+		ck_assert_msg(config_set(&c, "redis_sentinels", bad_sentinels[i], &err) == -EINVAL,
+			      "accepted '%s'", bad_sentinels[i]);
+	ck_assert_int_eq(config_set(&c, "redis_master_name", "", &err), -EINVAL);
+	ck_assert_int_eq(config_set(&c, "redis_master_name", "jt main", &err), -EINVAL);
+	ck_assert_int_eq(config_set(&c, "redis_min_replicas", "17", &err), -EINVAL);
 	ck_assert_int_eq(config_set(&c, "infra_cpus", "0-2,7", &err), 0);
 	ck_assert_int_eq(config_set(&c, "host_id", "worker-01.lab", &err), 0);
 	ck_assert_int_eq(config_set(&c, "host_id", "a b", &err), -EINVAL);

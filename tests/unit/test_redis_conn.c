@@ -283,7 +283,7 @@ START_TEST(pool_two_threads)
 {
 	ck_assert_int_eq(testsrv_start(&srv, false), 0);
 	/* one connection for two threads: every get waits for the other's put */
-	struct redis_pool *pool = redis_pool_open(srv.url, 2000, 1);
+	struct redis_pool *pool = redis_pool_open(srv.url, 2000, 1, NULL);
 	ck_assert_ptr_nonnull(pool);
 	struct pool_arg a = { pool, 0 }, b = { pool, 0 };
 	pthread_t ta, tb;
@@ -301,7 +301,7 @@ START_TEST(pool_two_threads)
 	redis_pool_close(pool);
 
 	/* all lent out: get gives up after the timeout */
-	pool = redis_pool_open(srv.url, 150, 2);
+	pool = redis_pool_open(srv.url, 150, 2, NULL);
 	struct redis *x = redis_pool_get(pool), *y = redis_pool_get(pool);
 	ck_assert_ptr_nonnull(x);
 	ck_assert_ptr_nonnull(y);
@@ -316,8 +316,8 @@ START_TEST(pool_two_threads)
 	redis_pool_put(pool, x);
 	redis_pool_put(pool, y);
 	redis_pool_close(pool);
-	ck_assert_ptr_null(redis_pool_open(srv.url, 100, 0));
-	ck_assert_ptr_null(redis_pool_open("nope", 100, 2));
+	ck_assert_ptr_null(redis_pool_open(srv.url, 100, 0, NULL));
+	ck_assert_ptr_null(redis_pool_open("nope", 100, 2, NULL));
 }
 END_TEST
 
