@@ -149,3 +149,26 @@ class T034Crash(unittest.TestCase):
             t = S.wait_task(tid, timeout=240)
             self.assertEqual(t["status"], "completed", t)
         self.assert_quiet()
+
+    def test_z_the_seal_chain_survived_it_all(self):
+        # after the kills above and Redis's restart: one chain, no gap, no
+        # task sealed twice (the killed workers died before sealing)
+        seals, after = [], 0
+        while True:
+            r = self.S.get("/api/v1/seals?after=%d&limit=100" % after)
+            self.assertEqual(r.status, 200, r.raw)
+            if not r.json["seals"]:
+                break
+            seals += r.json["seals"]
+            after = r.json["next_after"]
+        payloads = [s["payload"] for s in seals]
+        self.assertGreaterEqual(len(payloads), 6)
+        self.assertEqual([p["sequence"] for p in payloads], list(range(1, len(payloads) + 1)))
+        self.assertIsNone(payloads[0]["prev_seal_sha256"])
+        prevs = [p["prev_seal_sha256"] for p in payloads[1:]]
+        self.assertEqual(len(set(prevs)), len(prevs))
+        tids = [p["task_id"] for p in payloads]
+        self.assertEqual(len(set(tids)), len(tids), "a task sealed twice")
+        fences = [p["measurement"]["lock_fencing_token"] for p in payloads]
+        self.assertEqual(fences, sorted(fences))
+        self.assertEqual(len(set(fences)), len(fences), "two jobs under one lock")
