@@ -5,6 +5,7 @@
 #   make V=1              show full command lines
 #   make test             unit tests (Check); scripts/test.sh runs everything
 #   make lint             cppcheck, clang-tidy, banned functions
+#   make fuzz             libFuzzer targets (clang) into build/fuzz/; scripts/fuzz.sh runs them
 
 comma := ,
 BUILD ?= build
@@ -146,6 +147,35 @@ test: all $(TESTS)
 # cppcheck, clang-tidy and a banned-function grep (scripts/lint.sh; a CI step).
 lint: all
 	scripts/lint.sh
+
+# --- libFuzzer targets (fuzz/fuzz_*.c): clang only, a tree of their own -----
+# The layers they reach are rebuilt with coverage and ASan+UBSan into one
+# archive (a target links only the members it needs); `make all` never needs
+# clang's fuzzer runtime.  scripts/fuzz.sh runs them.
+FUZZ_BUILD  := build/fuzz
+FUZZ_CFLAGS := -O1 -g -std=c17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+               -pthread -fno-strict-aliasing \
+               -fno-omit-frame-pointer -fno-sanitize-recover=all \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_SAN    := -fsanitize=address,undefined
+FUZZ_CPPFLAGS := -D_GNU_SOURCE $(addprefix -I,$(LAYER_DIRS))
+FUZZ_SRCS   := $(foreach d,lib/core lib/api lib/seal lib/store server executor,$(call lib_srcs,$(d))) \
+               lib/measure/candidate.c
+FUZZ_LIB    := $(FUZZ_BUILD)/libjt-fuzz.a
+FUZZ_BINS   := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard fuzz/fuzz_*.c))
+$(FUZZ_BUILD)/%.o: %.c
+	$(quiet) FUZZCC $@
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP \
+		-c -o $@ $<
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_SRCS))
+	$(quiet) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(quiet) LD $@
+	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(call libs_of,$(PKGS))
+fuzz: $(FUZZ_BINS)
+.PHONY: fuzz
 
 clean:
 	rm -rf build

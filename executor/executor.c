@@ -110,25 +110,19 @@ static int read_reply(struct harness *h)
 	return 0;
 }
 
-/* 0 with *line set, -EAGAIN when no complete line is buffered. */
+/* 0 with *line set, -EAGAIN when no complete line is buffered, -EPROTO for a
+ * line holding a NUL byte (harness.py writes ASCII JSON: that was candidate
+ * code, and a C string would silently end at the NUL). */
 static int take_line(struct harness *h, char **line)
 {
-	struct dynbuf *b = &h->rbuf;
-	char *nl = b->len > h->rscan ? memchr(b->p + h->rscan, '\n', b->len - h->rscan) : NULL;
-	if (!nl) {
-		h->rscan = b->len;
-		return -EAGAIN;
+	size_t n;
+	int err = dynbuf_take_line(&h->rbuf, &h->rscan, line, &n);
+	if (err == 0 && strlen(*line) != n) {
+		free(*line);
+		*line = NULL;
+		return -EPROTO;
 	}
-	size_t n = (size_t)(nl - b->p);
-	char *s = malloc(n + 1);
-	if (!s)
-		return -ENOMEM;
-	memcpy(s, b->p, n);
-	s[n] = '\0';
-	dynbuf_consume(b, n + 1);
-	h->rscan = 0;
-	*line = s;
-	return 0;
+	return err;
 }
 
 /*

@@ -119,8 +119,10 @@ int harness_send(struct harness *h, const char *line, size_t len);
  * -ETIMEDOUT or -ECANCELED (poll_cb returned nonzero) with the harness left
  * running, -EPIPE when the harness has exited (reaped; see
  * harness_exit_status), -EMSGSIZE when a line exceeds max_message_bytes (the
- * harness is killed).  A reply written just before exiting is still returned;
- * the following call reports -EPIPE.
+ * harness is killed), -EPROTO for a line holding a NUL byte (dropped; the
+ * harness writes ASCII JSON, so only candidate code can have sent it).  A reply
+ * written just before exiting is still returned; the following call reports
+ * -EPIPE.
  */
 int harness_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 		 int (*poll_cb)(void *), void *cb_ctx, char **line);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,31 @@ static int died(struct harness *h, int err, struct candidate_error *e)
 			  ex.signal, (int)len, tail ? tail : "");
 }
 
+static int not_object(struct candidate_error *e)
+{
+	return candidate_fail(e, -EPROTO, "tampering_suspected",
+			      "the candidate process sent a line that is not a JSON object");
+}
+
+int proto_parse_reply(const char *line, size_t len, json_t **out, struct candidate_error *e)
+{
+	json_error_t jerr;
+	/* jansson 2.14 skips a raw NUL right after a number or literal: refuse
+	 * it here (an output string may hold U+0000, escaped: that is compared) */
+	*out = memchr(line, '\0', len) ? NULL :
+	       json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (!*out || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return not_object(e);
+	}
+	return 0;
+}
+
 int proto_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 	       int (*poll_cb)(void *), void *ctx, json_t **out, struct candidate_error *e)
 {
 	char *line = NULL;
-	json_error_t jerr;
 	int err = harness_recv(h, deadline_ns, poll_ms, poll_cb, ctx, &line);
 
 	*out = NULL;
@@ -68,29 +89,36 @@ int proto_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 		 * candidate code on the protocol channel */
 		return candidate_fail(e, err, "tampering_suspected",
 				  "the candidate process sent a message over the size limit");
+	case -EPROTO:
+		return not_object(e);
 	case -EPIPE:
 		return died(h, err, e);
 	default:
 		return candidate_fail(e, err, "internal", "harness I/O: %s", strerror(-err));
 	}
-	/* an output string may hold U+0000: it is compared, not refused */
-	*out = json_loads(line, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	err = proto_parse_reply(line, strlen(line), out, e);
 	free(line);
-	if (!*out || !json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return candidate_fail(e, -EPROTO, "tampering_suspected",
-				  "the candidate process sent a line that is not a JSON object");
-	}
-	return 0;
+	return err;
 }
+
+/* The error types harness.py reports (error_type_of, and its own failures). */
+static const char *const harness_error_types[] = { "runtime_error", "memory_limit", "internal" };
 
 int proto_candidate_error(const json_t *reply, struct candidate_error *e)
 {
 	const char *type = json_string_value(json_object_get(reply, "error_type"));
 	const char *text = json_string_value(json_object_get(reply, "error"));
+	bool known = !type;
+
+	for (size_t i = 0; !known && i < sizeof harness_error_types / sizeof *harness_error_types; i++)
+		known = strcmp(type, harness_error_types[i]) == 0;
+	/* Any other type ("host_busy", "", ...) was written by candidate code on
+	 * the protocol channel: it must not choose how its task fails. */
+	if (!known)
+		return candidate_fail(e, -EPROTO, "tampering_suspected", "the candidate process "
+				      "reported a failure of a kind the harness never reports");
 	return candidate_fail(e, -EPROTO, type ? type : "runtime_error", "%s",
-			  text ? text : "the candidate failed");
+			      text ? text : "the candidate failed");
 }
 
 /* ---- the trial engine's candidate (candidate.h) ------------------------------ */

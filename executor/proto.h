@@ -25,7 +25,18 @@ int proto_send(struct harness *h, json_t *cmd, struct candidate_error *e);
  */
 int proto_recv(struct harness *h, uint64_t deadline_ns, int poll_ms,
 	       int (*poll_cb)(void *), void *ctx, json_t **out, struct candidate_error *e);
-/* For a reply {"ok"/"done"/"ready": false, "error_type", "error"}. Returns -EPROTO. */
+/*
+ * One reply line (len bytes, no '\n') as the JSON object it must be: 0 with
+ * *out (a new reference), or -EPROTO with e saying tampering_suspected for
+ * anything else (not JSON, a NUL byte, duplicate keys, not an object).
+ */
+int proto_parse_reply(const char *line, size_t len, json_t **out, struct candidate_error *e);
+/*
+ * For a reply {"ok"/"done"/"ready": false, "error_type", "error"}: e gets the
+ * harness's error type (runtime_error, memory_limit, internal; runtime_error
+ * when absent) and its text.  Any other error_type can only come from
+ * candidate code and becomes tampering_suspected.  Returns -EPROTO.
+ */
 int proto_candidate_error(const json_t *reply, struct candidate_error *e);
 /*
  * The harness as the trial engine's candidate (candidate.h): the window

@@ -4,8 +4,9 @@
 # meter, and a simulated powercap tree with forced wraps).
 #   scripts/test.sh            everything
 #   scripts/test.sh --unit     build + unit/integration tests only
-#   scripts/test.sh --ci       everything, plus the unit and e2e tests under ASan+UBSan
-#                              and the stack in containers (scripts/compose-smoke.sh)
+#   scripts/test.sh --ci       everything, plus the fuzz targets (scripts/fuzz.sh), the unit
+#                              and e2e tests under ASan+UBSan and the stack in containers
+#                              (scripts/compose-smoke.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +48,11 @@ if [[ $mode != unit ]]; then
 	step "e2e: simulated powercap" $PY tests/e2e/run_e2e.py --meter powercap
 	step "e2e: Redis Sentinel, the master killed mid-stream" $PY tests/e2e/e2e_sentinel.py
 	step "hostile: sandbox attacks through a real worker" $PY tests/hostile/run_hostile.py
+fi
+if [[ $mode == ci ]]; then
+	# five targets on CPU 0 from copies of fuzz/corpus, regressions replayed first
+	FUZZ_SECONDS=25
+	step "fuzz: libFuzzer targets, $FUZZ_SECONDS s each" scripts/fuzz.sh $FUZZ_SECONDS
 fi
 if [[ $mode == ci ]]; then
 	# prints SKIPPED (and passes) only where no Docker engine can run at all

@@ -496,6 +496,13 @@ int request_parse(const char *body, size_t len, enum request_kind kind,
 		errs->dropped = 0;
 	}
 	set_msg(msg, msgcap, "ok");
+	/* jansson 2.14 drops a raw NUL right after a number or literal ("1\0,"
+	 * reads as "1,"): no NUL byte is JSON, so none gets that far */
+	const char *nul = body ? memchr(body, '\0', len) : NULL;
+	if (nul) {
+		set_msg(msg, msgcap, "malformed JSON: a NUL byte at offset %zu", (size_t)(nul - body));
+		return -EBADMSG;
+	}
 	root = json_loadb(body ? body : "", body ? len : 0,
 			  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {

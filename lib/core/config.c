@@ -19,6 +19,8 @@
 
 /* Longer lines or files are not configuration: refuse rather than guess. */
 #define CONFIG_MAX_LINE 4096
+/* every key is shorter than 40: a dumped line is at most 40 + 5 + 2 × value */
+_Static_assert(40 + 5 + 2 * CONFIG_MAX_VALUE <= CONFIG_MAX_LINE, "config_dump lines load again");
 #define CONFIG_MAX_FILE (1024 * 1024)
 
 enum config_type { CT_STR, CT_INT, CT_DBL, CT_ENUM, CT_CPULIST };
@@ -272,6 +274,10 @@ static int validate(const struct config_def *d, const char *v, char *why, size_t
 	char range[96];
 	struct cpuset cs;
 
+	if (strlen(v) > CONFIG_MAX_VALUE) {
+		snprintf(reason, sizeof reason, "longer than %d bytes", CONFIG_MAX_VALUE);
+		goto bad;
+	}
 	for (const char *p = v; *p; p++)
 		if ((unsigned char)*p < 0x20 && *p != '\t') {
 			snprintf(reason, sizeof reason, "contains a control character");
@@ -479,32 +485,18 @@ static int split_line(char *line, char **key, char **val, const char **why)
 	return 0;
 }
 
-static int load_file(struct jt_config *cfg, const char *path, bool explicit_path,
-		     struct config_error *err)
+/* The lines of one file's text (data[len] is a NUL); name prefixes errors. */
+static int parse_text(struct jt_config *cfg, const char *name, const char *data, size_t len,
+		      struct config_error *err)
 {
-	char *data = NULL, line[CONFIG_MAX_LINE + 1], src[300];
+	char line[CONFIG_MAX_LINE + 1], src[300];
 	int seen[CONFIG_NKEYS] = { 0 };
-	size_t len = 0;
-	int ret = util_read_file(path, CONFIG_MAX_FILE, &data, &len);
+	int lineno = 0, ret = 0;
 
-	if (ret == -ENOENT && !explicit_path) {
-		log_debug("config: no %s, using defaults and environment", path);
-		return 0;
-	}
-	if (ret == -EFBIG) {
-		set_err(err, "%s: larger than %d bytes", path, CONFIG_MAX_FILE);
-		goto out;
-	}
-	if (ret) {
-		set_err(err, "%s: %s", path, strerror(-ret));
-		goto out;
-	}
 	if (strlen(data) != len) {
-		set_err(err, "%s: contains a NUL byte", path);
-		ret = -EINVAL;
-		goto out;
+		set_err(err, "%s: contains a NUL byte", name);
+		return -EINVAL;
 	}
-	int lineno = 0;
 	for (const char *p = data; *p;) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -512,44 +504,57 @@ static int load_file(struct jt_config *cfg, const char *path, bool explicit_path
 		const char *why = NULL;
 
 		lineno++;
-		snprintf(src, sizeof src, "%s:%d", path, lineno);
+		snprintf(src, sizeof src, "%s:%d", name, lineno);
 		if (n > CONFIG_MAX_LINE) {
 			set_err(err, "%s: line longer than %d bytes", src, CONFIG_MAX_LINE);
-			ret = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
 		memcpy(line, p, n);
 		line[n] = '\0';
 		p += n + (nl ? 1 : 0);
 
 		ret = split_line(line, &key, &val, &why);
-		if (ret == 1) {
-			ret = 0;
+		if (ret == 1)
 			continue;
-		}
 		if (ret) {
 			set_err(err, "%s: %s", src, why);
-			goto out;
+			return ret;
 		}
 		const struct config_def *d = find_def(key);
 		if (!d) {
 			set_err(err, "%s: unknown key '%.64s'", src, key);
-			ret = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
 		size_t idx = (size_t)(d - config_table);
 		if (seen[idx]) {
 			set_err(err, "%s: duplicate key '%s' (first set on line %d)", src,
 				d->name, seen[idx]);
-			ret = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
 		seen[idx] = lineno;
-		ret = apply(cfg, d, val, src, err);
-		if (ret)
-			goto out;
+		if ((ret = apply(cfg, d, val, src, err)))
+			return ret;
 	}
-out:
+	return 0;
+}
+
+static int load_file(struct jt_config *cfg, const char *path, bool explicit_path,
+		     struct config_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int ret = util_read_file(path, CONFIG_MAX_FILE, &data, &len);
+
+	if (ret == -ENOENT && !explicit_path) {
+		log_debug("config: no %s, using defaults and environment", path);
+		return 0;
+	}
+	if (ret == -EFBIG)
+		set_err(err, "%s: larger than %d bytes", path, CONFIG_MAX_FILE);
+	else if (ret)
+		set_err(err, "%s: %s", path, strerror(-ret));
+	else
+		ret = parse_text(cfg, path, data, len, err);
 	free(data);
 	return ret;
 }
@@ -629,6 +634,42 @@ int config_load(struct jt_config *cfg, const char *path, bool path_explicit,
 		ret = load_env(cfg, envp ? envp : environ, err);
 	if (!ret)
 		ret = check_cross(cfg, err);
+	if (ret)
+		config_free(cfg);
+	return ret;
+}
+
+int config_load_text(struct jt_config *cfg, const char *name, const char *text, size_t len,
+		     struct config_error *err)
+{
+	struct config_error local;
+	char *copy = NULL;
+	int ret;
+
+	if (!err)
+		err = &local;
+	err->msg[0] = '\0';
+	if (len > CONFIG_MAX_FILE) {
+		set_err(err, "%s: larger than %d bytes", name, CONFIG_MAX_FILE);
+		return -EFBIG;
+	}
+	if ((ret = config_defaults(cfg))) {
+		set_err(err, "config: %s", strerror(-ret));
+		return ret;
+	}
+	/* parse_text wants the NUL after the text that util_read_file gives */
+	if (!(copy = malloc(len + 1))) {
+		ret = -ENOMEM;
+		set_err(err, "config: %s", strerror(ENOMEM));
+		goto out;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	ret = parse_text(cfg, name, copy, len, err);
+	if (!ret)
+		ret = check_cross(cfg, err);
+out:
+	free(copy);
 	if (ret)
 		config_free(cfg);
 	return ret;

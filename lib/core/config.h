@@ -2,8 +2,8 @@
  * config.h — the one configuration table (name, type, default, bounds).
  *
  * Sources, later wins: built-in defaults < the file (`key = value`, '#' comments)
- * < JT_<KEY> environment variables (key upper-cased).  Unknown keys, bad values
- * and out-of-range numbers are errors that name the source ("file:line" or the
+ * < JT_<KEY> environment variables (key upper-cased).  Unknown keys, bad values,
+ * values over CONFIG_MAX_VALUE bytes and out-of-range numbers are errors that name the source ("file:line" or the
  * variable).  A missing file is an error only when it was named explicitly.
  *
  * Ownership: struct jt_config owns its strings; free with config_free().
@@ -16,6 +16,9 @@
 #include <stddef.h>
 
 #define CONFIG_DEFAULT_PATH "config/jouletrace.conf"
+/* Longest value, in bytes: config_dump may quote and escape every byte of one,
+ * and its "key = value" line must still fit the loader's 4096-byte lines. */
+#define CONFIG_MAX_VALUE 2000
 
 struct jt_config {
 	/* SPEC §8 fixed keys */
@@ -117,6 +120,13 @@ int config_defaults(struct jt_config *cfg);
 int config_load(struct jt_config *cfg, const char *path, bool path_explicit,
 		char *const *envp, struct config_error *err);
 
+/*
+ * Defaults, then text[0..len) read as a file named name (for errors), without
+ * the environment: what config_load does with a file's bytes.  0 or -errno
+ * with err filled; cfg is freed on error.
+ */
+int config_load_text(struct jt_config *cfg, const char *name, const char *text, size_t len,
+		     struct config_error *err);
 /* Sets one key from text (same checks as the file).  0, -ENOENT unknown key, -EINVAL bad value. */
 int config_set(struct jt_config *cfg, const char *key, const char *value,
 	       struct config_error *err);

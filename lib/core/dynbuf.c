@@ -109,6 +109,28 @@ void dynbuf_consume(struct dynbuf *b, size_t n)
 	b->p[b->len] = '\0';
 }
 
+int dynbuf_take_line(struct dynbuf *b, size_t *scan, char **line, size_t *len)
+{
+	char *nl = b->len > *scan ? memchr(b->p + *scan, '\n', b->len - *scan) : NULL;
+	*line = NULL;
+	*len = 0;
+	if (!nl) {
+		*scan = b->len;
+		return -EAGAIN;
+	}
+	size_t n = (size_t)(nl - b->p);
+	char *s = malloc(n + 1);
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, b->p, n);
+	s[n] = '\0';
+	dynbuf_consume(b, n + 1);
+	*scan = 0;
+	*line = s;
+	*len = n;
+	return 0;
+}
+
 void dynbuf_reset(struct dynbuf *b)
 {
 	b->len = 0;

@@ -39,6 +39,15 @@ int dynbuf_space(struct dynbuf *b, size_t want, char **at, size_t *room);
 void dynbuf_commit(struct dynbuf *b, size_t n);   /* n ≤ the room given */
 /* Drops the first n bytes (a consumed line), keeping the rest. */
 void dynbuf_consume(struct dynbuf *b, size_t n);
+/*
+ * Takes the first '\n'-terminated line out of b: 0 with *line malloc'd (the
+ * bytes before the '\n', NUL-terminated; they may hold NULs of their own, so
+ * *len says how many) and the line with its '\n' consumed; -EAGAIN when no
+ * complete line is buffered; -ENOMEM.  *scan (0 at first, and after each line
+ * taken) remembers how much was already searched, so a long line arriving in
+ * pieces is searched once.
+ */
+int dynbuf_take_line(struct dynbuf *b, size_t *scan, char **line, size_t *len);
 /* Empties the buffer, keeping its memory. */
 void dynbuf_reset(struct dynbuf *b);
 /* Hands out p (NUL-terminated; "" when empty, NULL only on ENOMEM) and len,

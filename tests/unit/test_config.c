@@ -456,14 +456,14 @@ START_TEST(test_overlong_line)
 
 	text = malloc(n + 64);
 	ck_assert_ptr_nonnull(text);
-	/* Exactly 4096 bytes is still a line. */
-	int head = snprintf(text, n + 64, "meter = perf\npowercap_root = /");
+	/* Exactly 4096 bytes is still a line (a long comment after the value). */
+	int head = snprintf(text, n + 64, "meter = perf\npowercap_root = /p #");
 	memset(text + head, 'a', 4096 - (size_t)(head - 13));
 	strcpy(text + 13 + 4096, "\n");
 	write_conf("ok.conf", text, path, sizeof path);
 	int ret = config_load(&c, path, true, noenv, &err);
 	ck_assert_msg(ret == 0, "%s", err.msg);
-	ck_assert_uint_eq(strlen(c.powercap_root), 4096 - strlen("powercap_root = "));
+	ck_assert_str_eq(c.powercap_root, "/p");
 	config_free(&c);
 
 	memset(text + head, 'a', n);
@@ -472,6 +472,40 @@ START_TEST(test_overlong_line)
 	ck_assert_int_eq(config_load(&c, path, true, noenv, &err), -EINVAL);
 	ck_assert_msg(strstr(err.msg, ":2: line longer than 4096 bytes"), "%s", err.msg);
 	free(text);
+}
+END_TEST
+
+/* A value is at most CONFIG_MAX_VALUE bytes, so that the dump of the longest
+ * one, every byte escaped, still loads (fuzz/fuzz_config.c's round trip:
+ * "key_file=" and 4087 bytes of "x#y" or backslashes dumped to lines over
+ * 4096 bytes that --print-config's reader refused). */
+START_TEST(test_longest_value_dumps_and_loads)
+{
+	static char text[CONFIG_MAX_VALUE + 64], a[1 << 16], b[1 << 16];
+	struct jt_config c, d;
+	struct config_error err;
+
+	int head = snprintf(text, sizeof text, "key_file=");
+	memset(text + head, '\\', CONFIG_MAX_VALUE + 1);
+	ck_assert_int_eq(config_load_text(&c, "t.conf", text, strlen(text), &err), -EINVAL);
+	ck_assert_msg(strstr(err.msg, "t.conf:1: key_file: longer than 2000 bytes"), "%s", err.msg);
+	text[head + CONFIG_MAX_VALUE] = '\0';
+	ck_assert_int_eq(config_load_text(&c, "t.conf", text, strlen(text), &err), 0);
+	ck_assert_uint_eq(strlen(c.key_file), CONFIG_MAX_VALUE);
+	dump(&c, a, sizeof a);
+	ck_assert_msg(config_load_text(&d, "dump", a, strlen(a), &err) == 0, "%s", err.msg);
+	dump(&d, b, sizeof b);
+	ck_assert_str_eq(a, b);
+	ck_assert_str_eq(c.key_file, d.key_file);
+	config_free(&c);
+	config_free(&d);
+	/* the environment has the same limit */
+	char *env[] = { text, NULL };
+	snprintf(text, sizeof text, "JT_KEY_FILE=");
+	memset(text + 12, 'k', CONFIG_MAX_VALUE + 1);
+	text[12 + CONFIG_MAX_VALUE + 1] = '\0';
+	ck_assert_int_eq(config_load(&c, "/nonexistent", false, env, &err), -EINVAL);
+	ck_assert_msg(strstr(err.msg, "JT_KEY_FILE: key_file: longer than"), "%s", err.msg);
 }
 END_TEST
 
@@ -559,6 +593,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_bad_env_names_variable);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_overlong_line);
+	tcase_add_test(tc, test_longest_value_dumps_and_loads);
 	tcase_add_test(tc, test_file_too_big);
 	tcase_add_test(tc, test_cross_key_check);
 	tcase_add_test(tc, test_dump_round_trip);

@@ -72,12 +72,46 @@ START_TEST(space_commit_consume_take)
 }
 END_TEST
 
+/* Lines as the harness's replies arrive: in pieces, several at once, with NULs. */
+START_TEST(take_lines)
+{
+	struct dynbuf b;
+	size_t scan = 0, len = 7;
+	char *line = (char *)1;
+
+	dynbuf_init(&b, 64);
+	ck_assert_int_eq(dynbuf_take_line(&b, &scan, &line, &len), -EAGAIN);   /* empty */
+	ck_assert_ptr_null(line);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(dynbuf_add_str(&b, "{\"a\":"), 0);
+	ck_assert_int_eq(dynbuf_take_line(&b, &scan, &line, &len), -EAGAIN);
+	ck_assert_uint_eq(scan, 5);   /* searched once */
+	ck_assert_int_eq(dynbuf_add(&b, "1}\nx\0y\n\nrest", 12), 0);
+	ck_assert_int_eq(dynbuf_take_line(&b, &scan, &line, &len), 0);
+	ck_assert_str_eq(line, "{\"a\":1}");
+	ck_assert_uint_eq(len, 7);
+	free(line);
+	ck_assert_int_eq(dynbuf_take_line(&b, &scan, &line, &len), 0);
+	ck_assert_uint_eq(len, 3);   /* the NUL is part of the line */
+	ck_assert_mem_eq(line, "x\0y", 4);
+	free(line);
+	ck_assert_int_eq(dynbuf_take_line(&b, &scan, &line, &len), 0);
+	ck_assert_str_eq(line, "");
+	free(line);
+	ck_assert_int_eq(dynbuf_take_line(&b, &scan, &line, &len), -EAGAIN);
+	ck_assert_str_eq(b.p, "rest");
+	ck_assert_uint_eq(scan, 4);
+	dynbuf_free(&b);
+}
+END_TEST
+
 static Suite *dynbuf_suite(void)
 {
 	TCase *tc;
 	Suite *s = testutil_suite("dynbuf", &tc);
 	tcase_add_test(tc, add_within_and_over_the_limit);
 	tcase_add_test(tc, space_commit_consume_take);
+	tcase_add_test(tc, take_lines);
 	return s;
 }
 

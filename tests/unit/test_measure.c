@@ -214,6 +214,65 @@ START_TEST(forged_done_is_tampering)
 }
 END_TEST
 
+/* Candidate code that writes a failed "done" itself must not choose how its
+ * task fails: a type the harness never reports (host_busy would requeue the
+ * task as the host's fault), or a line with a NUL byte that a C string would
+ * cut before its junk, is tampering (found by fuzz/fuzz_proto.c). */
+START_TEST(forged_failure_is_tampering)
+{
+	static const char *const forged[] = {
+		"b'{\"done\":false,\"error_type\":\"host_busy\",\"error\":\"x\"}\\n'",
+		"b'{\"done\":false,\"error_type\":\"\",\"error\":\"x\"}\\n'",
+		"b'{\"done\":false,\"error_type\":\"runtime_error\",\"error\":\"x\"}\\x00junk\\n'",
+	};
+	for (size_t i = 0; i < sizeof forged / sizeof *forged; i++) {
+		char code[512];
+		snprintf(code, sizeof code, "import os\n"
+			 "calls = [0]\n"
+			 "def solve(n):\n"
+			 "    calls[0] += 1\n"
+			 "    if calls[0] == 2:\n"
+			 "        os.write(4, %s)\n"
+			 "    return n\n", forged[i]);
+		struct measure_result *r = must_fail(code, "tampering_suspected");
+		ck_assert_uint_eq(r->n_trials, 0);
+		free(r);
+	}
+}
+END_TEST
+
+/* The reply parser and the failure mapping on their own. */
+START_TEST(reply_lines)
+{
+	struct candidate_error e;
+	json_t *o = NULL;
+	static const char nul[] = "{\"ok\":true}\0junk", nul2[] = "{\"ok\":true\0}";
+
+	ck_assert_int_eq(proto_parse_reply("{\"ok\":true}", 11, &o, &e), 0);
+	ck_assert(json_is_true(json_object_get(o, "ok")));
+	json_decref(o);
+	ck_assert_int_eq(proto_parse_reply(nul, sizeof nul - 1, &o, &e), -EPROTO);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(e.type, "tampering_suspected");
+	/* jansson alone would read this one as {"ok":true} */
+	ck_assert_int_eq(proto_parse_reply(nul2, sizeof nul2 - 1, &o, &e), -EPROTO);
+	ck_assert_int_eq(proto_parse_reply("[1]", 3, &o, &e), -EPROTO);
+	ck_assert_int_eq(proto_parse_reply("{\"a\":1,\"a\":2}", 13, &o, &e), -EPROTO);
+
+	o = json_pack("{s:b, s:s, s:s}", "done", 0, "error_type", "memory_limit", "error", "big");
+	ck_assert_int_eq(proto_candidate_error(o, &e), -EPROTO);
+	ck_assert_str_eq(e.type, "memory_limit");
+	ck_assert_str_eq(e.message, "big");
+	json_object_set_new(o, "error_type", json_string("sandbox_violation"));
+	ck_assert_int_eq(proto_candidate_error(o, &e), -EPROTO);
+	ck_assert_str_eq(e.type, "tampering_suspected");
+	json_object_del(o, "error_type");
+	ck_assert_int_eq(proto_candidate_error(o, &e), -EPROTO);
+	ck_assert_str_eq(e.type, "runtime_error");
+	json_decref(o);
+}
+END_TEST
+
 /* Right in one pass out of seven: the passes checked after each window are
  * drawn at random, so a wrong one is found. */
 START_TEST(wrong_unchecked_passes_are_caught)
@@ -498,6 +557,8 @@ static Suite *measure_suite(void)
 	tcase_add_test(tc, changed_answers_are_caught);
 	tcase_add_test(tc, faster_in_trials_than_sized_is_tampering);
 	tcase_add_test(tc, forged_done_is_tampering);
+	tcase_add_test(tc, forged_failure_is_tampering);
+	tcase_add_test(tc, reply_lines);
 	tcase_add_test(tc, wrong_unchecked_passes_are_caught);
 	tcase_add_test(tc, consistency_rules);
 	tcase_add_test(tc, reset_inside_a_window_is_retried);

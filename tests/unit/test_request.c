@@ -462,6 +462,13 @@ START_TEST(malformed_json)
 	run_text(&res, t, strlen(t) - 7, REQUEST_MEASURE);
 	expect_ok(&res);
 	request_free(&res.r);
+	/* a raw NUL byte anywhere, even where jansson 2.14 would skip it (right
+	 * after a number or a literal; found by fuzz/fuzz_request.c) */
+	static const char nul[] = "{\"candidate_code\":\"x\",\"test_cases\":[{\"test_id\":\"a\","
+				  "\"inputs\":1\0,\"expected_output\":true\0}]}";
+	run_text(&res, nul, sizeof nul - 1, REQUEST_MEASURE);
+	ck_assert_int_eq(res.rc, -EBADMSG);
+	ck_assert_msg(strstr(res.msg, "NUL byte at offset 61"), "%s", res.msg);
 }
 END_TEST
 
