@@ -64,6 +64,11 @@ static void error1(struct http_response *resp, const struct http_request *req,
 static json_t *listed_ids(const struct http_request *req, struct http_response *resp)
 {
 	json_error_t e;
+	/* a NUL is never JSON, and jansson 2.14 skips one after a number */
+	if (memchr(req->body, '\0', req->body_len)) {
+		api_respond_error(resp, req, "malformed_json", "a NUL byte in the body", NULL);
+		return NULL;
+	}
 	json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
 	json_t *ids = json_object_get(body, "task_ids");
 	if (!body) {

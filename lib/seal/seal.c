@@ -570,6 +570,9 @@ int seal_parse(const char *text, size_t len, json_t **seal, char *reason, size_t
 		return fail(reason, cap, -EINVAL, "no seal text");
 	if (len > SEAL_TEXT_MAX)
 		return fail(reason, cap, -E2BIG, "seal text over %u bytes", SEAL_TEXT_MAX);
+	/* jansson 2.14 skips a NUL after a number ("1\0," reads as "1,") */
+	if (memchr(text, '\0', len))
+		return fail(reason, cap, -EBADMSG, "not JSON (a NUL byte)");
 	*seal = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL |
 			   JSON_DECODE_ANY, &err);
 	if (!*seal)

@@ -243,3 +243,6 @@ class T032Cancel(unittest.TestCase):
         r = S.request("DELETE", "/api/v1/tasks?candidate_id=a", {"task_ids": [other]})
         self.assertEqual(r.status, 422)
         self.assertEqual(S.request("DELETE", "/api/v1/tasks", {"task_ids": "no"}).status, 422)
+        # a NUL after a number is not JSON (jansson alone would skip it)
+        r = S.request("DELETE", "/api/v1/tasks", raw=b'{"task_ids":[1\x00]}')
+        self.assertEqual((r.status, r.json["error"]), (400, "malformed_json"), r.raw)

@@ -760,6 +760,12 @@ START_TEST(malformed_seals_rejected)
 						 sizeof reason), -EBADMSG);
 		json_decref(s);
 	}
+	/* a NUL after a number: jansson 2.14 would read {"a":1\0} as {"a":1} */
+	json_t *parsed = NULL;
+	ck_assert_int_eq(seal_parse("{\"a\":1\0}", 8, &parsed, reason, sizeof reason), -EBADMSG);
+	ck_assert_ptr_null(parsed);
+	ck_assert_int_eq(seal_parse("{\"a\":1}", 7, &parsed, reason, sizeof reason), 0);
+	json_decref(parsed);
 	json_t *notobj = json_pack("[s]", "payload");
 	ck_assert_int_eq(seal_verify(notobj, k.pk, reason, sizeof reason), -EBADMSG);
 	ck_assert_int_eq(seal_verify(NULL, k.pk, reason, sizeof reason), -EINVAL);
