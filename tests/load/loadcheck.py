@@ -9,7 +9,7 @@ import json
 import re
 
 FINAL = ("completed", "failed", "cancelled")
-RSS_SLACK_KIB = 4096
+RSS_SLACK_KIB = 2048
 RSS_SLACK_RATIO = 0.10
 FD_SLACK = 2
 MAX_FALSE_TAMPER = 0.25   # share of honest measurements that may end tampering_suspected
