@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: setup, a -Werror build, Check unit and Redis integration
 # tests, the harness's Python tests, then the end-to-end suites over HTTP (model
-# meter, and a simulated powercap tree with forced wraps).
+# meter, and a simulated powercap tree with forced wraps) and a load test over
+# two worker hosts (tests/load/load.py; its full size: --tasks 3000).
 #   scripts/test.sh            everything
 #   scripts/test.sh --unit     build + unit/integration tests only
 #   scripts/test.sh --ci       everything, plus the fuzz targets (scripts/fuzz.sh), the unit
@@ -48,6 +49,8 @@ if [[ $mode != unit ]]; then
 	step "e2e: simulated powercap" $PY tests/e2e/run_e2e.py --meter powercap
 	step "e2e: Redis Sentinel, the master killed mid-stream" $PY tests/e2e/e2e_sentinel.py
 	step "hostile: sandbox attacks through a real worker" $PY tests/hostile/run_hostile.py
+	step "load: 600 operations on two hosts sharing one Redis (tests/load/load.py --ci)" \
+		$PY tests/load/load.py --ci --json build/load-ci.json
 fi
 if [[ $mode == ci ]]; then
 	# five targets on CPU 0 from copies of fuzz/corpus, regressions replayed first

@@ -753,7 +753,7 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 		goto fail;
 	}
 	hostid_collect("", &a->host);
-	snprintf(a->host_id, sizeof a->host_id, "%.127s", cfg->host_id[0] ? cfg->host_id : a->host.hostname);
+	snprintf(a->host_id, sizeof a->host_id, "%.127s", hostid_name(&a->host, cfg->host_id));
 	if (cfg->api_tokens_file[0] &&
 	    (err = read_tokens(cfg->api_tokens_file, a->tokens, &a->n_tokens, why, whylen)))
 		goto fail;

@@ -180,7 +180,7 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 	char now[UTIL_RFC3339_LEN];
 	util_rfc3339(util_realtime_ns(), now);
 	/* thermal_controlled: JouleTrace's field; nothing here controls temperature */
-	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:o, s:b, s:s,"
+	return json_pack("{s:s, s:b, s:i, s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s, s:s, s:o, s:b, s:s,"
 			 " s:{s:s, s:s, s:b, s:s?, s:f, s:f}}",
 		"meter_type", meter_backend(env->meter),
 		"estimated", meter_estimated(env->meter),
@@ -190,6 +190,8 @@ static json_t *environment_json(const struct job_env *env, const struct measure_
 		"shared_package", env->layout->shared_package,
 		"cpu_model", env->host->cpu_model, "kernel", env->host->kernel,
 		"host_fingerprint", env->host->fingerprint,
+		/* which host measured it, when several share one Redis (issue 11) */
+		"host_id", hostid_name(env->host, env->host_id),
 		"sandbox", sandbox, "thermal_controlled", false, "timestamp", now,
 		"calibration", "sha256", env->calib->sha256, "measured_at", env->calib->measured_at,
 		"forced", env->calib->forced, "forced_reason",
@@ -285,7 +287,8 @@ static void completed(const struct job_env *env, const struct measure_request *r
 		.task_id = env->task_id ? env->task_id : "", .submission_sha256 = sub,
 		.calls_per_pass = req->n_tests, .mr = mr,
 		.attribution = env->oncpu ? total : NULL, .attribution_source = source,
-		.host = env->host, .calib = env->calib, .meter = env->meter, .layout = env->layout,
+		.host = env->host, .host_id = env->host_id, .calib = env->calib, .meter = env->meter,
+		.layout = env->layout,
 		.cpu = cpu, .fence = fence, .issued_realtime_ns = util_realtime_ns(),
 		.sandbox = sandbox,
 	};

@@ -30,6 +30,7 @@ struct job_env {
 	struct meter *meter;              /* used only by job_measure */
 	const struct calib_profile *calib;
 	const struct hostid *host;
+	const char *host_id;              /* hostid_name(): in the result and the seal */
 	struct oncpu *oncpu;              /* per-process on-CPU time; NULL = no attribution */
 	const char *task_id;              /* named in the seal payload */
 	pid_t service_pid;                /* this worker: role "harness" in attribution */

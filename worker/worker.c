@@ -332,7 +332,8 @@ static void run_task(struct worker *w, const char *id)
 		.lock_lost = hook_lock_lost,
 	};
 	struct job_env env = { .cfg = w->cfg, .layout = &w->st.layout, .meter = w->st.meter,
-			       .calib = &calib, .host = &w->st.host, .oncpu = w->st.oncpu,
+			       .calib = &calib, .host = &w->st.host, .host_id = w->host_id,
+			       .oncpu = w->st.oncpu,
 			       .service_pid = getpid(), .task_id = id };
 	struct job_outcome out = { 0 };
 	char why[512], *reqjson = NULL;
@@ -707,10 +708,7 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 	pthread_mutex_init(&w->mu, NULL);
 	if ((err = station_open(&w->st, cfg, STATION_METER | STATION_ONCPU, why, whylen)))
 		goto fail;
-	if (cfg->host_id[0])
-		snprintf(w->host_id, sizeof w->host_id, "%.127s", cfg->host_id);
-	else
-		snprintf(w->host_id, sizeof w->host_id, "%.127s", w->st.host.hostname);
+	snprintf(w->host_id, sizeof w->host_id, "%.127s", hostid_name(&w->st.host, cfg->host_id));
 	util_random_hex(suffix, 4);
 	snprintf(w->id, sizeof w->id, "%s:%ld:%s", w->host_id, (long)getpid(), suffix);
 	/* The signing key: generated on first start, refused if others can read it. */

@@ -33,6 +33,8 @@ struct payload_input {
 	const struct attrib_window *attribution; /* NULL when no on-CPU source */
 	const char *attribution_source;
 	const struct hostid *host;
+	const char *host_id;              /* the host's name in the service (hostid_name):
+	                                     host.host_id, which host's lock and worker */
 	const struct calib_profile *calib; /* NULL: no valid profile — raw figures only:
 	                                     calibration null, no net_uj, idle_subtracted false */
 	struct meter *meter;

@@ -114,6 +114,11 @@ void hostid_fingerprint(struct hostid *h)
 	util_sha256_hex(buf, n > 0 ? (size_t)n : 0, h->fingerprint);
 }
 
+const char *hostid_name(const struct hostid *h, const char *configured)
+{
+	return configured && configured[0] ? configured : h->hostname;
+}
+
 int hostid_collect(const char *root, struct hostid *out)
 {
 	if (!root || !out)

@@ -56,4 +56,11 @@ int hostid_canonical(const struct hostid *h, char *buf, size_t cap);
 /* Recomputes h->fingerprint from the other fields. */
 void hostid_fingerprint(struct hostid *h);
 
+/*
+ * The name this host goes by in the service (config key host_id: its lock,
+ * its workers, its results and seals): configured when non-empty, else the
+ * hostname.  Points into configured or h.
+ */
+const char *hostid_name(const struct hostid *h, const char *configured);
+
 #endif

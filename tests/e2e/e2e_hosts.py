@@ -103,6 +103,9 @@ class T029Hosts(unittest.TestCase):
             if t["status"] == "completed":
                 self.assertEqual(t["measurement_environment"]["measurement_core"], 0)
                 self.assertEqual(t["seal"]["payload"]["measurement"]["measurement_cpus"], "0")
+                # the result and the seal name the host that measured it
+                self.assertEqual(t["measurement_environment"]["host_id"], "e2e-second")
+                self.assertEqual(t["seal"]["payload"]["host"]["host_id"], "e2e-second")
             else:
                 self.assertEqual((t["status"], t.get("error_type")), ("failed", "host_busy"), t)
         finally:

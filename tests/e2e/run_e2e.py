@@ -195,6 +195,8 @@ class T02Measure(unittest.TestCase):
         env = t["measurement_environment"]
         self.assertEqual(env["meter_type"], METER)
         self.assertEqual(env["measurement_core"], 1)
+        self.assertEqual(env["host_id"], "e2e-" + METER)
+        self.assertEqual(t["seal"]["payload"]["host"]["host_id"], "e2e-" + METER)
         self.assertTrue(env["shared_package"])
         self.assertEqual(env["package_cpus"], "0-1")
         self.assertEqual(m["energy_basis"], "candidate_share")

@@ -195,7 +195,7 @@ static int golden_write(FILE *out)
 		.task_id = "3f1c2a9e-0000-4000-8000-00000000g01d",
 		.submission_sha256 = "ab12000000000000000000000000000000000000000000000000000000000000",
 		.calls_per_pass = 3, .mr = &mr, .attribution = &w, .attribution_source = "ebpf",
-		.host = &host, .calib = &cal, .meter = m, .layout = &lay, .cpu = 1, .fence = 17,
+		.host = &host, .host_id = "golden-a", .calib = &cal, .meter = m, .layout = &lay, .cpu = 1, .fence = 17,
 		.issued_realtime_ns = 1795000000123456789ull, .sandbox = sandbox,
 	};
 	int e = 0;
