@@ -213,16 +213,20 @@ class Stack:
 
     def close_checked(self):
         """Stops everything, cleans up, and fails on any sanitizer report in the logs."""
-        for name in list(self.procs):
-            self.stop_proc(name)
+        self.stop_all()
         reports = self.sanitizer_reports()
         self.close()
         if reports:
             raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
 
-    def close(self):
-        for name in list(self.procs):
+    def stop_all(self):
+        # the last started first: servers and workers before Redis, which they
+        # would otherwise keep retrying until their stop timeout
+        for name in reversed(list(self.procs)):
             self.stop_proc(name)
+
+    def close(self):
+        self.stop_all()
         if os.environ.get("JT_E2E_KEEP"):
             print("e2e: kept", self.tmp)
         else:
