@@ -16,6 +16,13 @@
 # the stack up), JT_SMOKE_CACHE (where the base tarball is kept,
 # /var/cache/jouletrace).
 set -euo pipefail
+# A daemon started from here (dockerd, by apt's postinst or by hand) must not
+# inherit our descriptors: it would hold a caller's flock(1) lock, or a pipe,
+# open for as long as it runs.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	if ((fd > 2 && fd != 255)); then eval "exec $fd>&-"; fi
+done 2>/dev/null
 cd "$(dirname "$0")/.."
 REPO=$PWD
 say() { echo "smoke: $*"; }
