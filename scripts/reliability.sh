@@ -60,7 +60,26 @@ run "e2e: the Redis master killed mid-stream under three sentinels" \
 	'acknowledged|unconfirmed [0-9]+|moved|lost|sentinels named|master' $PY tests/e2e/e2e_sentinel.py
 run "hostile candidates through a real worker" '^hostile|passed|failed' $PY tests/hostile/run_hostile.py
 run "fuzzing: $fuzz_s s per target" '^fuzz ' scripts/fuzz.sh "$fuzz_s"
-run "load: two hosts, one Redis, thousands of tasks" '^load|^ ' $PY tests/load/load.py "${load_args[@]}"
+run "load: two hosts, one Redis, thousands of tasks" '^load: [0-9:]+ (stack up|submitted)|^load: (all|[0-9]+ checks)|^FAIL' \
+	$PY tests/load/load.py "${load_args[@]}"
+# the load test's figures, from its JSON summary
+[[ -s $logs/load.json ]] && $PY - "$logs/load.json" >>"$report" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t, lat, pr = d["tasks"], d["submit_latency_ms"], d["processes"]
+print("\n| operations | requests/s | POST p50 / p99 | created | completed / failed / cancelled | drain | server RSS KiB (halves) | server fds |")
+print("|---|---|---|---|---|---|---|---|")
+print("| %d | %.0f (%.0f POST/s) | %.1f / %.1f ms | %d | %d / %d / %d | %.0f s | %d → %d | %d → %d |" % (
+    d["operations"], d["requests_per_second"], d["posts_per_second"], lat["p50"], lat["p99"],
+    t["created"], t["completed"], t["failed"], t["cancelled"], d["drain_seconds"],
+    pr["server"]["rss_kib"][0], pr["server"]["rss_kib"][1], pr["server"]["fds"][0],
+    pr["server"]["fds"][1]))
+print("\nHosts: " + "; ".join("%s completed %d (fencing counter %d)" % (h, v["completed"],
+      v["fence_counter"]) for h, v in d["hosts"].items()) +
+      "; both locks held at once in %d of %d samples; honest tasks failed "
+      "tampering_suspected: %d." % (d["samples_both_locks_held"], d["samples"],
+                                     d["honest_tampering_suspected"]))
+PYEOF
 
 {
 	printf '%s\n\n' "$BEGIN"
