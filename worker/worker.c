@@ -149,10 +149,11 @@ static void hook_lock_release(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	if (w->lock_held) {
-		/* Retried: a transient Redis error must not leave the lock to its TTL. */
+		/* Retried: a transient Redis error must not leave the lock to its
+		 * TTL -- unless we are stopping, when the TTL is the quicker way */
 		for (int i = 0; i < 20; i++) {
 			int err = lock_release(t->r, &w->lock);
-			if (err == 0 || err == -ENOLCK)
+			if (err == 0 || err == -ENOLCK || stopping(w))
 				break;
 			sleep_ms(100);
 		}
@@ -421,8 +422,13 @@ out:
 static void ack(struct worker *w, struct redis *r, const char *kind, const char *payload,
 		size_t len)
 {
-	for (int i = 0; i < 50 && queue_ack(r, kind, w->id, payload, len) != 0; i++)
+	for (int i = 0; i < 50 && queue_ack(r, kind, w->id, payload, len) != 0; i++) {
+		/* unacked, the job stays in our list: recovery hands it out again,
+		 * and a task that already ended is then only acked */
+		if (stopping(w))
+			break;
 		sleep_ms(200);
+	}
 }
 
 static void serve_queue(struct worker *w, struct redis *r, const char *kind,
