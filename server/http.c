@@ -228,6 +228,22 @@ static void client_address(struct MHD_Connection *c, char *out, size_t cap)
 		out[0] = '\0';
 }
 
+/* A handler's answer (immediate or deferred), checked: a status outside
+ * 100..599 is the handler's bug and becomes 500.  Takes resp->body. */
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct http_response *resp,
+				   const char *request_id, const char *method, const char *path)
+{
+	if (resp->status < 100 || resp->status > 599) {
+		log_error("http: handler for %s %s returned status %d; answering 500",
+			  method, path, resp->status);
+		free(resp->body);
+		return send_error(c, APIERR_INTERNAL_ERROR, "internal error", request_id);
+	}
+	if (resp->body && resp->body_len == 0)
+		resp->body_len = strlen(resp->body);
+	return send_response(c, resp, request_id);
+}
+
 /* ---- deferred answers ----------------------------------------------------- */
 
 struct http_deferred *http_defer(const struct http_request *req, struct http_response *resp)
@@ -277,13 +293,7 @@ static enum MHD_Result send_deferred(struct MHD_Connection *c, struct req_state 
 	struct http_response resp = d->resp;
 	d->resp.body = NULL;
 	pthread_mutex_unlock(&d->mu);
-	if (resp.status < 100 || resp.status > 599) {
-		free(resp.body);
-		return send_error(c, APIERR_INTERNAL_ERROR, "internal error", st->request_id);
-	}
-	if (resp.body && resp.body_len == 0)
-		resp.body_len = strlen(resp.body);
-	return send_response(c, &resp, st->request_id);
+	return send_answer(c, &resp, st->request_id, "a deferred answer", "");
 }
 
 /* After a handler deferred: wait without a thread, unless it is already done. */
@@ -336,15 +346,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, struct req_state *st,
 		free(resp.body);
 		return suspend_or_send(c, st, req.request_id);
 	}
-	if (resp.status < 100 || resp.status > 599) {
-		log_error("http: handler for %s %s returned status %d; answering 500",
-			  method, req.path, resp.status);
-		free(resp.body);
-		return send_error(c, APIERR_INTERNAL_ERROR, "internal error", req.request_id);
-	}
-	if (resp.body && resp.body_len == 0)
-		resp.body_len = strlen(resp.body);
-	return send_response(c, &resp, req.request_id);
+	return send_answer(c, &resp, req.request_id, method, req.path);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
