@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
       libmicrohttpd-dev libhiredis-dev libsodium-dev libjansson-dev libseccomp-dev
       check redis-server python3 curl procps cppcheck clang-tidy
-      prometheus)   # promtool, which checks /metrics in the e2e tests
+      prometheus    # promtool, which checks /metrics in the e2e tests
+      chromium nodejs tmux)   # the pages in a real browser (tests/browser; nodejs brings npm), the client's display
 
 # The dedicated unprivileged user candidate code runs as (SPEC §9, docs/SECURITY.md):
 # no home, no shell, no supplementary groups.  The name is config key sandbox_user.
@@ -28,9 +29,24 @@ missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# tests/browser's npm packages (playwright-core, pinned by its package-lock.json):
+# installed when node_modules is missing or older than the lock file.
+ensure_browser_deps() {
+	local d
+	d="$(dirname "$0")/../tests/browser"
+	[[ -f $d/package-lock.json ]] || return 0
+	if [[ -f $d/node_modules/.package-lock.json && ! $d/package-lock.json -nt $d/node_modules/.package-lock.json ]]; then
+		return 0
+	fi
+	echo "setup: npm ci in tests/browser"
+	(cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	touch "$d/node_modules/.package-lock.json"
+}
+
 if ((${#missing[@]} == 0)); then
 	echo "setup: all ${#PKGS[@]} packages present"
 	ensure_sandbox_user
+	ensure_browser_deps
 	exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -42,4 +58,5 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts a system redis on :6379 at install; tests use their own servers and
 # the start script its own, so leave the system one alone but do not depend on it.
 ensure_sandbox_user
+ensure_browser_deps
 echo "setup: done"

@@ -21,6 +21,7 @@
 #include "taskidx.h"
 #include "config.h"
 #include "cpuset.h"
+#include "dashboard.h"
 #include "hostid.h"
 #include "hosts.h"
 #include "httpstats.h"
@@ -540,6 +541,7 @@ static const struct route routes[] = {
 	{ "/api/v1/keys", false, false, "GET", seals_keys, NULL, NULL },
 	{ "/api/v1/seals", false, true, "GET", seals_list, NULL, NULL },
 	{ "/api/v1/seals/verify", false, false, "POST", NULL, seals_verify, NULL },
+	{ "/", false, true, "GET", dashboard_handle, NULL, NULL },
 };
 #define NROUTES (sizeof routes / sizeof *routes)
 
@@ -548,7 +550,7 @@ static const char *const route_labels[NROUTES] = {
 	"/ping", "/metrics", "/api/v1/health", "/api/v1/socket0/status",
 	"/api/v1/measure-socket0", "/api/v1/measure", "/api/v1/validate",
 	"/api/v1/tasks/{id}", "/api/v1/tasks", "/api/v1/keys", "/api/v1/seals",
-	"/api/v1/seals/verify",
+	"/api/v1/seals/verify", "/",
 };
 
 /* Answers req; returns the index of the route that matched (NROUTES: none). */

@@ -117,10 +117,17 @@ int html_begin(struct html *h, const char *title, const char *extra_css)
 	return html_raw(h, "</h1>\n");
 }
 
+int html_end_with(struct html *h, const char *markup)
+{
+	html_raw(h, "</main>");
+	html_raw(h, markup ? markup : "");
+	return html_raw(h, "<footer>jouletrace \xe2\x80\x94 energy of code, sealed"
+			   "</footer></body></html>\n");
+}
+
 int html_end(struct html *h)
 {
-	return html_raw(h, "</main><footer>jouletrace \xe2\x80\x94 energy of code, sealed"
-			   "</footer></body></html>\n");
+	return html_end_with(h, NULL);
 }
 
 char *html_finish(struct html *h, size_t *len, int *err)

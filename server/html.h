@@ -44,6 +44,10 @@ void html_init(struct html *h);
 int html_begin(struct html *h, const char *title, const char *extra_css);
 /* Closes the page (footer, body, html). */
 int html_end(struct html *h);
+/* html_end with trusted markup between </main> and the footer: a page's one
+ * inline script and its <noscript>, kept out of <main>, which that script may
+ * replace with a fresh copy. */
+int html_end_with(struct html *h, const char *markup);
 
 int html_text(struct html *h, const char *s);                 /* escaped */
 int html_textn(struct html *h, const char *s, size_t n);      /* escaped, n bytes */

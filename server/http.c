@@ -181,6 +181,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
 		add_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	if (resp->location[0])
 		add_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+	if (resp->csp) {
+		add_header(r, "Content-Security-Policy", resp->csp);
+		add_header(r, "X-Content-Type-Options", "nosniff");
+		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	}
 	ret = MHD_queue_response(c, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
 	return ret;

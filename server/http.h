@@ -12,8 +12,8 @@
  * * request line + headers: HTTP_MAX_HEADER_BYTES per connection (libmicrohttpd
  *   answers 414/431 itself beyond that).
  * * connections, threads and the idle timeout from http_options.
- * Every response carries Content-Type and X-Request-Id; Retry-After, Allow and
- * Location when the handler set them (values with CR/LF are dropped).  A status
+ * Every response carries Content-Type and X-Request-Id; Retry-After, Allow,
+ * Location and the page headers (csp) when the handler set them (values with CR/LF are dropped).  A status
  * outside 100..599 (e.g. a handler that left it 0) becomes 500 internal_error.
  *
  * Thread safety: the handler runs on any of `threads` pool threads, several at
@@ -62,6 +62,10 @@ struct http_response {
 	char allow[64];
 	bool auth_challenge;      /* 401: add WWW-Authenticate: Bearer realm="jouletrace" */
 	char location[256];
+	/* a page: non-NULL → Content-Security-Policy with this value, plus
+	 * X-Content-Type-Options: nosniff and Cache-Control: no-store; must
+	 * outlive the answer (a string constant) */
+	const char *csp;
 	bool deferred;            /* set by http_defer: answered later, not now */
 };
 

@@ -15,6 +15,8 @@
  *   jt:fence:{host_id}           string  INCR counter: fencing numbers
  *   jt:idem:{sha256(key)}        string  Idempotency-Key → task id (EX ttl)
  *   jt:vreply:{request_id}       list    reply of one synchronous validation
+ *   jt:recent                    list    the newest task ids, newest first, at most
+ *                                        KEYS_RECENT_MAX (LPUSH + LTRIM at create)
  *   jt:count:{status}            string  task counters; queued/running are
  *                                        gauges, the final states are totals
  *   jt:keys                      hash    seal key_id → {"key_id","public_key",
@@ -44,6 +46,8 @@
 #define KEYS_JOB_STATS     "jt:stats:jobs"   /* hash: jobstats.h */
 #define KEYS_CAND_PREFIX   "jt:cand:"        /* + sha256(candidate_id): taskidx.h */
 #define KEYS_CLIENTQ_PREFIX "jt:cq:"         /* + sha256(client): taskidx.h */
+#define KEYS_RECENT        "jt:recent"       /* list of the newest task ids: recent.h */
+#define KEYS_RECENT_MAX    200
 #define KEYS_SEAL_KEY_ID_LEN 16   /* hex digits, seal.h */
 
 #define KEYS_KIND_MEASURE  "measure"

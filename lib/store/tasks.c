@@ -24,22 +24,26 @@ static const char *const status_names[TASK_NSTATUS] = {
 #define RC_EXPIRED 5
 
 /*
- * KEYS: task, queue, live:queued [, idem].
- * ARGV: id, created_at, idem ttl, task key prefix, field/value pairs...
+ * KEYS: task, queue, live:queued, recent [, idem].
+ * ARGV: id, created_at, idem ttl, task key prefix, recent cap, field/value pairs...
  * → {0, id} created, {1, old id} idempotent hit, {4, ''} id collision.
+ * The id also goes to the front of the capped list of the newest tasks (the
+ * dashboard's index, recent.h) in the same step, so it never misses one.
  */
 static const struct redis_script create_script = {
 	"tasks_create",
-	"if #KEYS == 4 then\n"
-	"  local old = redis.call('GET', KEYS[4])\n"
+	"if #KEYS == 5 then\n"
+	"  local old = redis.call('GET', KEYS[5])\n"
 	"  if old and redis.call('EXISTS', ARGV[4] .. old) == 1 then return {1, old} end\n"
 	"end\n"
 	"if redis.call('EXISTS', KEYS[1]) == 1 then return {4, ''} end\n"
 	"redis.call('HSET', KEYS[1], 'status', 'queued', 'stage', 'queued', 'progress', '0',\n"
-	"           'created_at', ARGV[2], 'attempts', '0', unpack(ARGV, 5))\n"
+	"           'created_at', ARGV[2], 'attempts', '0', unpack(ARGV, 6))\n"
 	"redis.call('LPUSH', KEYS[2], ARGV[1])\n"
 	"redis.call('SADD', KEYS[3], ARGV[1])\n"
-	"if #KEYS == 4 then redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(ARGV[3])) end\n"
+	"redis.call('LPUSH', KEYS[4], ARGV[1])\n"
+	"redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)\n"
+	"if #KEYS == 5 then redis.call('SET', KEYS[5], ARGV[1], 'EX', tonumber(ARGV[3])) end\n"
 	"return {0, ARGV[1]}\n",
 };
 
@@ -103,7 +107,8 @@ static const struct redis_script progress_script = {
 
 /*
  * KEYS: task, live:running, count:{final status}.
- * ARGV: status, finished_at, ttl, body, progress, error_type, error_message, id.
+ * ARGV: status, finished_at, ttl, body, progress, error_type, error_message, id,
+ *       energy per call ('' = none).
  */
 static const struct redis_script finish_script = {
 	"tasks_finish",
@@ -116,6 +121,7 @@ static const struct redis_script finish_script = {
 	"if ARGV[6] ~= '' then\n"
 	"  redis.call('HSET', KEYS[1], 'error_type', ARGV[6], 'error_message', ARGV[7])\n"
 	"end\n"
+	"if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'energy_per_call_j', ARGV[9]) end\n"
 	"redis.call('SREM', KEYS[2], ARGV[8])\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))\n"
@@ -225,9 +231,10 @@ int tasks_create(struct redis *r, const struct task_new *t,
 	char task[KEYS_MAX], q[KEYS_MAX], cq[KEYS_MAX], idem[KEYS_MAX];
 	char created[UTIL_RFC3339_LEN], ttl[24], id[37];
 	char sha[UTIL_SHA256_HEX_LEN];
-	const char *args[10];
+	char cap[24];
+	const char *args[12];
 	struct redis_reply *rep = NULL;
-	int nargs = 0, nkeys = 3, ret;
+	int nargs = 0, nkeys = 4, ret;
 
 	if (existing)
 		*existing = false;
@@ -240,12 +247,13 @@ int tasks_create(struct redis *r, const struct task_new *t,
 		util_sha256_hex(idempotency_key, kl, sha);
 		if ((ret = keys_idem(idem, sizeof idem, sha)))
 			return ret;
-		nkeys = 4;
+		nkeys = 5;
 	}
 	if ((ret = keys_queue(q, sizeof q, KEYS_KIND_MEASURE)) ||
 	    (ret = count_key(cq, sizeof cq, TASK_QUEUED)))
 		return ret;
 	snprintf(ttl, sizeof ttl, "%ld", idem_ttl_s > 0 ? idem_ttl_s : 1);
+	snprintf(cap, sizeof cap, "%d", KEYS_RECENT_MAX);
 
 	/* A UUID v4 collision is astronomically unlikely; one retry is plenty. */
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -257,6 +265,7 @@ int tasks_create(struct redis *r, const struct task_new *t,
 		args[nargs++] = created;
 		args[nargs++] = ttl;
 		args[nargs++] = KEYS_TASK_PREFIX;
+		args[nargs++] = cap;
 		args[nargs++] = "request";
 		args[nargs++] = t->request_json;
 		if (t->candidate_id) {
@@ -267,7 +276,7 @@ int tasks_create(struct redis *r, const struct task_new *t,
 			args[nargs++] = "problem_name";
 			args[nargs++] = t->problem_name;
 		}
-		const char *keys[] = { task, q, cq, idem };
+		const char *keys[] = { task, q, cq, KEYS_RECENT, idem };
 		redis_reply_free(rep);
 		rep = NULL;
 		ret = redis_eval(r, &create_script, nkeys, keys, nargs, args, &rep);
@@ -612,8 +621,9 @@ int tasks_progress(struct redis *r, const char *id, const char *stage, double pr
 	return eval_rc(r, &progress_script, 1, keys, 2, args);
 }
 
-/* Checks result_json and returns the span between its outer braces. */
-static int result_inner(const char *result, const char **inner, size_t *n)
+/* Checks result_json and returns the span between its outer braces, and its
+ * energy_metrics.energy_per_call_joules in epc ("" when it has none). */
+static int result_inner(const char *result, const char **inner, size_t *n, char epc[32])
 {
 	json_error_t err;
 	json_t *o = json_loads(result, JSON_REJECT_DUPLICATES, &err);
@@ -631,6 +641,9 @@ static int result_inner(const char *result, const char **inner, size_t *n)
 			goto out;
 		}
 	}
+	json_t *v = json_object_get(json_object_get(o, "energy_metrics"), "energy_per_call_joules");
+	if (json_is_number(v))
+		snprintf(epc, 32, "%.17g", json_number_value(v));
 	const char *b = result, *e = result + strlen(result);
 	while (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')
 		b++;
@@ -676,7 +689,7 @@ int tasks_finish(struct redis *r, const char *id, const char *status,
 		"status", "progress", "created_at", "started_at", "candidate_id", "problem_name",
 	};
 	char task[KEYS_MAX], cr[KEYS_MAX], cf[KEYS_MAX], now[UTIL_RFC3339_LEN];
-	char ttl[24], prog[32];
+	char ttl[24], prog[32], epc[32] = "";
 	const char *v[F_N] = { 0 };
 	const char *inner = "";
 	size_t inner_n = 0;
@@ -692,7 +705,7 @@ int tasks_finish(struct redis *r, const char *id, const char *status,
 		return -EINVAL;
 	if (ttl_s <= 0 || (error_type && !*error_type))
 		return -EINVAL;
-	if (result_json && (ret = result_inner(result_json, &inner, &inner_n)))
+	if (result_json && (ret = result_inner(result_json, &inner, &inner_n, epc)))
 		return ret;
 	if (count_key(cr, sizeof cr, TASK_RUNNING) || count_key(cf, sizeof cf, st))
 		return -EINVAL;
@@ -734,8 +747,8 @@ int tasks_finish(struct redis *r, const char *id, const char *status,
 	snprintf(prog, sizeof prog, "%.4f", progress);
 	const char *keys[] = { task, cr, cf };
 	const char *args[] = { status, now, ttl, body, prog, error_type ? error_type : "",
-			       error_message ? error_message : "", id };
-	ret = eval_rc(r, &finish_script, 3, keys, 8, args);
+			       error_message ? error_message : "", id, epc };
+	ret = eval_rc(r, &finish_script, 3, keys, 9, args);
 out:
 	free(base);
 	free(body);

@@ -20,7 +20,10 @@
  * (absent = null), request (the validated request JSON), worker (last worker
  * to start it), attempts (starts), cancel_requested ("1" after a cancel of a
  * running task), error_type, error_message, body (the complete GET reply of a
- * finished task, built once by tasks_finish so reads copy it verbatim).
+ * finished task, built once by tasks_finish so reads copy it verbatim),
+ * energy_per_call_j (the result's energy_metrics.energy_per_call_joules,
+ * "%.17g", copied at finish so the dashboard lists 50 tasks without fetching
+ * and parsing 50 bodies).  The id also enters jt:recent at create (recent.h).
  * Finished and cancelled records expire after ttl_s.
  *
  * Worker protocol for a measure job (payload = task id):

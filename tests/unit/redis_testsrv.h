@@ -218,6 +218,14 @@ static inline void testsrv_teardown(struct redis *a, struct redis *b)
 	redis_close(b);
 }
 
+/* A suite's fixture with one connection `r` to one server `srv`, fresh for
+ * every test: defines them and setup/teardown for tcase_add_checked_fixture. */
+#define TESTSRV_ONE_CLIENT                                      \
+	static struct testsrv srv;                              \
+	static struct redis *r;                                 \
+	static void setup(void) { testsrv_setup(&srv, &r, NULL); } \
+	static void teardown(void) { testsrv_teardown(r, NULL); }
+
 /*
  * The fixture most suites use: one server `srv` and two connections `ra` and
  * `rb` (two workers), fresh for every test: defines them and setup/teardown

@@ -19,18 +19,7 @@
 #define UNKNOWN "00000000-0000-4000-8000-000000000000"
 #define TTL 100
 
-static struct testsrv srv;
-static struct redis *r;
-
-static void setup(void)
-{
-	testsrv_setup(&srv, &r, NULL);
-}
-
-static void teardown(void)
-{
-	testsrv_teardown(r, NULL);
-}
+TESTSRV_ONE_CLIENT
 
 static void create(const char *cand, const char *prob, const char *idem, char id[37], bool *existing)
 {
