@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: setup, a -Werror build, Check unit and Redis integration
 # tests, the harness's Python tests, then the end-to-end suites over HTTP (model
-# meter, and a simulated powercap tree with forced wraps) and a load test over
+# meter, and a simulated powercap tree with forced wraps), the pages in headless
+# Chromium (tests/browser: screenshots in build/artifacts/browser) and a load test over
 # two worker hosts (tests/load/load.py; its full size: --tasks 3000).
 #   scripts/test.sh            everything
 #   scripts/test.sh --unit     build + unit/integration tests only
@@ -46,6 +47,8 @@ if [[ $mode != unit ]]; then
 	step "API bytes as before the layering (tests/golden)" \
 		$PY tests/e2e/api_bytes.py --check tests/golden/api_expected.txt
 	step "e2e: model meter" $PY tests/e2e/run_e2e.py --meter model
+	step "browser: report, comparison and dashboard in headless Chromium" \
+		$PY tests/browser/run_browser.py
 	step "e2e: simulated powercap" $PY tests/e2e/run_e2e.py --meter powercap
 	step "e2e: Redis Sentinel, the master killed mid-stream" $PY tests/e2e/e2e_sentinel.py
 	step "hostile: sandbox attacks through a real worker" $PY tests/hostile/run_hostile.py

@@ -75,7 +75,22 @@ static const char tail[] =
 static const char css[] =
 	".pick{width:18px;height:18px;margin:0}"
 	"#compare-bar{display:flex;gap:12px;flex-wrap:wrap;align-items:baseline;margin:0 0 8px}"
-	"td.id{white-space:nowrap}.sub{display:block;color:var(--mut);font-size:12px}";
+	"td.id,td.nw,td.when{white-space:nowrap}.sub{display:block;color:var(--mut);font-size:12px}"
+	"td.cand,td.prob{min-width:12ch}";
+
+/* A span of s seconds in the largest unit that keeps 2 or more of it. */
+static char *span(char *buf, size_t cap, unsigned long long s, const char *suffix)
+{
+	if (s < 120)
+		snprintf(buf, cap, "%llu s%s", s, suffix);
+	else if (s < 2 * 3600)
+		snprintf(buf, cap, "%llu min%s", s / 60, suffix);
+	else if (s < 2 * 86400)
+		snprintf(buf, cap, "%llu h%s", s / 3600, suffix);
+	else
+		snprintf(buf, cap, "%llu days%s", s / 86400, suffix);
+	return buf;
+}
 
 char *dashboard_age(char *buf, size_t cap, uint64_t then_ns, uint64_t now_ns)
 {
@@ -84,17 +99,11 @@ char *dashboard_age(char *buf, size_t cap, uint64_t then_ns, uint64_t now_ns)
 		return buf;
 	}
 	uint64_t s = now_ns > then_ns ? (now_ns - then_ns) / 1000000000ull : 0;
-	if (s < 5)
+	if (s < 5) {
 		snprintf(buf, cap, "just now");
-	else if (s < 120)
-		snprintf(buf, cap, "%llu s ago", (unsigned long long)s);
-	else if (s < 2 * 3600)
-		snprintf(buf, cap, "%llu min ago", (unsigned long long)(s / 60));
-	else if (s < 2 * 86400)
-		snprintf(buf, cap, "%llu h ago", (unsigned long long)(s / 3600));
-	else
-		snprintf(buf, cap, "%llu days ago", (unsigned long long)(s / 86400));
-	return buf;
+		return buf;
+	}
+	return span(buf, cap, s, " ago");
 }
 
 /* A time as "3 min ago" and the exact UTC time under it; text that is not
@@ -187,7 +196,7 @@ static void render_hosts(struct html *h, const struct dashboard_view *v)
 		const json_t *rec = ho->record;
 		html_raw(h, "<tr data-host=\"");
 		html_text(h, ho->id);
-		html_raw(h, "\"><td class=\"mono\">");
+		html_raw(h, "\"><td class=\"mono nw\">");
 		html_text(h, ho->id);
 		html_rawf(h, "</td><td><span class=\"pill %s\">%s</span>", ho->ready ? "ok" : "bad",
 			  ho->ready ? "ready" : "not ready");
@@ -236,9 +245,9 @@ static void worker_row(struct html *h, const struct worker_entry *w, uint64_t no
 	json_int_t upt = json_integer_value(json_object_get(rec, "uptime_seconds"));
 	html_raw(h, "<tr data-worker=\"");
 	html_text(h, w->id);
-	html_raw(h, "\"><td class=\"mono\">");
+	html_raw(h, "\"><td class=\"mono nw\">");
 	html_text(h, w->id);
-	html_raw(h, "</td><td class=\"mono\">");
+	html_raw(h, "</td><td class=\"mono nw\">");
 	html_text(h, jstr(rec, "host_id"));
 	html_raw(h, "</td><td>");
 	html_text(h, jstr(rec, "meter"));
@@ -248,7 +257,8 @@ static void worker_row(struct html *h, const struct worker_entry *w, uint64_t no
 	dashboard_age(hb, sizeof hb, (uint64_t)(at > 0 ? at : 0) * 1000000ull, now_ns);
 	html_rawf(h, "</td><td class=\"n\">%lld</td><td class=\"n\">%s</td><td>%s</td></tr>",
 		  (long long)json_integer_value(json_object_get(rec, "jobs_done")),
-		  units_si(up, sizeof up, (double)upt, "s"), at > 0 ? hb : "\xe2\x80\x94");
+		  span(up, sizeof up, upt > 0 ? (unsigned long long)upt : 0, ""),
+		  at > 0 ? hb : "\xe2\x80\x94");
 	json_decref(rec);
 }
 
@@ -303,17 +313,18 @@ static void task_row(struct html *h, const struct recent_task *t, uint64_t now_n
 		html_text(h, t->error_type);
 		html_raw(h, "</span>");
 	}
-	html_raw(h, "</td><td class=\"cand\">");
-	html_text(h, t->candidate_id ? t->candidate_id : "");
-	html_raw(h, "</td><td class=\"prob\">");
-	html_text(h, t->problem_name ? t->problem_name : "");
+	/* the figure and the time first: what a phone shows without scrolling */
 	if (isfinite(t->energy_per_call_j))
 		html_rawf(h, "</td><td class=\"n epc\" data-value=\"%.9g\">%s", t->energy_per_call_j,
 			  units_si(e, sizeof e, t->energy_per_call_j, "J"));
 	else
 		html_raw(h, "</td><td class=\"n epc\">\xe2\x80\x94");
-	html_raw(h, "</td><td>");
+	html_raw(h, "</td><td class=\"when\">");
 	when(h, t->finished_at ? t->finished_at : t->created_at, now_ns);
+	html_raw(h, "</td><td class=\"cand\">");
+	html_text(h, t->candidate_id ? t->candidate_id : "");
+	html_raw(h, "</td><td class=\"prob\">");
+	html_text(h, t->problem_name ? t->problem_name : "");
 	html_raw(h, "</td></tr>");
 }
 
@@ -339,8 +350,8 @@ static void render_recent(struct html *h, const struct dashboard_view *v)
 		html_rawf(h, "\">Compare the %zu newest completed</a>", done);
 	html_raw(h, "<span class=\"mut\">Tick 2\xe2\x80\x93" "20 completed tasks to compare them."
 		    "</span></p><div class=\"scroll\"><table><thead><tr><th></th><th>Task</th>"
-		    "<th>Status</th><th>Candidate</th><th>Problem</th><th class=\"n\">Energy/call</th>"
-		    "<th>Finished</th></tr></thead><tbody>");
+		    "<th>Status</th><th class=\"n\">Energy/call</th><th>Finished</th><th>Candidate</th>"
+		    "<th>Problem</th></tr></thead><tbody>");
 	for (size_t i = 0; i < v->n_tasks; i++)
 		task_row(h, &v->tasks[i], v->now_ns);
 	html_raw(h, "</tbody></table></div></section>\n");

@@ -96,6 +96,8 @@ START_TEST(sections_and_numbers)
 	ck_assert_ptr_nonnull(strstr(p, "3 min ago<time class=\"sub\" datetime=\"2026-11-30T16:28:08.189573Z\">"
 				     "2026-11-30 16:28:08 UTC</time>"));
 	ck_assert_ptr_nonnull(strstr(p, "<span class=\"pill ok\">valid</span>"));
+	/* the worker: up 200 s, its last beat 1 s before now */
+	ck_assert_ptr_nonnull(strstr(p, "<td class=\"n\">3 min</td><td>just now</td>"));
 	/* the script sits after </main>, once */
 	ck_assert_uint_eq(count(p, "<script>"), 1);
 	ck_assert_ptr_nonnull(strstr(p, "</main><noscript><meta http-equiv=\"refresh\""));
