@@ -137,9 +137,14 @@ static bool measured(const json_t *task)
 
 static void not_measured(struct html *h, const json_t *task)
 {
-	html_raw(h, "<p class=\"mut\">Not measured: the task is ");
-	html_text(h, str(task, "status"));
-	html_raw(h, ".</p>");
+	const char *st = str(task, "status");
+	const char *why = !st ? "the task has no status"
+		: strcmp(st, "failed") == 0 ? "the task failed (see the summary)"
+		: strcmp(st, "cancelled") == 0 ? "the task was cancelled"
+		: strcmp(st, "queued") == 0 ? "the task is still queued"
+		: strcmp(st, "running") == 0 ? "the task is running: reload when it is done"
+		: "no figures in this result";
+	html_rawf(h, "<p class=\"mut\">Not measured: %s.</p>", why);
 }
 
 /* ---- sections ------------------------------------------------------------- */
@@ -484,17 +489,18 @@ static void seal_section(struct html *h, const json_t *task, const struct report
 
 	html_rawf(h, "<section class=\"card\" id=\"seal\" data-verified=\"%s\"><h2><a href=\"#seal\">"
 		  "Seal</a></h2>", ok ? "true" : "false");
-	if (!json_is_object(seal) || !sv || !sv->present)
-		html_raw(h, "<p class=\"mut\">No seal: only a completed measurement is sealed.</p>");
-	else
-		html_rawf(h, "<p><span class=\"pill %s\">%s</span></p>", ok ? "ok" : "bad",
-			  ok ? "verified" : "does not verify");
+	if (!json_is_object(seal) || !sv || !sv->present) {
+		html_raw(h, "<p class=\"mut\">No seal: only a completed measurement is sealed."
+			    "<code class=\"key-id\" hidden></code></p></section>");
+		return;
+	}
+	html_rawf(h, "<p><span class=\"pill %s\">%s</span></p>", ok ? "ok" : "bad",
+		  ok ? "verified" : "does not verify");
 	html_raw(h, "<div class=\"scroll\"><table class=\"kv\"><tr><th>Key id</th><td>"
 		    "<code class=\"key-id\">");
-	html_text(h, sv ? sv->key_id : "");
+	html_text(h, sv->key_id);
 	html_raw(h, "</code></td></tr>");
-	if (sv && sv->present)
-		kv(h, "Verification", sv->reason);
+	kv(h, "Verification", sv->reason);
 	kv(h, "Signed key id", str(json_object_get(seal, "signature"), "key_id"));
 	kv(h, "Algorithm", str(json_object_get(seal, "signature"), "alg"));
 	kv(h, "Issued at", str(pl, "issued_at"));
@@ -508,9 +514,12 @@ static void seal_section(struct html *h, const json_t *task, const struct report
 
 int report_build(struct html *h, const json_t *task, const struct report_seal *seal)
 {
-	const char *who = str(task, "candidate_id");
+	const char *who = str(task, "candidate_id") ? str(task, "candidate_id") : str(task, "task_id");
 	char title[160];
-	snprintf(title, sizeof title, "Report: %.140s", who ? who : str(task, "task_id") ? str(task, "task_id") : "task");
+	int cut = who ? (int)strlen(who) : 0;
+	while (cut > 140 || (cut > 0 && ((unsigned char)who[cut] & 0xC0) == 0x80))
+		cut--;          /* 140 bytes at most, on a UTF-8 boundary */
+	snprintf(title, sizeof title, "Report: %.*s%s", cut, who ? who : "", who && who[cut] ? "\xe2\x80\xa6" : "");
 	html_begin(h, title, report_css);
 	summary(h, task);
 	energy(h, task);

@@ -222,14 +222,17 @@ START_TEST(report_of_unmeasured_tasks)
 		assert_sections(page);
 		assert_inert(page);
 		ck_assert_ptr_nonnull(strstr(page, "data-verified=\"false\""));
+		ck_assert_ptr_nonnull(strstr(page, "No seal"));
 		ck_assert_ptr_null(strstr(page, "class=\"mark"));        /* nothing measured, nothing drawn */
 		if (i == 0) {
 			ck_assert_ptr_nonnull(strstr(page, "validation_failed"));
 			ck_assert_ptr_nonnull(strstr(page, "2 of 2 tests failed: t&lt;b&gt;1&lt;/b&gt;"));
 			ck_assert_ptr_nonnull(strstr(page, "0 of 2 tests passed"));
+			ck_assert_ptr_nonnull(strstr(page, "Not measured: the task failed"));
 		} else {
 			ck_assert_ptr_nonnull(strstr(page, "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
 			ck_assert_ptr_nonnull(strstr(page, "Not validated yet"));
+			ck_assert_ptr_nonnull(strstr(page, "Not measured: the task is still queued"));
 		}
 		free(page);
 	}
