@@ -187,9 +187,10 @@ static const json_t *item_by_id(const json_t *cmp, const char *id)
 {
 	size_t i;
 	const json_t *it;
-	json_array_foreach(json_object_get(cmp, "items"), i, it)
+	json_array_foreach(json_object_get(cmp, "items"), i, it) {
 		if (id && str(it, "task_id") && strcmp(str(it, "task_id"), id) == 0)
 			return it;
+	}
 	return NULL;
 }
 
@@ -295,8 +296,9 @@ static void items_table(struct html *h, const json_t *cmp)
 		    "<th class=\"n\">Energy per call</th><th class=\"n\">95% interval</th>"
 		    "<th class=\"n\">Ratio to best</th><th class=\"n\">Trials</th><th class=\"n\">CV</th>"
 		    "<th>Host</th><th>Meter</th></tr>");
-	json_array_foreach(json_object_get(cmp, "items"), i, it)
+	json_array_foreach(json_object_get(cmp, "items"), i, it) {
 		item_row(h, it, str(cmp, "best"));
+	}
 	html_raw(h, "</table></div></section>");
 }
 
@@ -361,8 +363,9 @@ static void pairs_table(struct html *h, const json_t *cmp)
 		    "<th class=\"n\">Mean A \xe2\x88\x92 B</th><th class=\"n\">Ratio A/B</th>"
 		    "<th class=\"n\">t</th><th class=\"n\">df</th><th class=\"n\">p</th>"
 		    "<th class=\"n\">Adjusted p</th><th>Significant</th></tr>");
-	json_array_foreach(pairs, i, pr)
+	json_array_foreach(pairs, i, pr) {
 		pair_row(h, cmp, pr);
+	}
 	html_raw(h, "</table></div></section>");
 }
 

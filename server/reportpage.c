@@ -315,8 +315,9 @@ static void attribution(struct html *h, const json_t *task)
 		h->err = h->err ? h->err : -ENOMEM;
 		return (void)html_raw(h, "</section>");
 	}
-	json_array_foreach(procs, i, o)
+	json_array_foreach(procs, i, o) {
 		ps[i] = (struct proc){ .o = o, .e = num(o, "energy_joules") };
+	}
 	qsort(ps, n, sizeof *ps, by_energy);
 	shown = n < TOP_PROCESSES ? n : TOP_PROCESSES;
 	for (i = 0; i < shown; i++) {
