@@ -14,6 +14,7 @@
 #include "log.h"
 #include "queue.h"
 #include "redis.h"
+#include "reportpage.h"
 #include "units.h"
 #include "util.h"
 
@@ -386,7 +387,6 @@ void dashboard_handle(struct api *a, const struct http_request *req, struct http
 	struct hosts hs = { .n = 0 };
 	struct worker_entry *ws = NULL;
 	struct recent_task *ts = NULL;
-	size_t len = 0;
 	long long live = 0;
 	int err;
 
@@ -416,16 +416,7 @@ void dashboard_handle(struct api *a, const struct http_request *req, struct http
 	struct html h;
 	html_init(&h);
 	dashboard_page(&v, &h);
-	char *page = html_finish(&h, &len, &err);
-	if (page) {
-		resp->status = 200;
-		resp->body = page;
-		resp->body_len = len;
-		resp->content_type = "text/html; charset=utf-8";
-		resp->csp = dashboard_csp;
-	} else {
-		api_respond_error(resp, req, "internal_error", strerror(-err), NULL);
-	}
+	report_respond(resp, 200, &h, dashboard_csp);
 	hosts_free(&hs);
 	workers_list_free(ws, v.n_workers);
 	recent_free(ts, v.n_tasks);
