@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "dashboard.h"
 #include "testutil.h"
 
 #define TOKEN "t0ken-for-tests"
@@ -243,8 +244,8 @@ START_TEST(pages_auth_and_errors)
 	char *b;
 
 	setup_api(&f, true, 0);
-	const char *pages[] = { task, "/compare" };
-	for (size_t i = 0; i < 2; i++) {
+	const char *pages[] = { task, "/compare", "/" };
+	for (size_t i = 0; i < sizeof pages / sizeof *pages; i++) {
 		const char *bad[] = { NULL, basic_wrong, basic_no_user, "Basic !!!", "Bearer wrong" };
 		for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
 			b = get_text(&f, pages[i], "", bad[k], &r);
@@ -271,6 +272,12 @@ START_TEST(pages_auth_and_errors)
 		assert_page(&r, b, 404);
 		free(b);
 	}
+	/* the dashboard with Redis down: a page that says so, with its own CSP */
+	b = get_text(&f, "/", "", basic_good, &r);
+	assert_page(&r, b, 200);
+	ck_assert_ptr_eq(r.csp, dashboard_csp);
+	ck_assert_ptr_nonnull(strstr(b, "Redis is unreachable"));
+	free(b);
 	/* a good id with Redis down: 503, try again */
 	b = get_text(&f, task, "", basic_good, &r);
 	assert_page(&r, b, 503);
