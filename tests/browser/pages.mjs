@@ -8,7 +8,8 @@
 // marks' data-value equal to the task's numbers; no sideways overflow on the
 // phone; hostile strings present as text and never as markup.  The
 // dashboard must also bring in a task that finishes after it loaded, without
-// a reload.  Full-page screenshots go to the artifacts directory.
+// a reload, and without JavaScript reload itself (its noscript meta refresh).
+// Full-page screenshots go to the artifacts directory.
 // Exit status: 0 all passed, 1 a check failed.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -218,10 +219,29 @@ async function checkDashboard(page, where, p, vp) {
 	check(where, after[3] === 2, 'the picked tasks stay picked across refreshes', `${after[3]}`);
 }
 
+// Without JavaScript the dashboard reloads itself (its <noscript> meta refresh).
+async function checkNoScript(browser, p) {
+	const where = 'dashboard without JavaScript';
+	const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+	const page = await ctx.newPage();
+	await page.goto(cfg.base + p.url);
+	check(where, await page.$('meta[http-equiv="refresh"]') !== null, 'a meta refresh');
+	try {
+		await page.waitForRequest(r => r.isNavigationRequest() && r.url() === cfg.base + p.url,
+			{ timeout: 30000 });
+		ok(where, 'the page reloads itself');
+	} catch (e) {
+		fail(where, 'the page never reloaded');
+	}
+	await ctx.close();
+}
+
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
 	args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [] });
 try {
 	for (const p of cfg.pages) await checkPage(browser, p);
+	const dash = cfg.pages.find(p => p.name === 'dashboard');
+	if (dash) await checkNoScript(browser, dash);
 } finally {
 	await browser.close();
 }
