@@ -476,8 +476,16 @@ int measure_run(const struct candidate *c, struct meter *m, const struct measure
 					"two trials in a row disagree with the sizing run or the other "
 					"trials: %s; then %s", prev_why, why));
 			snprintf(prev_why, sizeof prev_why, "%s", why);
+			/* Flagged trials that keep coming back, but never two in a row,
+			 * is a measurement the host is too noisy for now (short windows
+			 * on a saturated package), not a fault of ours: host_busy, so the
+			 * task is tried again later.  A candidate that alternates on
+			 * purpose gains nothing from it: no figure, and a bounded retry. */
 			if (++out->retries > MEASURE_MAX_RETRIES)
-				return fail(&r, -EAGAIN, "internal", "too many trials had to be repeated");
+				return fail_from(&r, candidate_fail(&r.e, -EBUSY, "host_busy",
+					"the trials kept disagreeing with the sizing run or each other "
+					"(%ld repeated): the host is too noisy for a figure now",
+					(long)out->retries));
 			continue;
 		}
 		prev_why[0] = '\0';
