@@ -238,7 +238,8 @@ static int size_passes(struct run *r)
 {
 	const struct measure_params *p = r->p;
 	uint64_t min_ns = (uint64_t)(p->min_trial_seconds * 1e9);
-	uint64_t threshold = min_ns / 20 > 1000000 ? min_ns / 20 : 1000000;
+	uint64_t threshold = min_ns / 20 > MEASURE_SIZING_MIN_WINDOW_NS ? min_ns / 20
+								    : MEASURE_SIZING_MIN_WINDOW_NS;
 	long k = 1, max = p->max_passes > 0 ? p->max_passes : 1;
 	struct measure_trial t;
 	int err;
