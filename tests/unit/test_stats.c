@@ -158,6 +158,56 @@ START_TEST(early_stop)
 }
 END_TEST
 
+START_TEST(t_p_values)
+{
+	/* the table's 97.5 % quantiles are where the two-sided p is 0.05 */
+	for (size_t df = 1; df <= 40; df += 3)
+		ck_assert_double_eq_tol(stats_t_two_sided_p(stats_t975(df), (double)df), 0.05, 2e-5);
+	/* closed forms: df 1 is Cauchy, df 2 is 1 − |t|/√(2 + t²) */
+	for (double t = -5; t <= 5; t += 0.7) {
+		ck_assert_double_eq_tol(stats_t_two_sided_p(t, 1), 1 - 2 / M_PI * atan(fabs(t)), 1e-9);
+		ck_assert_double_eq_tol(stats_t_two_sided_p(t, 2), 1 - fabs(t) / sqrt(2 + t * t), 1e-9);
+	}
+	ck_assert_double_eq(stats_t_two_sided_p(0, 7.5), 1);
+	ck_assert_double_eq(stats_t_two_sided_p(INFINITY, 3), 0);
+	ck_assert(isnan(stats_t_two_sided_p(1, 0)));
+	ck_assert(isnan(stats_t_two_sided_p(NAN, 3)));
+	/* far tails stay positive and ordered */
+	double p40 = stats_t_two_sided_p(40, 10), p60 = stats_t_two_sided_p(60, 10);
+	ck_assert(p40 > 0 && p60 > 0 && p60 < p40 && p40 < 1e-10);
+}
+END_TEST
+
+START_TEST(welch)
+{
+	/* Wikipedia's "Welch's t-test" example: t = −2.46, ν ≈ 25.0, p = 0.021 */
+	static const double a1[] = { 27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1,
+				     21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4 };
+	static const double a2[] = { 27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0,
+				     24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4 };
+	struct stats_welch w;
+	ck_assert_int_eq(stats_welch(a1, 15, a2, 15, &w), 0);
+	ck_assert_double_eq_tol(w.t, -2.46, 0.005);
+	ck_assert_double_eq_tol(w.df, 24.99, 0.01);
+	ck_assert_double_eq_tol(w.p, 0.021, 0.0005);
+	ck_assert_double_eq_tol(w.diff, stats_mean(a1, 15) - stats_mean(a2, 15), 1e-12);
+	/* swapped: the same p, t negated */
+	struct stats_welch v;
+	ck_assert_int_eq(stats_welch(a2, 15, a1, 15, &v), 0);
+	ck_assert_double_eq_tol(v.t, -w.t, 1e-12);
+	ck_assert_double_eq_tol(v.p, w.p, 1e-12);
+	/* no spread: equal means p 1, different means p 0 */
+	static const double c[] = { 2, 2, 2 }, d[] = { 3, 3 };
+	ck_assert_int_eq(stats_welch(c, 3, c, 3, &w), 0);
+	ck_assert_double_eq(w.p, 1);
+	ck_assert_int_eq(stats_welch(c, 3, d, 2, &w), 0);
+	ck_assert_double_eq(w.p, 0);
+	ck_assert(isinf(w.t) && w.t < 0);
+	/* too few values */
+	ck_assert_int_eq(stats_welch(c, 1, d, 2, &w), -EINVAL);
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
 	TCase *tc;
@@ -168,6 +218,8 @@ static Suite *stats_suite(void)
 	tcase_add_test(tc, ci_order_statistics);
 	tcase_add_test(tc, t_quantiles);
 	tcase_add_test(tc, early_stop);
+	tcase_add_test(tc, t_p_values);
+	tcase_add_test(tc, welch);
 	return s;
 }
 

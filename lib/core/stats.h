@@ -49,6 +49,25 @@ const char *stats_ci_method_name(enum stats_ci_method m); /* "none"|"median_orde
 /* Two-sided 97.5 % quantile of Student's t with df degrees of freedom (df ≥ 1). */
 double stats_t975(size_t df);
 
+/*
+ * Two-sided p-value of Student's t: P(|T| ≥ |t|) with df > 0 degrees of
+ * freedom (df need not be an integer: Welch's are not).  NAN for df ≤ 0 or a
+ * NAN t; 0 for an infinite t.
+ */
+double stats_t_two_sided_p(double t, double df);
+
+/*
+ * Welch's unequal-variance t-test of mean(a) − mean(b): t, the
+ * Welch–Satterthwaite df and the two-sided p.  Needs na, nb ≥ 2: else
+ * -EINVAL.  Two samples without any spread give t = ±INFINITY and p = 0 when
+ * their means differ, t = 0 and p = 1 when they are equal (df = NAN then).
+ */
+struct stats_welch {
+	double diff;            /* mean(a) − mean(b) */
+	double t, df, p;
+};
+int stats_welch(const double *a, size_t na, const double *b, size_t nb, struct stats_welch *out);
+
 enum stop_reason {
 	STOP_CONTINUE,          /* not yet */
 	STOP_CV_TARGET,         /* n ≥ min_trials and cv ≤ target (checked first) */
