@@ -38,7 +38,7 @@ static json_t *load_tests(const char *path, char *why, size_t cap)
 
 	if (read_capped(path, "TESTS", &text, &len, why, cap))
 		return NULL;
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
 	free(text);
 	if (!root) {
 		util_say(why, cap, "%s is not JSON: %s (line %d, column %d)", path, err.text,
