@@ -75,7 +75,7 @@ static int item_row(const json_t *it, const char *best, struct dynbuf *out)
 	snprintf(range, sizeof range, "[%s, %s]", isfinite(lo) ? l : "-", isfinite(hi) ? h : "-");
 	ret = dynbuf_printf(out, "%-12s %-24s", e, range);
 	if (!ret)
-		ret = dynbuf_printf(out, "  %6.0f  %6.3g  %7.3f%s\n", num_or_nan(it, "trials"),
+		ret = dynbuf_printf(out, "  %6.0f  %6.3g  %7.4g%s\n", num_or_nan(it, "trials"),
 				    num_or_nan(it, "cv_percent"), num_or_nan(it, "ratio_to_best"),
 				    best && str_of(it, "task_id") && strcmp(best, str_of(it, "task_id")) == 0 ?
 				    "  best" : "");
@@ -95,7 +95,7 @@ static int pair_row(const json_t *p, struct dynbuf *out)
 		ret = short_id(out, str_of(p, "b"), ID_SHOWN + 2);
 	render_joules(num_or_nan(p, "difference_joules"), d, sizeof d);
 	if (!ret)
-		ret = dynbuf_printf(out, "%-12s %7.3f %8.3g %7.3g %9.3g %9.3g  %s", d,
+		ret = dynbuf_printf(out, "%-12s %7.4g %8.3g %7.3g %9.3g %9.3g  %s", d,
 				    num_or_nan(p, "ratio"), num_or_nan(p, "t"), num_or_nan(p, "df"),
 				    num_or_nan(p, "p_value"), p_adj, sig ? "yes" : "no");
 	if (!ret && sig && str_of(p, "cheaper")) {

@@ -88,8 +88,10 @@ static void seconds_text(double s, char *buf, size_t cap)
 		snprintf(buf, cap, "%.4g s", s);
 	else if (s >= 1e-3)
 		snprintf(buf, cap, "%.4g ms", s * 1e3);
-	else
+	else if (s >= 1e-6)
 		snprintf(buf, cap, "%.4g us", s * 1e6);
+	else
+		snprintf(buf, cap, "%.4g ns", s * 1e9);
 }
 
 void render_state_of(const json_t *task, struct progress_state *st)
