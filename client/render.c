@@ -272,6 +272,7 @@ static int top_processes(const json_t *attr, struct dynbuf *out)
 			rows[n++] = json_array_get(procs, i);
 	if (n == 0)
 		return 0;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
 	qsort(rows, n, sizeof rows[0], by_energy_desc);
 	ret = dynbuf_add_str(out, "top processes (attribution: ");
 	if (!ret)
