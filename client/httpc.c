@@ -101,41 +101,49 @@ static int map_error(CURLcode c, const struct sink *s)
 	}
 }
 
-int httpc_do(struct httpc *h, const struct httpc_req *rq, struct httpc_resp *rs,
-	     char *why, size_t cap)
+/* The request's headers: the bearer token, the body's type, no 100-continue. */
+static int headers(const struct httpc_req *rq, struct curl_slist **hdr, char *why, size_t cap)
 {
-	struct sink s = { .retry_after_s = -1 };
-	struct curl_slist *hdr = NULL, *tmp;
-	char auth[1024];
-	CURL *c = h->curl;
-	CURLcode cc;
-	int ret = 0;
+	char line[1024];
+	const char *want[3];
+	size_t n = 0;
 
-	memset(rs, 0, sizeof *rs);
-	rs->retry_after_s = -1;
-	dynbuf_init(&s.body, HTTPC_BODY_MAX);
-	curl_easy_reset(c);
+	*hdr = NULL;
 	if (rq->token) {
-		if ((size_t)snprintf(auth, sizeof auth, "Authorization: Bearer %s", rq->token) >=
-		    sizeof auth) {
+		for (const char *p = rq->token; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				/* a CR or LF would start a header of the token's choosing */
+				util_say(why, cap, "the token holds a control character");
+				return -EINVAL;
+			}
+		if ((size_t)snprintf(line, sizeof line, "Authorization: Bearer %s", rq->token) >=
+		    sizeof line) {
 			util_say(why, cap, "the token is too long");
 			return -EINVAL;
 		}
-		if (!(tmp = curl_slist_append(hdr, auth)))
-			goto nomem;
-		hdr = tmp;
+		want[n++] = line;
 	}
+	if (rq->body)
+		want[n++] = "Content-Type: application/json";
+	want[n++] = "Expect:";   /* "Expect: 100-continue" would stall a large POST */
+	for (size_t i = 0; i < n; i++) {
+		struct curl_slist *t = curl_slist_append(*hdr, want[i]);
+		if (!t) {
+			util_say(why, cap, "out of memory");
+			return -ENOMEM;
+		}
+		*hdr = t;
+	}
+	return 0;
+}
+
+static void set_options(CURL *c, const struct httpc_req *rq, struct curl_slist *hdr,
+			struct sink *s)
+{
 	if (rq->body) {
-		if (!(tmp = curl_slist_append(hdr, "Content-Type: application/json")))
-			goto nomem;
-		hdr = tmp;
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
 	}
-	/* "Expect: 100-continue" would stall a large POST for a second */
-	if (!(tmp = curl_slist_append(hdr, "Expect:")))
-		goto nomem;
-	hdr = tmp;
 	curl_easy_setopt(c, CURLOPT_URL, rq->url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	if (strcmp(rq->method, "GET") == 0)
@@ -147,25 +155,40 @@ int httpc_do(struct httpc *h, const struct httpc_req *rq, struct httpc_resp *rs,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ? rq->timeout_ms : 30000L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
-	cc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+}
+
+int httpc_do(struct httpc *h, const struct httpc_req *rq, struct httpc_resp *rs,
+	     char *why, size_t cap)
+{
+	struct sink s = { .retry_after_s = -1 };
+	struct curl_slist *hdr = NULL;
+	CURLcode cc;
+	int ret;
+
+	memset(rs, 0, sizeof *rs);
+	rs->retry_after_s = -1;
+	dynbuf_init(&s.body, HTTPC_BODY_MAX);
+	curl_easy_reset(h->curl);
+	if ((ret = headers(rq, &hdr, why, cap)))
+		goto out;
+	set_options(h->curl, rq, hdr, &s);
+	cc = curl_easy_perform(h->curl);
 	if (cc != CURLE_OK) {
 		ret = map_error(cc, &s);
 		util_say(why, cap, "%s", ret == -E2BIG ? "the answer is too large" :
 			 curl_easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &rs->status);
 	rs->retry_after_s = s.retry_after_s;
 	rs->body = dynbuf_take(&s.body, &rs->len);
-	if (!rs->body)
-		goto nomem;
-	goto out;
-nomem:
-	util_say(why, cap, "out of memory");
-	ret = -ENOMEM;
+	if (!rs->body) {
+		util_say(why, cap, "out of memory");
+		ret = -ENOMEM;
+	}
 out:
 	curl_slist_free_all(hdr);
 	dynbuf_free(&s.body);
