@@ -145,7 +145,7 @@ int client_args_parse(int argc, char **argv, const char *env_url, const char *en
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_SERVER: a->server = optarg; break;
-		case O_TOKEN: a->token = *optarg ? optarg : NULL; a->token_from_argv = true; break;
+		case O_TOKEN: a->token = *optarg ? optarg : NULL; break;
 		case O_JSON: a->json = true; break;
 		case O_WAIT: a->wait = true; break;
 		case O_FUNCTION: a->function = optarg; break;

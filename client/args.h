@@ -30,7 +30,6 @@ struct client_args {
 	const char *token;         /* NULL: none */
 	bool json;
 	bool wait;
-	bool token_from_argv;      /* --token given (it shows in ps) */
 	const char *file;          /* submit: FILE.py; verify: SEAL.json */
 	const char *function;      /* default "solve" */
 	const char *tests;         /* TESTS.json */

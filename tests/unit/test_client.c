@@ -64,12 +64,10 @@ START_TEST(environment_and_flags)
 	ck_assert_int_eq(parse(&a, why, "http://env:9", "envtok", "status", "abc", NULL), 0);
 	ck_assert_str_eq(a.server, "http://env:9");
 	ck_assert_str_eq(a.token, "envtok");
-	ck_assert(!a.token_from_argv);
 	ck_assert_int_eq(parse(&a, why, "http://env:9", "envtok", "status", "abc", "--server",
 			       "http://flag:1", "--token", "flagtok", NULL), 0);
 	ck_assert_str_eq(a.server, "http://flag:1");
 	ck_assert_str_eq(a.token, "flagtok");
-	ck_assert(a.token_from_argv);
 	/* an empty variable is unset */
 	ck_assert_int_eq(parse(&a, why, "", "", "cancel", "abc", NULL), 0);
 	ck_assert_str_eq(a.server, CLIENT_DEFAULT_URL);
