@@ -32,8 +32,7 @@
 #include "ratelimit.h"
 #include "redis.h"
 #include "request.h"
-#include "seal.h"
-#include "sealchain.h"
+#include "seals.h"
 #include "status.h"
 #include "tasks.h"
 #include "util.h"
@@ -97,7 +96,7 @@ void api_not_ready(struct http_response *resp, const struct http_request *req, c
 	snprintf(resp->retry_after, sizeof resp->retry_after, "5");
 }
 
-static bool is_json(const struct http_request *req)
+bool api_is_json(const struct http_request *req)
 {
 	const char *ct = req->content_type;
 	size_t n = strlen("application/json");
@@ -215,7 +214,7 @@ static int parse_request(const struct http_request *req, struct http_response *r
 	char msg[512];
 	int err;
 
-	if (!is_json(req)) {
+	if (!api_is_json(req)) {
 		api_respond_error(resp, req, "unsupported_media_type",
 			      "Content-Type must be application/json", NULL);
 		return -EINVAL;
@@ -496,10 +495,10 @@ static void h_task(struct api *a, const struct http_request *req, struct http_re
 	redis_pool_put(a->pool, r);
 }
 
-/* ---- seals ---------------------------------------------------------------- */
+/* ---- queries -------------------------------------------------------------- */
 
 /* Value of name in an a=1&b=2 query (no percent-decoding: values are numbers or hex). */
-static bool query_get(const char *query, const char *name, char *out, size_t cap)
+bool api_query_get(const char *query, const char *name, char *out, size_t cap)
 {
 	size_t n = strlen(name);
 	for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
@@ -513,108 +512,6 @@ static bool query_get(const char *query, const char *name, char *out, size_t cap
 		}
 	}
 	return false;
-}
-
-static void h_keys(struct api *a, const struct http_request *req, struct http_response *resp)
-{
-	struct redis *r = redis_pool_get(a->pool);
-	char *json = NULL;
-
-	if (!r || sealchain_keys_json(r, &json) != 0) {
-		api_not_ready(resp, req, "Redis is unreachable");
-	} else {
-		resp->status = 200;
-		resp->body = json;
-		resp->body_len = strlen(json);
-	}
-	if (r)
-		redis_pool_put(a->pool, r);
-}
-
-static void h_seals(struct api *a, const struct http_request *req, struct http_response *resp)
-{
-	char v[64], key_id[32] = "";
-	long long after = 0, limit = 100;
-	struct request_errors errs = { .n = 0 };
-	char *json = NULL;
-
-	if (query_get(req->query, "after", v, sizeof v) &&
-	    (util_parse_i64(v, &after) || after < 0)) {
-		snprintf(errs.items[errs.n].field, sizeof errs.items[0].field, "after");
-		snprintf(errs.items[errs.n++].message, sizeof errs.items[0].message,
-			 "must be a sequence number >= 0");
-	}
-	if (query_get(req->query, "limit", v, sizeof v) &&
-	    (util_parse_i64(v, &limit) || limit < 1 || limit > 1000)) {
-		snprintf(errs.items[errs.n].field, sizeof errs.items[0].field, "limit");
-		snprintf(errs.items[errs.n++].message, sizeof errs.items[0].message,
-			 "must be an integer between 1 and 1000");
-	}
-	bool by_key = query_get(req->query, "key_id", key_id, sizeof key_id);
-	if (errs.n) {
-		api_respond_error(resp, req, "validation_error", "bad query parameters", &errs);
-		return;
-	}
-	struct redis *r = redis_pool_get(a->pool);
-	int err = r ? sealchain_log_json(r, by_key ? key_id : NULL, after, (long)limit, &json) : -EIO;
-	if (r)
-		redis_pool_put(a->pool, r);
-	if (err == -EINVAL) {
-		snprintf(errs.items[0].field, sizeof errs.items[0].field, "key_id");
-		snprintf(errs.items[0].message, sizeof errs.items[0].message,
-			 "must be 16 lower-case hex digits");
-		errs.n = 1;
-		api_respond_error(resp, req, "validation_error", "bad query parameters", &errs);
-	} else if (err) {
-		api_not_ready(resp, req, "Redis is unreachable");
-	} else {
-		resp->status = 200;
-		resp->body = json;
-		resp->body_len = strlen(json);
-	}
-}
-
-/* Verifies against this service's own published keys: those are the pinned ones. */
-static void h_seal_verify(struct api *a, const struct http_request *req, struct http_response *resp)
-{
-	unsigned char (*pks)[SEAL_PK_BYTES] = NULL;
-	char reason[SEAL_REASON_MAX] = "", key_id[17] = "";
-	json_t *seal = NULL;
-	char *keys = NULL;
-	size_t n = 0;
-
-	if (!is_json(req)) {
-		api_respond_error(resp, req, "unsupported_media_type",
-			      "Content-Type must be application/json", NULL);
-		return;
-	}
-	if (seal_parse(req->body, req->body_len, &seal, reason, sizeof reason)) {
-		api_respond_error(resp, req, "malformed_json", reason, NULL);
-		return;
-	}
-	struct redis *r = redis_pool_get(a->pool);
-	int err = r ? sealchain_keys_json(r, &keys) : -EIO;
-	if (r)
-		redis_pool_put(a->pool, r);
-	if (err) {
-		api_not_ready(resp, req, "Redis is unreachable: the published keys cannot be read");
-		goto out;
-	}
-	pks = calloc(MAX_TOKENS, sizeof *pks);
-	if (!pks || seal_public_keys_parse(keys, strlen(keys), pks, MAX_TOKENS, &n) != 0)
-		n = 0;
-	err = n ? seal_verify_any(seal, (const unsigned char (*)[SEAL_PK_BYTES])pks, n, key_id,
-				  reason, sizeof reason)
-		: -ENOKEY;
-	if (err == -ENOKEY)
-		snprintf(reason, sizeof reason, "this service has published no keys yet");
-	api_respond_json(resp, 200, json_pack("{s:b, s:s?, s:s}", "valid", err == 0,
-					  "key_id", key_id[0] ? key_id : NULL, "reason",
-					  err == 0 ? "signature valid for a published key" : reason));
-out:
-	free(pks);
-	free(keys);
-	json_decref(seal);
 }
 
 /* ---- routing -------------------------------------------------------------- */
@@ -640,9 +537,9 @@ static const struct route routes[] = {
 	{ "/api/v1/validate", false, true, "POST", NULL, h_validate, NULL },
 	{ TASKS_PREFIX, true, true, "GET, DELETE", h_task, NULL, h_task },
 	{ "/api/v1/tasks", false, true, "DELETE", NULL, NULL, bulkcancel_handle },
-	{ "/api/v1/keys", false, false, "GET", h_keys, NULL, NULL },
-	{ "/api/v1/seals", false, true, "GET", h_seals, NULL, NULL },
-	{ "/api/v1/seals/verify", false, false, "POST", NULL, h_seal_verify, NULL },
+	{ "/api/v1/keys", false, false, "GET", seals_keys, NULL, NULL },
+	{ "/api/v1/seals", false, true, "GET", seals_list, NULL, NULL },
+	{ "/api/v1/seals/verify", false, false, "POST", NULL, seals_verify, NULL },
 };
 #define NROUTES (sizeof routes / sizeof *routes)
 

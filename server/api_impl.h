@@ -1,5 +1,5 @@
 /*
- * api_impl.h — private to the API module (server/api.c, server/status.c):
+ * api_impl.h — private to the API module (server/api.c and its handler files: status.c, seals.c, the pages):
  * the context every handler gets, and the response helpers they share.
  * Nothing else may include this.
  */
@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,11 @@ void api_respond_json(struct http_response *resp, int status, json_t *body);
 /* The error body of code (apierr.h), with the request's id. */
 void api_respond_error(struct http_response *resp, const struct http_request *req,
 		       const char *code, const char *msg, const struct request_errors *errs);
+/* Value of name in an a=1&b=2 query (no percent-decoding): false when absent
+ * or longer than cap − 1. */
+bool api_query_get(const char *query, const char *name, char *out, size_t cap);
+/* The request says its body is JSON (Content-Type application/json). */
+bool api_is_json(const struct http_request *req);
 /* 503 not_ready with Retry-After. */
 void api_not_ready(struct http_response *resp, const struct http_request *req, const char *why);
 

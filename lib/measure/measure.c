@@ -238,7 +238,8 @@ static int size_passes(struct run *r)
 {
 	const struct measure_params *p = r->p;
 	uint64_t min_ns = (uint64_t)(p->min_trial_seconds * 1e9);
-	uint64_t threshold = min_ns / 20 > 1000000 ? min_ns / 20 : 1000000;
+	uint64_t threshold = min_ns / 20 > MEASURE_SIZING_MIN_WINDOW_NS ? min_ns / 20
+								    : MEASURE_SIZING_MIN_WINDOW_NS;
 	long k = 1, max = p->max_passes > 0 ? p->max_passes : 1;
 	struct measure_trial t;
 	int err;
@@ -477,8 +478,16 @@ int measure_run(const struct candidate *c, struct meter *m, const struct measure
 					"two trials in a row disagree with the sizing run or the other "
 					"trials: %s; then %s", prev_why, why));
 			snprintf(prev_why, sizeof prev_why, "%s", why);
+			/* Flagged trials that keep coming back, but never two in a row,
+			 * is a measurement the host is too noisy for now (short windows
+			 * on a saturated package), not a fault of ours: host_busy, so the
+			 * task is tried again later.  A candidate that alternates on
+			 * purpose gains nothing from it: no figure, and a bounded retry. */
 			if (++out->retries > MEASURE_MAX_RETRIES)
-				return fail(&r, -EAGAIN, "internal", "too many trials had to be repeated");
+				return fail_from(&r, candidate_fail(&r.e, -EBUSY, "host_busy",
+					"the trials kept disagreeing with the sizing run or each other "
+					"(%ld repeated): the host is too noisy for a figure now",
+					(long)out->retries));
 			continue;
 		}
 		prev_why[0] = '\0';

@@ -49,6 +49,14 @@ struct candidate;
 /* Trials are sized this much past min_trial_seconds, so noise does not make
  * them fall short of it. */
 #define MEASURE_SIZING_MARGIN 1.05
+/*
+ * The shortest sizing window that counts: a window's fixed edges (the
+ * protocol round trip through a busy infra CPU, a few ms on a saturated
+ * package) must be small beside it, or the reference per pass is too slow
+ * and honest trials look several times faster than sized (seen in the load
+ * test at min_trial_seconds 0.05, whose windows were 2.5 ms).
+ */
+#define MEASURE_SIZING_MIN_WINDOW_NS 20000000ull
 /* A window's candidate on-CPU share below this is reported (low_cpu_share). */
 #define MEASURE_LOW_CPU_SHARE 0.5
 
