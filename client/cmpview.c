@@ -5,6 +5,7 @@
 
 #include "cmpview.h"
 #include "render.h"
+#include "units.h"
 
 #define ID_SHOWN 8      /* a task id's first characters in the table; --json has them whole */
 
@@ -68,12 +69,16 @@ static int item_row(const json_t *it, const char *best, struct dynbuf *out)
 			ret = render_clean(out, str_of(it, "reason") ? str_of(it, "reason") : "?", 120);
 		return ret ? ret : dynbuf_add_str(out, "\n");
 	}
-	render_joules(epc, e, sizeof e);
-	render_joules(lo, l, sizeof l);
-	render_joules(hi, h, sizeof h);
+	units_si(e, sizeof e, epc, "J");
+	units_si(l, sizeof l, lo, "J");
+	units_si(h, sizeof h, hi, "J");
 	char range[80];
-	snprintf(range, sizeof range, "[%s, %s]", isfinite(lo) ? l : "-", isfinite(hi) ? h : "-");
-	ret = dynbuf_printf(out, "%-12s %-24s", e, range);
+	snprintf(range, sizeof range, "[%s, %s]", l, h);
+	ret = render_pad(out, e, -12);
+	if (!ret)
+		ret = dynbuf_add_str(out, " ");
+	if (!ret)
+		ret = render_pad(out, range, -24);
 	if (!ret)
 		ret = dynbuf_printf(out, "  %6.0f  %6.3g  %7.4g%s\n", num_or_nan(it, "trials"),
 				    num_or_nan(it, "cv_percent"), num_or_nan(it, "ratio_to_best"),
@@ -93,9 +98,11 @@ static int pair_row(const json_t *p, struct dynbuf *out)
 		ret = short_id(out, str_of(p, "a"), ID_SHOWN + 2);
 	if (!ret)
 		ret = short_id(out, str_of(p, "b"), ID_SHOWN + 2);
-	render_joules(num_or_nan(p, "difference_joules"), d, sizeof d);
+	units_si(d, sizeof d, num_or_nan(p, "difference_joules"), "J");
 	if (!ret)
-		ret = dynbuf_printf(out, "%-12s %7.4g %8.3g %7.3g %9.3g %9.3g  %s", d,
+		ret = render_pad(out, d, -12);
+	if (!ret)
+		ret = dynbuf_printf(out, " %7.4g %8.3g %7.3g %9.3g %9.3g  %s",
 				    num_or_nan(p, "ratio"), num_or_nan(p, "t"), num_or_nan(p, "df"),
 				    num_or_nan(p, "p_value"), p_adj, sig ? "yes" : "no");
 	if (!ret && sig && str_of(p, "cheaper")) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "units.h"
 
 #define TOP_PROCESSES 5
 #define FAILED_TESTS_SHOWN 5
@@ -55,43 +56,21 @@ static void ascii_clean(char *dst, size_t cap, const char *s)
 	dst[i] = '\0';
 }
 
-/* The SI prefix for v: the factor to multiply by and its unit. */
-static void joule_scale(double v, double *f, const char **unit)
+int render_pad(struct dynbuf *out, const char *s, int width)
 {
-	double a = fabs(v);
-	if (a >= 1 || a == 0 || !isfinite(a)) {
-		*f = 1;
-		*unit = "J";
-	} else if (a >= 1e-3) {
-		*f = 1e3;
-		*unit = "mJ";
-	} else if (a >= 1e-6) {
-		*f = 1e6;
-		*unit = "uJ";
-	} else {
-		*f = 1e9;
-		*unit = "nJ";
-	}
-}
-
-void render_joules(double v, char *buf, size_t cap)
-{
-	double f;
-	const char *u;
-	joule_scale(v, &f, &u);
-	snprintf(buf, cap, "%.4g %s", v * f, u);
-}
-
-static void seconds_text(double s, char *buf, size_t cap)
-{
-	if (s >= 1 || s == 0)
-		snprintf(buf, cap, "%.4g s", s);
-	else if (s >= 1e-3)
-		snprintf(buf, cap, "%.4g ms", s * 1e3);
-	else if (s >= 1e-6)
-		snprintf(buf, cap, "%.4g us", s * 1e6);
-	else
-		snprintf(buf, cap, "%.4g ns", s * 1e9);
+	size_t cols = 0;
+	for (const char *p = s; *p; p++)
+		cols += ((unsigned char)*p & 0xC0) != 0x80;
+	size_t w = (size_t)(width < 0 ? -(long)width : width);
+	size_t fill = cols < w ? w - cols : 0;
+	int ret = 0;
+	if (width > 0)
+		ret = dynbuf_printf(out, "%*s", (int)fill, "");
+	if (!ret)
+		ret = dynbuf_add_str(out, s);
+	if (!ret && width < 0)
+		ret = dynbuf_printf(out, "%*s", (int)fill, "");
+	return ret;
 }
 
 void render_state_of(const json_t *task, struct progress_state *st)
@@ -193,8 +172,8 @@ static int header(const json_t *t, struct dynbuf *out)
 static int energy_rows(const json_t *m, struct dynbuf *out)
 {
 	double epc = NAN, tot = NAN, lo = NAN, hi = NAN, t = NAN, w = NAN, n = 0, cv = NAN,
-	       passes = 0, f;
-	const char *u, *stop = str_of(m, "stop_reason");
+	       passes = 0;
+	const char *stop = str_of(m, "stop_reason");
 	const json_t *ci = json_object_get(m, "ci95_total_energy_joules");
 	char a[32], b[32];
 	int ret;
@@ -213,23 +192,20 @@ static int energy_rows(const json_t *m, struct dynbuf *out)
 		lo = json_number_value(json_array_get(ci, 0)) * per_call;
 		hi = json_number_value(json_array_get(ci, 1)) * per_call;
 	}
-	joule_scale(epc, &f, &u);
-	ret = dynbuf_printf(out, "%-14s%.4g %s", "energy/call", epc * f, u);
+	ret = dynbuf_printf(out, "%-14s%s", "energy/call", units_si(a, sizeof a, epc, "J"));
 	if (!ret && isfinite(lo) && isfinite(hi))
-		ret = dynbuf_printf(out, "   95%% CI [%.4g, %.4g] %s", lo * f, hi * f, u);
-	if (!ret && isfinite(t) && isfinite(per_call)) {
-		seconds_text(t * per_call, a, sizeof a);
-		seconds_text(t, b, sizeof b);
-		ret = dynbuf_printf(out, "\n%-14s%s   (a trial: %s, %.0f passes)", "time/call", a, b,
+		ret = dynbuf_printf(out, "   95%% CI [%s, %s]", units_si(a, sizeof a, lo, "J"),
+				    units_si(b, sizeof b, hi, "J"));
+	if (!ret && isfinite(t) && isfinite(per_call))
+		ret = dynbuf_printf(out, "\n%-14s%s   (a trial: %s, %.0f passes)", "time/call",
+				    units_si(a, sizeof a, t * per_call, "s"), units_si(b, sizeof b, t, "s"),
 				    passes);
-	}
 	if (!ret && isfinite(w))
-		ret = dynbuf_printf(out, "\n%-14s%.4g W", "power", w);
+		ret = dynbuf_printf(out, "\n%-14s%s", "power", units_si(a, sizeof a, w, "W"));
 	if (!ret)
 		ret = dynbuf_printf(out, "\n%-14s%.0f", "trials", n);
 	if (!ret && stop)
-		ret = dynbuf_printf(out, " (stop: %s)", json_is_string(json_object_get(m, "stop_reason"))
-				    && strlen(stop) < 32 ? stop : "?");
+		ret = dynbuf_printf(out, " (stop: %s)", strlen(stop) < 32 ? stop : "?");
 	if (!ret && isfinite(cv))
 		ret = dynbuf_printf(out, "   CV %.3g %%", cv);
 	return ret ? ret : dynbuf_add_str(out, "\n");
@@ -244,8 +220,8 @@ static int split_rows(const json_t *m, struct dynbuf *out)
 	    !num_of(m, "median_ram_energy_joules", &ram))
 		return 0;
 	double sum = pkg + ram;
-	render_joules(pkg, a, sizeof a);
-	render_joules(ram, b, sizeof b);
+	units_si(a, sizeof a, pkg, "J");
+	units_si(b, sizeof b, ram, "J");
 	if (sum > 0)
 		return dynbuf_printf(out, "%-14s%s package (%.1f %%) / %s DRAM (%.1f %%), a trial's median\n",
 				     "package/DRAM", a, 100 * pkg / sum, b, 100 * ram / sum);
@@ -286,7 +262,7 @@ static int top_processes(const json_t *attr, struct dynbuf *out)
 		num_of(rows[i], "pid", &pid);
 		num_of(rows[i], "cpu_seconds", &cpu);
 		num_of(rows[i], "energy_joules", &ej);
-		render_joules(ej, e, sizeof e);
+		units_si(e, sizeof e, ej, "J");
 		ret = dynbuf_printf(out, "  %-8.0f ", pid);
 		size_t before = out->len;
 		if (!ret)
@@ -294,9 +270,12 @@ static int top_processes(const json_t *attr, struct dynbuf *out)
 		/* pad by bytes written: comm is at most 16 (cleaned ASCII or cut UTF-8) */
 		size_t used = out->len - before;
 		if (!ret)
-			ret = dynbuf_printf(out, "%*s %-10.10s %10.4f %12s\n", (int)(used < 16 ? 16 - used : 0),
-					    "", str_of(rows[i], "role") ? str_of(rows[i], "role") : "?",
-					    cpu, e);
+			ret = dynbuf_printf(out, "%*s %-10.10s %10.4f ", (int)(used < 16 ? 16 - used : 0),
+					    "", str_of(rows[i], "role") ? str_of(rows[i], "role") : "?", cpu);
+		if (!ret)
+			ret = render_pad(out, e, 12);
+		if (!ret)
+			ret = dynbuf_add_str(out, "\n");
 	}
 	if (!ret && n > TOP_PROCESSES)
 		ret = dynbuf_printf(out, "  (%zu more)\n", n - TOP_PROCESSES);

@@ -3,7 +3,8 @@
  * I/O, no clock), so each is unit-tested: the live progress line, the plain
  * progress lines for a non-terminal, a task's result table and status line.
  *
- * Every string that came from the server (stage, ids, comm, messages) is
+ * Figures are lib/api/units' (three significant digits, SI prefixes), as on
+ * the server's pages.  Every string that came from the server (stage, ids, comm, messages) is
  * printed with control characters as '?', so a record cannot move the
  * terminal's cursor or change its colours.
  *
@@ -46,8 +47,9 @@ void render_state_of(const json_t *task, struct progress_state *st);
  */
 int render_task(const json_t *task, struct dynbuf *out);
 
-/* "1.819 mJ": joules with an SI prefix chosen for v, 4 significant digits. */
-void render_joules(double v, char *buf, size_t cap);
+/* Appends s padded with spaces to width columns (counted as UTF-8
+ * characters, so "µJ" is two): right-aligned, or left-aligned when width < 0. */
+int render_pad(struct dynbuf *out, const char *s, int width);
 /* Appends s with control characters as '?', cut to at most max bytes (not
  * inside a UTF-8 sequence) with "..." when longer. */
 int render_clean(struct dynbuf *out, const char *s, size_t max);

@@ -132,11 +132,11 @@ START_TEST(completed_table)
 {
 	char *s = task_text(COMPLETED);
 	/* the interval scales the trial's total by the same factor as the call */
-	ck_assert_msg(strstr(s, "energy/call   1.819 mJ   95% CI [1.675, 1.926] mJ\n"), "%s", s);
-	ck_assert_msg(strstr(s, "time/call     138.3 us   (a trial: 204.5 ms, 739 passes)\n"), "%s", s);
-	ck_assert_msg(strstr(s, "power         13.15 W\n"), "%s", s);
+	ck_assert_msg(strstr(s, "energy/call   1.82 mJ   95% CI [1.67 mJ, 1.93 mJ]\n"), "%s", s);
+	ck_assert_msg(strstr(s, "time/call     138 \xc2\xb5s   (a trial: 204 ms, 739 passes)\n"), "%s", s);
+	ck_assert_msg(strstr(s, "power         13.2 W\n"), "%s", s);
 	ck_assert_msg(strstr(s, "trials        4 (stop: cv_target)   CV 4.39 %\n"), "%s", s);
-	ck_assert_msg(strstr(s, "package/DRAM  2.482 J package (92.3 %) / 206.9 mJ DRAM (7.7 %)"), "%s", s);
+	ck_assert_msg(strstr(s, "package/DRAM  2.48 J package (92.3 %) / 207 mJ DRAM (7.7 %)"), "%s", s);
 	ck_assert_msg(strstr(s, "meter         model (estimated)   host h1\n"), "%s", s);
 	ck_assert_msg(strstr(s, "tests         2/2 passed\n"), "%s", s);
 	ck_assert_msg(strstr(s, "candidate     <b>c</b>\n"), "%s", s);
@@ -172,19 +172,18 @@ START_TEST(failed_and_other_states)
 }
 END_TEST
 
-START_TEST(joules_with_prefixes)
+START_TEST(padding_counts_characters)
 {
-	char b[32];
-	render_joules(2.5, b, sizeof b);
-	ck_assert_str_eq(b, "2.5 J");
-	render_joules(0.0018194, b, sizeof b);
-	ck_assert_str_eq(b, "1.819 mJ");
-	render_joules(4.2e-5, b, sizeof b);
-	ck_assert_str_eq(b, "42 uJ");
-	render_joules(-3e-9, b, sizeof b);
-	ck_assert_str_eq(b, "-3 nJ");
-	render_joules(0, b, sizeof b);
-	ck_assert_str_eq(b, "0 J");
+	struct dynbuf b;
+	dynbuf_init(&b, 256);
+	/* "µ" is two bytes and one column: the tables stay aligned */
+	ck_assert_int_eq(render_pad(&b, "42 \xc2\xb5J", 8), 0);
+	ck_assert_int_eq(render_pad(&b, "|", 0), 0);
+	ck_assert_int_eq(render_pad(&b, "1 mJ", -6), 0);
+	ck_assert_int_eq(render_pad(&b, "|", 0), 0);
+	ck_assert_int_eq(render_pad(&b, "toolong", 3), 0);
+	ck_assert_str_eq(b.p, "   42 \xc2\xb5J|1 mJ  |toolong");
+	dynbuf_free(&b);
 }
 END_TEST
 
@@ -210,12 +209,12 @@ START_TEST(compare_table)
 	dynbuf_init(&b, 1u << 16);
 	ck_assert_int_eq(cmpview_render(c, &b), 0);
 	const char *s = b.p;
-	ck_assert_msg(strstr(s, "1     aaaaaaaa  fast                1.8 mJ       [1.7 mJ, 1.9 mJ]"), "%s", s);
+	ck_assert_msg(strstr(s, "1     aaaaaaaa  fast                1.80 mJ      [1.70 mJ, 1.90 mJ]  "), "%s", s);
 	ck_assert_msg(strstr(s, "      1  best\n"), "%s", s);
 	ck_assert_msg(strstr(s, "3.361\n"), "%s", s);
 	ck_assert_msg(strstr(s, "-     cccccccc  -                   not comparable: the task is not completed\n"),
 		      "%s", s);
-	ck_assert_msg(strstr(s, "  aaaaaaaa  bbbbbbbb  -4.2 mJ        0.298    -27.5    4.56  3.05e-06  3.05e-06  yes"
+	ck_assert_msg(strstr(s, "  aaaaaaaa  bbbbbbbb  -4.20 mJ       0.298    -27.5    4.56  3.05e-06  3.05e-06  yes"
 			     " (cheaper: aaaaaaaa)\n"), "%s", s);
 	ck_assert_msg(strstr(s, "Welch's t-test on per-trial energy per call, Holm-adjusted, alpha 0.05\n"),
 		      "%s", s);
@@ -234,7 +233,7 @@ static Suite *client_render_suite(void)
 	tcase_add_test(tc, state_of_a_record);
 	tcase_add_test(tc, completed_table);
 	tcase_add_test(tc, failed_and_other_states);
-	tcase_add_test(tc, joules_with_prefixes);
+	tcase_add_test(tc, padding_counts_characters);
 	tcase_add_test(tc, compare_table);
 	return s;
 }
