@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
       libmicrohttpd-dev libhiredis-dev libsodium-dev libjansson-dev libseccomp-dev
-      check redis-server python3 curl procps cppcheck clang-tidy
+      libcurl4-openssl-dev   # the client jouletrace (client/httpc.c)
+      check redis-server python3 curl procps cppcheck clang-tidy tmux
       prometheus)   # promtool, which checks /metrics in the e2e tests
 
 # The dedicated unprivileged user candidate code runs as (SPEC §9, docs/SECURITY.md):

@@ -114,11 +114,14 @@ struct measure_trial {
 };
 
 /*
- * Called at every stage change and after every trial with a short stage name
- * ("sizing", "warmup", "measuring") and progress in [0, 1].  Also called while
- * waiting on the candidate (stage NULL): a nonzero return cancels the run.
+ * Called at every stage change and before every trial with a short stage name
+ * ("sizing", "warmup", "measuring") and progress in [0, 1]; while measuring,
+ * trial is the trial about to run (1-based; a trial run again keeps its
+ * number) of at most trials_max, else both are 0.  Also called while waiting
+ * on the candidate (stage NULL): a nonzero return cancels the run.
  */
-typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
+typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress, int trial,
+			       int trials_max);
 /*
  * Optional observer of every measured trial's window, and of every sizing
  * window (attribution hooks in here; a contaminated sizing window is run

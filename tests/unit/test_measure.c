@@ -556,9 +556,11 @@ START_TEST(candidate_share_is_the_headline)
 }
 END_TEST
 
-static int cancel_after(void *ctx, const char *stage, double progress)
+static int cancel_after(void *ctx, const char *stage, double progress, int trial, int trials_max)
 {
 	(void)progress;
+	(void)trial;
+	(void)trials_max;
 	int *calls = ctx;
 	return stage == NULL && ++*calls > 5; /* cancel while the candidate runs */
 }
