@@ -17,6 +17,7 @@
 #include "api_impl.h"
 #include "apierr.h"
 #include "bulkcancel.h"
+#include "comparepage.h"
 #include "calib.h"
 #include "taskidx.h"
 #include "config.h"
@@ -31,6 +32,7 @@
 #include "queue.h"
 #include "ratelimit.h"
 #include "redis.h"
+#include "reportpage.h"
 #include "request.h"
 #include "seals.h"
 #include "status.h"
@@ -175,12 +177,35 @@ int api_reload_tokens(struct api *a, char *why, size_t cap)
 	return 0;
 }
 
+/*
+ * The token of an Authorization header: "Bearer TOKEN", or "Basic
+ * base64(user:TOKEN)" (any user name: a browser cannot send a bearer header,
+ * so the pages are opened with the token as password).  NULL when neither.
+ */
+static const char *token_of(const char *h, char *buf, size_t cap)
+{
+	size_t len;
+	const char *end = NULL;
+	if (!h)
+		return NULL;
+	if (strncasecmp(h, "Bearer ", 7) == 0)
+		return h + 7;
+	if (strncasecmp(h, "Basic ", 6) != 0 ||
+	    sodium_base642bin((unsigned char *)buf, cap - 1, h + 6, strlen(h + 6), NULL, &len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 || *end)
+		return NULL;
+	buf[len] = '\0';
+	char *colon = memchr(buf, ':', len);
+	return colon && strlen(colon + 1) == (size_t)(buf + len - colon - 1) ? colon + 1 : NULL;
+}
+
 /* Compares hashes in constant time and checks every token, so timing says nothing. */
 /* And names the client in client: "token:<12 hex of the digest>" for a good
  * token, "addr:<address>" when no tokens are configured. */
 static bool authorized(struct api *a, const struct http_request *req, char *client, size_t cap)
 {
-	const char *h = req->authorization;
+	char basic[1024];
+	const char *token = token_of(req->authorization, basic, sizeof basic);
 	unsigned char digest[32];
 	bool ok = false;
 
@@ -188,9 +213,8 @@ static bool authorized(struct api *a, const struct http_request *req, char *clie
 	if (a->n_tokens == 0) {
 		ok = true;
 		snprintf(client, cap, "addr:%s", req->remote_addr);
-	} else if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-		h += 7;
-		crypto_hash_sha256(digest, (const unsigned char *)h, strlen(h));
+	} else if (token) {
+		crypto_hash_sha256(digest, (const unsigned char *)token, strlen(token));
 		for (size_t i = 0; i < a->n_tokens; i++)
 			ok |= sodium_memcmp(digest, a->tokens[i], 32) == 0;
 		char hex[13];
@@ -199,6 +223,7 @@ static bool authorized(struct api *a, const struct http_request *req, char *clie
 		snprintf(client, cap, "token:%s", hex);
 	}
 	pthread_rwlock_unlock(&a->tokens_lock);
+	sodium_memzero(basic, sizeof basic);
 	return ok;
 }
 
@@ -524,22 +549,27 @@ struct route {
 	bool auth;              /* needs a token when tokens are configured */
 	const char *allow;      /* methods, for 405's Allow */
 	handler_fn get, post, del;
+	const char *suffix;     /* a prefix route: the path also ends with this */
+	bool page;              /* HTML: 401 asks for Basic (a browser's sign-in) */
 };
 
 #define VALIDATE_ROUTE 6 /* its index below, for answers counted later */
 static const struct route routes[] = {
-	{ "/ping", false, false, "GET", status_ping, NULL, NULL },
-	{ "/metrics", false, false, "GET", metrics_handle, NULL, NULL },
-	{ "/api/v1/health", false, false, "GET", status_health, NULL, NULL },
-	{ "/api/v1/socket0/status", false, true, "GET", status_socket0, NULL, NULL },
-	{ "/api/v1/measure-socket0", false, true, "POST", NULL, h_measure, NULL },
-	{ "/api/v1/measure", false, true, "POST", NULL, h_measure, NULL },
-	{ "/api/v1/validate", false, true, "POST", NULL, h_validate, NULL },
-	{ TASKS_PREFIX, true, true, "GET, DELETE", h_task, NULL, h_task },
-	{ "/api/v1/tasks", false, true, "DELETE", NULL, NULL, bulkcancel_handle },
-	{ "/api/v1/keys", false, false, "GET", seals_keys, NULL, NULL },
-	{ "/api/v1/seals", false, true, "GET", seals_list, NULL, NULL },
-	{ "/api/v1/seals/verify", false, false, "POST", NULL, seals_verify, NULL },
+	{ "/ping", false, false, "GET", status_ping, NULL, NULL, NULL, false },
+	{ "/metrics", false, false, "GET", metrics_handle, NULL, NULL, NULL, false },
+	{ "/api/v1/health", false, false, "GET", status_health, NULL, NULL, NULL, false },
+	{ "/api/v1/socket0/status", false, true, "GET", status_socket0, NULL, NULL, NULL, false },
+	{ "/api/v1/measure-socket0", false, true, "POST", NULL, h_measure, NULL, NULL, false },
+	{ "/api/v1/measure", false, true, "POST", NULL, h_measure, NULL, NULL, false },
+	{ "/api/v1/validate", false, true, "POST", NULL, h_validate, NULL, NULL, false },
+	{ TASKS_PREFIX, true, true, "GET", report_handle, NULL, NULL, REPORT_SUFFIX, true },
+	{ TASKS_PREFIX, true, true, "GET, DELETE", h_task, NULL, h_task, NULL, false },
+	{ "/api/v1/tasks", false, true, "DELETE", NULL, NULL, bulkcancel_handle, NULL, false },
+	{ "/api/v1/keys", false, false, "GET", seals_keys, NULL, NULL, NULL, false },
+	{ "/api/v1/seals", false, true, "GET", seals_list, NULL, NULL, NULL, false },
+	{ "/api/v1/seals/verify", false, false, "POST", NULL, seals_verify, NULL, NULL, false },
+	{ "/api/v1/compare", false, true, "GET", comparepage_json, NULL, NULL, NULL, false },
+	{ "/compare", false, true, "GET", comparepage_html, NULL, NULL, NULL, true },
 };
 #define NROUTES (sizeof routes / sizeof *routes)
 
@@ -547,17 +577,26 @@ static const struct route routes[] = {
 static const char *const route_labels[NROUTES] = {
 	"/ping", "/metrics", "/api/v1/health", "/api/v1/socket0/status",
 	"/api/v1/measure-socket0", "/api/v1/measure", "/api/v1/validate",
-	"/api/v1/tasks/{id}", "/api/v1/tasks", "/api/v1/keys", "/api/v1/seals",
-	"/api/v1/seals/verify",
+	"/api/v1/tasks/{id}/report", "/api/v1/tasks/{id}", "/api/v1/tasks", "/api/v1/keys",
+	"/api/v1/seals", "/api/v1/seals/verify", "/api/v1/compare", "/compare",
 };
+
+static bool matches(const struct route *rt, const char *path)
+{
+	size_t n = strlen(path), p = strlen(rt->path), s = rt->suffix ? strlen(rt->suffix) : 0;
+	if (!rt->prefix)
+		return strcmp(path, rt->path) == 0;
+	/* prefix and suffix must not overlap: an empty {id} is the handler's 404 */
+	return strncmp(path, rt->path, p) == 0 && n >= p + s &&
+	       strcmp(path + n - s, rt->suffix ? rt->suffix : "") == 0;
+}
 
 /* Answers req; returns the index of the route that matched (NROUTES: none). */
 static size_t dispatch(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	for (size_t i = 0; i < NROUTES; i++) {
 		const struct route *rt = &routes[i];
-		if (rt->prefix ? strncmp(req->path, rt->path, strlen(rt->path)) != 0
-			       : strcmp(req->path, rt->path) != 0)
+		if (!matches(rt, req->path))
 			continue;
 		handler_fn fn = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0
 					? rt->get
@@ -571,8 +610,13 @@ static size_t dispatch(struct api *a, const struct http_request *req, struct htt
 		}
 		struct http_request who = *req;
 		if (rt->auth && !authorized(a, req, who.client, sizeof who.client)) {
-			api_respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
+			if (rt->page)
+				report_error_page(resp, 401, "Sign in", "This page needs an API token: "
+						  "sign in with any user name and the token as password.");
+			else
+				api_respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
 			resp->auth_challenge = true;
+			resp->challenge_basic = rt->page;
 			return i;
 		}
 		if (rt->auth && a->rl) {

@@ -176,7 +176,14 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
 	if (resp->retry_after[0])
 		add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp->retry_after);
 	if (resp->auth_challenge)
-		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"jouletrace\"");
+		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, resp->challenge_basic
+			   ? "Basic realm=\"jouletrace\"" : "Bearer realm=\"jouletrace\"");
+	if (resp->csp)
+		add_header(r, "Content-Security-Policy", resp->csp);
+	if (resp->content_type && strncmp(resp->content_type, "text/html", 9) == 0) {
+		add_header(r, "X-Content-Type-Options", "nosniff");
+		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	}
 	if (resp->allow[0])
 		add_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	if (resp->location[0])

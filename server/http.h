@@ -12,8 +12,10 @@
  * * request line + headers: HTTP_MAX_HEADER_BYTES per connection (libmicrohttpd
  *   answers 414/431 itself beyond that).
  * * connections, threads and the idle timeout from http_options.
- * Every response carries Content-Type and X-Request-Id; Retry-After, Allow and
- * Location when the handler set them (values with CR/LF are dropped).  A status
+ * Every response carries Content-Type and X-Request-Id; Retry-After, Allow,
+ * Location and Content-Security-Policy when the handler set them (values with
+ * CR/LF are dropped); an HTML one (text/html) also X-Content-Type-Options:
+ * nosniff and Cache-Control: no-store.  A status
  * outside 100..599 (e.g. a handler that left it 0) becomes 500 internal_error.
  *
  * Thread safety: the handler runs on any of `threads` pool threads, several at
@@ -61,6 +63,8 @@ struct http_response {
 	char retry_after[16];
 	char allow[64];
 	bool auth_challenge;      /* 401: add WWW-Authenticate: Bearer realm="jouletrace" */
+	bool challenge_basic;     /* … Basic instead of Bearer (a page: browsers ask for it) */
+	const char *csp;          /* Content-Security-Policy, or NULL; not copied (a constant) */
 	char location[256];
 	bool deferred;            /* set by http_defer: answered later, not now */
 };

@@ -79,6 +79,31 @@ static json_t *call(struct fixture *f, const char *method, const char *path, con
 	return j;
 }
 
+/* Runs one GET with a query; returns the body as text (caller frees). */
+static char *get_text(struct fixture *f, const char *path, const char *query, const char *auth,
+		      struct http_response *resp)
+{
+	struct http_request req = {
+		.method = "GET", .path = path, .query = query, .authorization = auth, .body = "",
+		.request_id = "req-1", .remote_addr = "127.0.0.1",
+	};
+	memset(resp, 0, sizeof *resp);
+	api_handle(f->api, &req, resp);
+	char *body = resp->body ? resp->body : strdup("");
+	resp->body = NULL;
+	return body;
+}
+
+static void assert_page(const struct http_response *r, const char *body, int status)
+{
+	ck_assert_int_eq(r->status, status);
+	ck_assert_str_eq(r->content_type, "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(r->csp);
+	ck_assert_ptr_nonnull(strstr(r->csp, "default-src 'none'"));
+	ck_assert(strncmp(body, "<!DOCTYPE html>", 15) == 0);
+	ck_assert_uint_eq(strlen(body), r->body_len);
+}
+
 static void assert_error(json_t *j, const char *code)
 {
 	ck_assert_ptr_nonnull(j);
@@ -202,6 +227,75 @@ START_TEST(tokens_and_rate_limit)
 }
 END_TEST
 
+/*
+ * The pages: Basic with the token as password (any user), a Basic challenge
+ * on page routes and Bearer on JSON ones; HTML errors for pages, JSON for
+ * the compare API; the report route under the task prefix.
+ */
+START_TEST(pages_auth_and_errors)
+{
+	static const char basic_good[] = "Basic YW55b25lOnQwa2VuLWZvci10ZXN0cw==";  /* anyone:TOKEN */
+	static const char basic_wrong[] = "Basic YW55b25lOndyb25n";               /* anyone:wrong */
+	static const char basic_no_user[] = "Basic dDBrZW4tZm9yLXRlc3Rz";         /* TOKEN, no ':' */
+	static const char task[] = "/api/v1/tasks/00000000-0000-4000-8000-000000000000/report";
+	struct fixture f = { 0 };
+	struct http_response r;
+	char *b;
+
+	setup_api(&f, true, 0);
+	const char *pages[] = { task, "/compare" };
+	for (size_t i = 0; i < 2; i++) {
+		const char *bad[] = { NULL, basic_wrong, basic_no_user, "Basic !!!", "Bearer wrong" };
+		for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+			b = get_text(&f, pages[i], "", bad[k], &r);
+			assert_page(&r, b, 401);
+			ck_assert(r.auth_challenge && r.challenge_basic);
+			free(b);
+		}
+	}
+	b = get_text(&f, "/api/v1/compare", "", basic_wrong, &r);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert(r.auth_challenge && !r.challenge_basic);     /* JSON routes keep Bearer */
+	ck_assert_ptr_null(r.csp);
+	free(b);
+
+	/* Basic works on JSON routes too, Bearer on pages */
+	b = get_text(&f, "/api/v1/tasks/not-a-uuid", "", basic_good, &r);
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_ptr_nonnull(strstr(b, "\"not_found\""));
+	free(b);
+	const char *ids[] = { "/api/v1/tasks/not-a-uuid/report", "/api/v1/tasks/%3Cscript%3E/report",
+			      "/api/v1/tasks//report" };
+	for (size_t i = 0; i < 3; i++) {
+		b = get_text(&f, ids[i], "", i ? basic_good : "Bearer " TOKEN, &r);
+		assert_page(&r, b, 404);
+		free(b);
+	}
+	/* a good id with Redis down: 503, try again */
+	b = get_text(&f, task, "", basic_good, &r);
+	assert_page(&r, b, 503);
+	ck_assert_str_eq(r.retry_after, "5");
+	free(b);
+	json_decref(call(&f, "DELETE", task, NULL, basic_good, NULL, &r));
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_str_eq(r.allow, "GET");
+
+	/* a bad ids list: 422 naming ids (JSON) or a 422 page */
+	b = get_text(&f, "/api/v1/compare", "ids=a,b", basic_good, &r);
+	ck_assert_int_eq(r.status, 422);
+	ck_assert_ptr_nonnull(strstr(b, "\"field\":\"ids\""));
+	free(b);
+	b = get_text(&f, "/compare", "ids=<script>", basic_good, &r);
+	assert_page(&r, b, 422);
+	ck_assert_ptr_null(strstr(b, "<script>"));
+	free(b);
+	b = get_text(&f, "/api/v1/compare", "ids=00000000-0000-4000-8000-000000000000", basic_good, &r);
+	ck_assert_int_eq(r.status, 503);
+	free(b);
+	teardown_api(&f);
+}
+END_TEST
+
 /* SIGHUP's reload: the new tokens replace the old at once; a broken file
  * changes nothing. */
 START_TEST(tokens_reload)
@@ -299,6 +393,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, tokens_and_rate_limit);
 	tcase_add_test(tc, remote_listen_needs_tokens);
 	tcase_add_test(tc, tokens_reload);
+	tcase_add_test(tc, pages_auth_and_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
