@@ -25,8 +25,8 @@ CC      ?= cc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
 # Every third-party library; each binary links only those its layers need.
-PKGS    := libmicrohttpd hiredis libsodium jansson libbpf libseccomp
-LAYER_DIRS := lib/core lib/api lib/seal lib/store lib/measure executor server worker
+PKGS    := libmicrohttpd hiredis libsodium jansson libbpf libseccomp libcurl
+LAYER_DIRS := lib/core lib/api lib/seal lib/store lib/measure executor server worker client
 CPPFLAGS += -D_GNU_SOURCE $(addprefix -I,$(LAYER_DIRS)) -I$(BUILD)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -Wall -Wextra -MMD -MP -pthread -fno-strict-aliasing
@@ -50,6 +50,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 # scripts/check_layers.sh over #include lines and by the link lines here).
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+LIB_CLIENT   := $(BUILD)/libjt-client.a
 LIB_WORKER   := $(BUILD)/libjt-worker.a
 LIB_SERVER   := $(BUILD)/libjt-server.a
 LIB_EXECUTOR := $(BUILD)/libjt-executor.a
@@ -58,6 +59,7 @@ LIB_STORE    := $(BUILD)/libjt-store.a
 LIB_SEAL     := $(BUILD)/libjt-seal.a
 LIB_API      := $(BUILD)/libjt-api.a
 LIB_CORE     := $(BUILD)/libjt-core.a
+$(LIB_CLIENT):   $(call obj,$(call lib_srcs,client))
 $(LIB_WORKER):   $(call obj,$(call lib_srcs,worker))
 $(LIB_SERVER):   $(call obj,$(call lib_srcs,server))
 $(LIB_EXECUTOR): $(call obj,$(call lib_srcs,executor))
@@ -66,7 +68,7 @@ $(LIB_STORE):    $(call obj,$(call lib_srcs,lib/store))
 $(LIB_SEAL):     $(call obj,$(call lib_srcs,lib/seal))
 $(LIB_API):      $(call obj,$(call lib_srcs,lib/api))
 $(LIB_CORE):     $(call obj,$(call lib_srcs,lib/core))
-ALL_LIBS := $(LIB_WORKER) $(LIB_SERVER) $(LIB_EXECUTOR) $(LIB_MEASURE) $(LIB_STORE) \
+ALL_LIBS := $(LIB_CLIENT) $(LIB_WORKER) $(LIB_SERVER) $(LIB_EXECUTOR) $(LIB_MEASURE) $(LIB_STORE) \
             $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
@@ -74,7 +76,7 @@ TOOL_SRCS := $(wildcard tools/*.c)
 # Each tools/NAME.c is a small command, jouletrace-NAME.
 TOOLS := $(patsubst tools/%.c,$(BUILD)/jouletrace-%,$(TOOL_SRCS))
 BINS := $(BUILD)/jouletrace-server $(BUILD)/jouletrace-worker \
-        $(BUILD)/jouletrace-calibrate $(TOOLS)
+        $(BUILD)/jouletrace-calibrate $(TOOLS) $(BUILD)/jouletrace
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 all: $(BINS)
@@ -126,6 +128,10 @@ $(BUILD)/jouletrace-run: $(BUILD)/tools/run.o $(LIB_MEASURE) $(LIB_EXECUTOR) $(L
 $(BUILD)/jouletrace-run: PKG_LIBS := hiredis libsodium jansson libbpf libseccomp
 $(BUILD)/jouletrace-verify: $(BUILD)/tools/verify.o $(LIB_SEAL) $(LIB_CORE)
 $(BUILD)/jouletrace-verify: PKG_LIBS := libsodium jansson
+# The client: HTTP through libcurl (client/httpc.c only), no server, store or
+# measurement code (scripts/check_layers.py checks the binary).
+$(BUILD)/jouletrace: $(BUILD)/client/main.o $(LIB_CLIENT) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
+$(BUILD)/jouletrace: PKG_LIBS := libcurl libsodium jansson
 $(BINS):
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(call libs_of,$(PKG_LIBS))

@@ -2,8 +2,9 @@
  * fuzz_api — the HTTP API without sockets (server/api.c api_handle, as
  * server/http.c calls it): routing, bearer tokens, request bodies
  * (lib/api/request.c), task ids (lib/store/keys.c), the query strings of
- * /api/v1/seals and DELETE /api/v1/tasks?candidate_id= (percent-decoding) and
- * the seal verification body.  Redis is a closed loopback port, as in
+ * /api/v1/seals and DELETE /api/v1/tasks?candidate_id= (percent-decoding),
+ * the seal verification body, and the pages' routes (the report under the task
+ * prefix, the compare ids list; their HTML replies are not parsed here).  Redis is a closed loopback port, as in
  * tests/unit/test_api.c: every path must answer without it, or 503.
  *
  * Input: byte 0 bit 0 picks the API with a tokens file; then the text
@@ -107,11 +108,20 @@ static void check_response(const struct http_request *req, const struct http_res
  */
 static void check_task_id(const struct http_request *req, const struct http_response *resp)
 {
-	static const char prefix[] = "/api/v1/tasks/";
-	char key[KEYS_MAX];
+	static const char prefix[] = "/api/v1/tasks/", suffix[] = "/report";
+	char key[KEYS_MAX], id[KEYS_MAX];
+	size_t n = strlen(req->path);
 	if (strncmp(req->path, prefix, sizeof prefix - 1) != 0)
 		return;
-	const char *id = req->path + sizeof prefix - 1;
+	/* the report page, {id}/report: its id is the middle, and it is GET only */
+	bool report = n >= sizeof prefix + sizeof suffix - 2 &&
+		      strcmp(req->path + n - (sizeof suffix - 1), suffix) == 0;
+	snprintf(id, sizeof id, "%.*s", (int)(n - (sizeof prefix - 1) - (report ? sizeof suffix - 1 : 0)),
+		 req->path + sizeof prefix - 1);
+	if (report && strcmp(req->method, "DELETE") == 0 && resp->status != 401) {
+		CHECK(resp->status == 405);
+		return;
+	}
 	bool valid = keys_task_id_valid(id);
 	int err = keys_task(key, sizeof key, id);
 	CHECK(valid ? err == 0 && strcmp(key + strlen(KEYS_TASK_PREFIX), id) == 0 : err == -EINVAL);

@@ -7,7 +7,9 @@
 2. With --build DIR: the built binaries contain and link only their layers.
    jouletrace-server (facing the network) defines no symbol of the executor
    or measure layers and does not link libseccomp or libbpf;
-   jouletrace-verify has no store, measure or executor code either.
+   jouletrace-verify has no store, measure or executor code either; the
+   client jouletrace links client, seal, api and core only (libcurl, jansson,
+   libsodium), no server, store, measure or executor code.
 
 usage: scripts/check_layers.py [--build DIR]     exit 1 on any violation
 """
@@ -31,6 +33,7 @@ USES = {
     "worker": ["executor", "lib/measure", "lib/store", "lib/seal", "lib/api", "lib/core"],
     "calib": ["lib/measure", "lib/seal", "lib/core"],
     "tools": ["executor", "lib/measure", "lib/store", "lib/seal", "lib/api", "lib/core"],
+    "client": ["lib/seal", "lib/api", "lib/core"],
 }
 # generated into build/, part of a layer
 GENERATED = {"oncpu.skel.h": "lib/measure", "vmlinux.h": "lib/measure"}
@@ -100,6 +103,9 @@ def check_binaries(build):
                               ["libseccomp", "libbpf", "libhiredis", "libmicrohttpd"]),
         "jouletrace-calibrate": (["executor", "store", "worker", "server"],
                                  ["libseccomp", "libhiredis", "libmicrohttpd"]),
+        # the client speaks HTTP (libcurl) to the API and checks seals: nothing else
+        "jouletrace": (["executor", "measure", "store", "worker", "server"],
+                       ["libseccomp", "libbpf", "libhiredis", "libmicrohttpd"]),
     }
     for binary, (layers, dsos) in rules.items():
         path = os.path.join(build, binary)

@@ -5,9 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-SRC_DIRS=(lib executor server worker tools calib)
+SRC_DIRS=(lib executor server worker client tools calib)
 INC=(-D_GNU_SOURCE -Ilib/core -Ilib/api -Ilib/seal -Ilib/store -Ilib/measure -Iexecutor
-     -Iserver -Iworker "-I$BUILD")
+     -Iserver -Iworker -Iclient "-I$BUILD")
 fail=0
 
 # Unbounded or unsafe by design: every use has a bounded replacement here
@@ -36,7 +36,7 @@ fi
 # house style (checks in .clang-tidy).  What it says of generated code (the
 # BPF skeleton libbpf's bpftool writes into $BUILD) is not ours to fix.
 mapfile -t files < <(find "${SRC_DIRS[@]}" -name '*.c' -not -path 'lib/measure/bpf/*' | sort)
-cflags=$(pkg-config --cflags libmicrohttpd hiredis libsodium jansson libbpf libseccomp 2>/dev/null)
+cflags=$(pkg-config --cflags libmicrohttpd hiredis libsodium jansson libbpf libseccomp libcurl 2>/dev/null)
 export TIDY_FLAGS="-std=c17 ${INC[*]} $cflags"
 # shellcheck disable=SC2016
 out=$(printf '%s\n' "${files[@]}" | xargs -P"$(nproc)" -n8 sh -c \

@@ -5,9 +5,10 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
       libmicrohttpd-dev libhiredis-dev libsodium-dev libjansson-dev libseccomp-dev
-      check redis-server python3 curl procps cppcheck clang-tidy
+      libcurl4-openssl-dev   # the client jouletrace (client/httpc.c)
+      check redis-server python3 curl procps cppcheck clang-tidy tmux
       prometheus    # promtool, which checks /metrics in the e2e tests
-      chromium nodejs tmux)   # the pages in a real browser (tests/browser; nodejs brings npm), the client's display
+      chromium nodejs)   # the pages in headless Chromium (tests/browser; nodejs brings npm)
 
 # The dedicated unprivileged user candidate code runs as (SPEC §9, docs/SECURITY.md):
 # no home, no shell, no supplementary groups.  The name is config key sandbox_user.

@@ -217,7 +217,7 @@ int svg_stacked(struct html *h, const char *name, const struct svg_point *p, siz
 static int bars(struct html *h, const char *name, const struct svg_point *p, size_t n,
 		const char *unit, bool whiskers)
 {
-	const int row = 26, left = 160, right = 64, height = 10 + row * (int)(n ? n : 1);
+	const int row = 26, left = 176, right = 64, height = 10 + row * (int)(n ? n : 1);
 	double max = 0;
 	char v[32];
 

@@ -26,21 +26,19 @@
 
 #include "jcs.h"
 #include "log.h"
-#include "seal.h"
+#include "sealcheck.h"
 #include "util.h"
 
 #define EXIT_INVALID 1
 #define EXIT_USAGE 2
 #define INPUT_MAX (16u << 20)   /* seals are kilobytes; anything this big is not one */
-#define MAX_PINNED 64
 
 struct verify_ctx {
 	bool canonicalize;
 	const char *pubkey_file;
 	const char *key_file;
 	const char *input;        /* path or "-" */
-	unsigned char pinned[MAX_PINNED][SEAL_PK_BYTES];
-	size_t npinned;
+	struct sealcheck_keys keys;
 };
 
 static void usage(FILE *f)
@@ -89,99 +87,27 @@ static int canonicalize(const struct verify_ctx *c)
 	return rc;
 }
 
-static int load_pinned(struct verify_ctx *c)
+static int verify(struct verify_ctx *c)
 {
 	char *text = NULL, why[512] = "";
 	size_t len = 0;
-	int ret;
+	struct sealcheck_result r;
+	int ret, rc;
 
-	if (c->pubkey_file) {
-		ret = util_read_file(c->pubkey_file, SEAL_PUBKEY_TEXT_MAX, &text, &len);
-		if (ret) {
-			fprintf(stderr, "jouletrace-verify: %s: %s\n", c->pubkey_file,
-				strerror(-ret));
-			return -1;
-		}
-		ret = seal_public_keys_parse(text, len, c->pinned, MAX_PINNED, &c->npinned);
-		free(text);
-		if (ret) {
-			fprintf(stderr, "jouletrace-verify: %s: %s\n", c->pubkey_file,
-				ret == -E2BIG ? "too many keys" :
-				"not a public key (base64, hex, or GET /api/v1/keys JSON)");
-			return -1;
-		}
-		return 0;
-	}
-	if (c->key_file) {
-		struct seal_key k;
-		ret = seal_key_load(c->key_file, &k, why, sizeof why);
-		if (ret) {
-			fprintf(stderr, "jouletrace-verify: %s\n", why);
-			return -1;
-		}
-		memcpy(c->pinned[0], k.pk, SEAL_PK_BYTES);
-		c->npinned = 1;
-		seal_key_wipe(&k);
-		return 0;
-	}
-	fputs("jouletrace-verify: no pinned key: pass --pubkey (the public key published at "
-	      "GET /api/v1/keys)\n", stderr);
-	return -1;
-}
-
-/* Prints a payload member: numbers are doubles here (seal_parse); strings get
- * their control characters replaced. */
-static void print_field(const char *name, const json_t *v)
-{
-	if (json_is_number(v)) {
-		printf("%s: %.0f\n", name, json_number_value(v));
-	} else if (json_is_string(v)) {
-		printf("%s: ", name);
-		for (const char *p = json_string_value(v); *p; p++)
-			putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
-		putchar('\n');
-	}
-}
-
-static int verify(struct verify_ctx *c)
-{
-	char *text = NULL, reason[SEAL_REASON_MAX] = "", key_id[SEAL_KEY_ID_LEN + 1];
-	size_t len = 0;
-	json_t *root = NULL;
-	const json_t *seal, *payload;
-	int ret, rc = EXIT_INVALID;
-
-	if (load_pinned(c))
+	if (sealcheck_keys_load(c->pubkey_file, c->key_file, &c->keys, why, sizeof why)) {
+		fprintf(stderr, "jouletrace-verify: %s\n", why);
 		return EXIT_USAGE;
+	}
 	if ((ret = read_input(c->input, &text, &len))) {
 		fprintf(stderr, "jouletrace-verify: %s: %s\n", c->input, strerror(-ret));
 		return EXIT_USAGE;
 	}
-	if (seal_parse(text, len, &root, reason, sizeof reason)) {
-		printf("invalid: %s\n", reason);
-		goto out;
-	}
-	seal = root;
-	if (json_is_object(root) && !json_object_get(root, "payload") &&
-	    json_is_object(json_object_get(root, "seal")))
-		seal = json_object_get(root, "seal");
-	ret = seal_verify_any(seal, (const unsigned char (*)[SEAL_PK_BYTES])c->pinned,
-			      c->npinned, key_id, reason, sizeof reason);
-	if (ret) {
-		printf("invalid: %s\n", reason);
-		goto out;
-	}
-	payload = json_object_get(seal, "payload");
-	printf("valid\n");
-	printf("key_id: %s\n", key_id);
-	print_field("sequence", json_object_get(payload, "sequence"));
-	print_field("task_id", json_object_get(payload, "task_id"));
-	print_field("issued_at", json_object_get(payload, "issued_at"));
-	rc = EXIT_SUCCESS;
-out:
+	sealcheck_text(text, len, &c->keys, &r);
+	sealcheck_print(stdout, &r);
+	rc = r.valid ? EXIT_SUCCESS : EXIT_INVALID;
 	if (fflush(stdout) != 0)
 		rc = EXIT_USAGE;
-	json_decref(root);
+	sealcheck_result_free(&r);
 	free(text);
 	return rc;
 }

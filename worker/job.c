@@ -56,12 +56,12 @@ struct window_ctx {
 	int err;
 };
 
-static int measure_hook(void *arg, const char *stage, double progress)
+static int measure_hook(void *arg, const char *stage, double progress, int trial, int trials_max)
 {
 	struct window_ctx *w = arg;
 	const struct job_hooks *hk = w->hk;
 	if (stage && hk->stage)
-		hk->stage(hk->ctx, stage, progress);
+		hk->stage(hk->ctx, stage, progress, trial, trials_max);
 	if (hk->lock_lost && hk->lock_lost(hk->ctx))
 		return 1;
 	return hk->cancelled ? hk->cancelled(hk->ctx) : 0;
@@ -323,7 +323,7 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	 * under the lock.
 	 */
 	if (hk->stage)
-		hk->stage(hk->ctx, "waiting_for_lock", 0.0);
+		hk->stage(hk->ctx, "waiting_for_lock", 0.0, 0, 0);
 	if ((err = hk->lock_acquire(hk->ctx, &fence)))
 		goto out;
 	locked = true;
@@ -332,7 +332,7 @@ int job_measure(const struct job_env *env, const struct measure_request *req,
 	memset(&one, 0, sizeof one);
 	cpuset_set(&one, cpu);
 	if (hk->stage)
-		hk->stage(hk->ctx, "validating", 0.02);
+		hk->stage(hk->ctx, "validating", 0.02, 0, 0);
 	err = gate_run(env, req, &c, hk, &one, out, &validation);
 	if (err || out->error_type[0])
 		goto out;

@@ -40,7 +40,9 @@ struct job_hooks {
 	void *ctx;
 	/* nonzero = the task was cancelled or the worker is stopping */
 	int (*cancelled)(void *ctx);
-	void (*stage)(void *ctx, const char *stage, double progress);
+	/* trial/trials_max: while measuring, the trial running of at most that
+	 * many (measure_hook_fn); 0 otherwise */
+	void (*stage)(void *ctx, const char *stage, double progress, int trial, int trials_max);
 	/* blocks until the measurement lock is held (0, *fence set) or cancelled */
 	int (*lock_acquire)(void *ctx, long long *fence);
 	void (*lock_release)(void *ctx);

@@ -103,13 +103,13 @@ static int hook_cancelled(void *arg)
 	return t->timed_out || atomic_load(&t->w->cancel) || stopping(t->w);
 }
 
-static void hook_stage(void *arg, const char *stage, double progress)
+static void hook_stage(void *arg, const char *stage, double progress, int trial, int trials_max)
 {
 	struct task_ctx *t = arg;
 	snprintf(t->stage, sizeof t->stage, "%s", stage);
 	t->progress = progress;
 	if (t->task_id)
-		tasks_progress(t->r, t->task_id, stage, progress);
+		tasks_progress(t->r, t->task_id, stage, progress, trial, trials_max);
 }
 
 static int hook_lock_acquire(void *arg, long long *fence)

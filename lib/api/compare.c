@@ -196,10 +196,14 @@ static json_t *warnings_json(const struct item *items, size_t n)
 static size_t rank_of(const struct item *items, size_t n, size_t i)
 {
 	size_t rank = 1;
-	for (size_t j = 0; j < n; j++)
-		if (j != i && items[j].ok &&
-		    (items[j].median < items[i].median || (items[j].median == items[i].median && j < i)))
+	for (size_t j = 0; j < n; j++) {
+		if (j == i || !items[j].ok)
+			continue;
+		/* ties: the one given first ranks first */
+		double mine = items[i].median, theirs = items[j].median;
+		if (theirs < mine || (theirs == mine && j < i))
 			rank++;
+	}
 	return rank;
 }
 

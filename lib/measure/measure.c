@@ -53,7 +53,7 @@ static int wait_poll(void *arg)
 	int err = meter_read(r->m, &scratch);
 	if (err && !r->meter_err)
 		r->meter_err = err;
-	return r->hook ? r->hook(r->ctx, NULL, 0) : 0;
+	return r->hook ? r->hook(r->ctx, NULL, 0, 0, 0) : 0;
 }
 
 static uint64_t deadline(const struct measure_params *p)
@@ -238,7 +238,8 @@ static int size_passes(struct run *r)
 {
 	const struct measure_params *p = r->p;
 	uint64_t min_ns = (uint64_t)(p->min_trial_seconds * 1e9);
-	uint64_t threshold = min_ns / 20 > 1000000 ? min_ns / 20 : 1000000;
+	uint64_t threshold = min_ns / 20 > MEASURE_SIZING_MIN_WINDOW_NS ? min_ns / 20
+								    : MEASURE_SIZING_MIN_WINDOW_NS;
 	long k = 1, max = p->max_passes > 0 ? p->max_passes : 1;
 	struct measure_trial t;
 	int err;
@@ -432,14 +433,14 @@ int measure_run(const struct candidate *c, struct meter *m, const struct measure
 	if (!p->expected || p->n_tests == 0 || json_array_size(p->expected) != p->n_tests)
 		return fail(&r, -EINVAL, "internal", "no expected outputs to check against");
 	if (hook)
-		hook(ctx, "sizing", 0.0);
+		hook(ctx, "sizing", 0.0, 0, 0);
 	if ((err = size_passes(&r)))
 		return err;
 	log_info("sized %ld passes (%.6f s per pass, %ld sizing windows)", out->passes,
 		 out->pass_seconds, out->sizing_windows);
 
 	if (hook && p->warmup_trials > 0)
-		hook(ctx, "warmup", 0.05);
+		hook(ctx, "warmup", 0.05, 0, 0);
 	for (long i = 0; i < p->warmup_trials; i++) {
 		if ((err = window(&r, out->passes, NULL, &scratch, false)))
 			return err;
@@ -447,10 +448,11 @@ int measure_run(const struct candidate *c, struct meter *m, const struct measure
 		resize(p, out, &scratch);
 	}
 
-	if (hook)
-		hook(ctx, "measuring", 0.1);
 	while (out->n_trials < (size_t)max) {
 		struct measure_trial *t = &out->trials[out->n_trials];
+		if (hook)
+			hook(ctx, "measuring", 0.1 + 0.85 * (double)out->n_trials / (double)max,
+			     (int)out->n_trials + 1, (int)max);
 		if ((err = window(&r, out->passes, on_edge, t, false)))
 			return err;
 		if (t->flags & (MEASURE_FLAG_CONTAMINATED | MEASURE_FLAG_COUNTER_RESET)) {
@@ -476,8 +478,16 @@ int measure_run(const struct candidate *c, struct meter *m, const struct measure
 					"two trials in a row disagree with the sizing run or the other "
 					"trials: %s; then %s", prev_why, why));
 			snprintf(prev_why, sizeof prev_why, "%s", why);
+			/* Flagged trials that keep coming back, but never two in a row,
+			 * is a measurement the host is too noisy for now (short windows
+			 * on a saturated package), not a fault of ours: host_busy, so the
+			 * task is tried again later.  A candidate that alternates on
+			 * purpose gains nothing from it: no figure, and a bounded retry. */
 			if (++out->retries > MEASURE_MAX_RETRIES)
-				return fail(&r, -EAGAIN, "internal", "too many trials had to be repeated");
+				return fail_from(&r, candidate_fail(&r.e, -EBUSY, "host_busy",
+					"the trials kept disagreeing with the sizing run or each other "
+					"(%ld repeated): the host is too noisy for a figure now",
+					(long)out->retries));
 			continue;
 		}
 		prev_why[0] = '\0';
@@ -498,8 +508,6 @@ int measure_run(const struct candidate *c, struct meter *m, const struct measure
 		for (size_t i = 0; i < out->n_trials; i++)
 			tot[i] = out->trials[i].energy_j;
 		double cv = stats_cv_percent(tot, out->n_trials);
-		if (hook)
-			hook(ctx, "measuring", 0.1 + 0.85 * (double)out->n_trials / (double)max);
 		if (stats_should_stop(out->n_trials, (size_t)p->min_trials, (size_t)max, cv,
 				      p->target_cv_percent, &out->stop))
 			break;

@@ -49,6 +49,14 @@ struct candidate;
 /* Trials are sized this much past min_trial_seconds, so noise does not make
  * them fall short of it. */
 #define MEASURE_SIZING_MARGIN 1.05
+/*
+ * The shortest sizing window that counts: a window's fixed edges (the
+ * protocol round trip through a busy infra CPU, a few ms on a saturated
+ * package) must be small beside it, or the reference per pass is too slow
+ * and honest trials look several times faster than sized (seen in the load
+ * test at min_trial_seconds 0.05, whose windows were 2.5 ms).
+ */
+#define MEASURE_SIZING_MIN_WINDOW_NS 20000000ull
 /* A window's candidate on-CPU share below this is reported (low_cpu_share). */
 #define MEASURE_LOW_CPU_SHARE 0.5
 
@@ -106,11 +114,14 @@ struct measure_trial {
 };
 
 /*
- * Called at every stage change and after every trial with a short stage name
- * ("sizing", "warmup", "measuring") and progress in [0, 1].  Also called while
- * waiting on the candidate (stage NULL): a nonzero return cancels the run.
+ * Called at every stage change and before every trial with a short stage name
+ * ("sizing", "warmup", "measuring") and progress in [0, 1]; while measuring,
+ * trial is the trial about to run (1-based; a trial run again keeps its
+ * number) of at most trials_max, else both are 0.  Also called while waiting
+ * on the candidate (stage NULL): a nonzero return cancels the run.
  */
-typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress);
+typedef int (*measure_hook_fn)(void *ctx, const char *stage, double progress, int trial,
+			       int trials_max);
 /*
  * Optional observer of every measured trial's window, and of every sizing
  * window (attribution hooks in here; a contaminated sizing window is run

@@ -63,7 +63,7 @@ static const struct redis_script start_script = {
 	"end\n"
 	"redis.call('SADD', KEYS[3], ARGV[4])\n"
 	"redis.call('HSET', KEYS[1], 'status', 'running', 'stage', 'validating', 'progress', '0',\n"
-	"           'started_at', ARGV[2], 'worker', ARGV[1])\n"
+	"           'started_at', ARGV[2], 'worker', ARGV[1], 'trial', '0', 'trials_max', '0')\n"
 	"redis.call('HINCRBY', KEYS[1], 'attempts', 1)\n"
 	"return 0\n",
 };
@@ -94,14 +94,15 @@ static const struct redis_script requeue_busy_script = {
 	"return 0\n",
 };
 
-/* KEYS: task.  ARGV: stage, progress. */
+/* KEYS: task.  ARGV: stage, progress, trial, trials_max. */
 static const struct redis_script progress_script = {
 	"tasks_progress",
 	"local st = redis.call('HGET', KEYS[1], 'status')\n"
 	"if not st then return 1 end\n"
 	"if st == 'cancelled' then return 2 end\n"
 	"if st ~= 'running' then return 3 end\n"
-	"redis.call('HSET', KEYS[1], 'stage', ARGV[1], 'progress', ARGV[2])\n"
+	"redis.call('HSET', KEYS[1], 'stage', ARGV[1], 'progress', ARGV[2], 'trial', ARGV[3],\n"
+	"           'trials_max', ARGV[4])\n"
 	"return 0\n",
 };
 
@@ -308,17 +309,18 @@ out:
 
 /* Fields HMGET fetches for a GET; FIELD_BODY short-circuits the rest. */
 enum { F_STATUS, F_STAGE, F_PROGRESS, F_CREATED, F_STARTED, F_FINISHED,
-       F_CANDIDATE, F_PROBLEM, F_ERRTYPE, F_ERRMSG, F_BODY, F_N };
+       F_CANDIDATE, F_PROBLEM, F_ERRTYPE, F_ERRMSG, F_BODY, F_TRIAL, F_TRIALS_MAX, F_N };
 static const char *const get_fields[F_N] = {
 	"status", "stage", "progress", "created_at", "started_at", "finished_at",
 	"candidate_id", "problem_name", "error_type", "error_message", "body",
+	"trial", "trials_max",
 };
 
 /* Keys of the base object; a result must not redefine them. */
 static const char *const base_keys[] = {
 	"task_id", "status", "stage", "progress", "created_at", "started_at",
 	"finished_at", "candidate_id", "problem_name", "error_type", "error_message",
-	"failure_timestamp", "elapsed_seconds", "request_id",
+	"failure_timestamp", "elapsed_seconds", "request_id", "trial", "trials_max",
 };
 
 /* A JSON string even for text that is not UTF-8 (bytes ≥ 0x80 become '?'). */
@@ -378,6 +380,14 @@ static char *base_json(const char *id, const char *const v[F_N], double progress
 			    json_real(now > started ? (double)(now - started) / 1e9 : 0)))
 			goto out;
 	}
+	/* while measuring: the trial running of at most trials_max (the client's
+	 * "trial k/n"); absent before and after */
+	long long trial = 0, tmax = 0;
+	if (v[F_STATUS] && strcmp(v[F_STATUS], "running") == 0 && v[F_TRIAL] && v[F_TRIALS_MAX] &&
+	    util_parse_i64(v[F_TRIAL], &trial) == 0 && util_parse_i64(v[F_TRIALS_MAX], &tmax) == 0 &&
+	    trial > 0 && tmax >= trial &&
+	    (set_new(o, "trial", json_integer(trial)) || set_new(o, "trials_max", json_integer(tmax))))
+		goto out;
 	/* 6 significant digits: progress is for humans, and %.17g prints 0.3 badly. */
 	out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 out:
@@ -603,9 +613,10 @@ int tasks_start(struct redis *r, const char *id, const char *worker_id)
 	return eval_rc(r, &start_script, 3, keys, 4, args);
 }
 
-int tasks_progress(struct redis *r, const char *id, const char *stage, double progress)
+int tasks_progress(struct redis *r, const char *id, const char *stage, double progress,
+		   int trial, int trials_max)
 {
-	char task[KEYS_MAX], p[32];
+	char task[KEYS_MAX], p[32], k[16], n[16];
 
 	if (keys_task(task, sizeof task, id))
 		return -ENOENT;
@@ -615,10 +626,14 @@ int tasks_progress(struct redis *r, const char *id, const char *stage, double pr
 		progress = 0;
 	if (progress > 1)
 		progress = 1;
+	if (trial < 0 || trials_max < 0 || trial > trials_max || trials_max > 1000)
+		return -EINVAL;
 	snprintf(p, sizeof p, "%.4f", progress);
+	snprintf(k, sizeof k, "%d", trial);
+	snprintf(n, sizeof n, "%d", trials_max);
 	const char *keys[] = { task };
-	const char *args[] = { stage, p };
-	return eval_rc(r, &progress_script, 1, keys, 2, args);
+	const char *args[] = { stage, p, k, n };
+	return eval_rc(r, &progress_script, 1, keys, 4, args);
 }
 
 /* Checks result_json and returns the span between its outer braces, and its

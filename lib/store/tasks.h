@@ -112,8 +112,11 @@ int tasks_request(struct redis *r, const char *id, char **json, size_t *len);
 int tasks_start(struct redis *r, const char *id, const char *worker_id);
 
 /* While running only: stage (≤ TASKS_MAX_STAGE chars), progress clamped to
- * 0..1.  -ECANCELED, -EALREADY (not running), -ENOENT. */
-int tasks_progress(struct redis *r, const char *id, const char *stage, double progress);
+ * 0..1, and while measuring the trial running of at most trials_max (0 and 0
+ * otherwise; a GET shows them as "trial" and "trials_max" while running,
+ * when trial > 0).  -ECANCELED, -EALREADY (not running), -ENOENT, -EINVAL. */
+int tasks_progress(struct redis *r, const char *id, const char *stage, double progress,
+		   int trial, int trials_max);
 
 /*
  * running → status ("completed" or "failed"), finished_at, stage = status,

@@ -33,6 +33,8 @@ import e2e_validate  # noqa: E402
 from e2e_crash import T034Crash  # noqa: E402,F401 - run from here
 import e2e_crash  # noqa: E402
 from e2e_validate import T033Validate  # noqa: E402,F401 - run from here
+import e2e_client  # noqa: E402
+from e2e_client import T035Client  # noqa: E402,F401 - run from here
 import e2e_pages  # noqa: E402
 from e2e_pages import T036Pages  # noqa: E402,F401 - run from here
 
@@ -841,6 +843,7 @@ def main():
     e2e_admission.ENABLED = METER == "model"
     e2e_validate.ENABLED = METER == "model"
     e2e_crash.ENABLED = METER == "model"
+    e2e_client.ENABLED = METER == "model"
     e2e_pages.ENABLED = METER == "model"
     # the README's start script runs build/, never a sanitizer build
     e2e_start.ENABLED = METER == "model" and "san-" not in BUILD

@@ -439,6 +439,41 @@ START_TEST(reset_inside_a_window_is_retried)
 }
 END_TEST
 
+/* Flags every other measured trial as inconsistent with the sizing run, as
+ * short windows on a saturated package do. */
+static void flag_every_other(void *ctx, int edge, struct measure_trial *t)
+{
+	int *n = ctx;
+	if (edge == 1 && !t->sizing && (*n)++ % 2 == 0)
+		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
+}
+
+/* Disagreeing trials that never come two in a row exhaust the retries: the
+ * host is too noisy (host_busy, tried again later), not our fault (internal)
+ * and not proof of tampering. */
+START_TEST(noisy_trials_are_host_busy)
+{
+	struct cpuset cpu = last_cpu();
+	struct harness *h = loaded("def solve(n):\n    return n\n", &cpu);
+	struct meter *m = model(&cpu);
+	struct measure_params p = params();
+	struct measure_result *r = calloc(1, sizeof *r);
+	int n = 0;
+
+	p.max_trials = p.min_trials = 40;
+	p.warmup_trials = 0;
+	p.min_trial_seconds = 0.02;
+	ck_assert_int_eq(measure_run(cand(h), m, &p, NULL, flag_every_other, &n, r), -EBUSY);
+	ck_assert_msg(strcmp(r->error_type, "host_busy") == 0, "%s: %s", r->error_type,
+		      r->error_message);
+	ck_assert_msg(strstr(r->error_message, "too noisy"), "%s", r->error_message);
+	ck_assert_int_eq(r->retries, MEASURE_MAX_RETRIES + 1);
+	free(r);
+	meter_close(m);
+	harness_free(h);
+}
+END_TEST
+
 /* Marks the first sizing window contaminated, as the attribution would. */
 static void contaminate_first_sizing(void *ctx, int edge, struct measure_trial *t)
 {
@@ -521,9 +556,11 @@ START_TEST(candidate_share_is_the_headline)
 }
 END_TEST
 
-static int cancel_after(void *ctx, const char *stage, double progress)
+static int cancel_after(void *ctx, const char *stage, double progress, int trial, int trials_max)
 {
 	(void)progress;
+	(void)trial;
+	(void)trials_max;
 	int *calls = ctx;
 	return stage == NULL && ++*calls > 5; /* cancel while the candidate runs */
 }
@@ -556,6 +593,7 @@ static Suite *measure_suite(void)
 	tcase_add_test(tc, baseline_and_bounds);
 	tcase_add_test(tc, changed_answers_are_caught);
 	tcase_add_test(tc, faster_in_trials_than_sized_is_tampering);
+	tcase_add_test(tc, noisy_trials_are_host_busy);
 	tcase_add_test(tc, forged_done_is_tampering);
 	tcase_add_test(tc, forged_failure_is_tampering);
 	tcase_add_test(tc, reply_lines);

@@ -127,14 +127,22 @@ START_TEST(full_lifecycle)
 	ck_assert_uint_eq(rl, strlen(REQ));
 	free(req);
 
-	ck_assert_int_eq(tasks_progress(r, id, "measuring", 0.3), 0);
+	o = get(id);   /* not measuring yet: no trial figures */
+	ck_assert_ptr_null(json_object_get(o, "trial"));
+	ck_assert_ptr_null(json_object_get(o, "trials_max"));
+	json_decref(o);
+	ck_assert_int_eq(tasks_progress(r, id, "measuring", 0.3, 2, 5), 0);
 	o = get(id);
 	ck_assert_str_eq(sget(o, "stage"), "measuring");
 	ck_assert_double_eq_tol(json_real_value(json_object_get(o, "progress")), 0.3, 1e-9);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "trial")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "trials_max")), 5);
 	json_decref(o);
-	ck_assert_int_eq(tasks_progress(r, id, "x", 7.0), 0);        /* clamped */
+	ck_assert_int_eq(tasks_progress(r, id, "measuring", 0.3, 6, 5), -EINVAL);
+	ck_assert_int_eq(tasks_progress(r, id, "x", 7.0, 0, 0), 0);        /* clamped */
 	o = get(id);
 	ck_assert(json_real_value(json_object_get(o, "progress")) == 1.0);
+	ck_assert_ptr_null(json_object_get(o, "trial"));   /* 0: past measuring */
 	json_decref(o);
 
 	const char *result = " {\"validation\":{\"is_correct\":true,\"passed_tests\":3},"
@@ -162,7 +170,7 @@ START_TEST(full_lifecycle)
 
 	/* a finished task accepts no more transitions */
 	ck_assert_int_eq(tasks_finish(r, id, "failed", NULL, "internal", "x", TTL), -EALREADY);
-	ck_assert_int_eq(tasks_progress(r, id, "x", 0.5), -EALREADY);
+	ck_assert_int_eq(tasks_progress(r, id, "x", 0.5, 0, 0), -EALREADY);
 	ck_assert_int_eq(tasks_start(r, id, "w2"), -EALREADY);
 	ck_assert_int_eq(tasks_cancel(r, id, TTL), -EALREADY);
 	ck_assert_int_eq(tasks_fail_lost(r, id, NULL, TTL), -EALREADY);
@@ -177,7 +185,7 @@ START_TEST(failed_with_details)
 	create(NULL, "two-sum", NULL, id, NULL);
 	reserve("w1", id);
 	ck_assert_int_eq(tasks_start(r, id, "w1"), 0);
-	ck_assert_int_eq(tasks_progress(r, id, "validating", 0.25), 0);
+	ck_assert_int_eq(tasks_progress(r, id, "validating", 0.25, 0, 0), 0);
 	ck_assert_int_eq(tasks_finish(r, id, "failed",
 				      "{\"validation\":{\"is_correct\":false,\"passed_tests\":0}}",
 				      "validation_failed", "0/1 tests passed \xff", TTL), 0);
@@ -207,7 +215,7 @@ START_TEST(bad_results_are_refused)
 	ck_assert_int_eq(tasks_finish(r, id, "completed", "{\"a\":1,\"a\":2}", NULL, NULL, TTL), -EINVAL);
 	ck_assert_int_eq(tasks_finish(r, id, "completed", "{", NULL, NULL, TTL), -EINVAL);
 	ck_assert_int_eq(tasks_finish(r, id, "cancelled", NULL, NULL, NULL, TTL), -EINVAL);
-	ck_assert_int_eq(tasks_progress(r, id, "", 0.5), -EINVAL);
+	ck_assert_int_eq(tasks_progress(r, id, "", 0.5, 0, 0), -EINVAL);
 	char st[16];
 	ck_assert_int_eq(tasks_status(r, id, st), 0);
 	ck_assert_str_eq(st, "running");
@@ -332,7 +340,7 @@ START_TEST(cancel_running)
 	redis_reply_free(rep);
 	counts_are(0, 0, 0, 0, 1);
 	/* the worker's late writes are refused and change nothing */
-	ck_assert_int_eq(tasks_progress(r, id, "measuring", 0.9), -ECANCELED);
+	ck_assert_int_eq(tasks_progress(r, id, "measuring", 0.9, 0, 0), -ECANCELED);
 	ck_assert_int_eq(tasks_finish(r, id, "completed", "{\"x\":1}", NULL, NULL, TTL), -ECANCELED);
 	json_t *o = get(id);
 	ck_assert_str_eq(sget(o, "status"), "cancelled");
@@ -404,7 +412,7 @@ START_TEST(unknown_ids)
 	ck_assert_int_eq(tasks_get_json(r, "../jt:workers", &s, NULL), -ENOENT);
 	ck_assert_int_eq(tasks_cancel(r, UNKNOWN, TTL), -ENOENT);
 	ck_assert_int_eq(tasks_start(r, UNKNOWN, "w1"), -ENOENT);
-	ck_assert_int_eq(tasks_progress(r, UNKNOWN, "x", 0), -ENOENT);
+	ck_assert_int_eq(tasks_progress(r, UNKNOWN, "x", 0, 0, 0), -ENOENT);
 	ck_assert_int_eq(tasks_finish(r, UNKNOWN, "completed", NULL, NULL, NULL, TTL), -ENOENT);
 	ck_assert_int_eq(tasks_status(r, UNKNOWN, st), -ENOENT);
 	ck_assert_int_eq(tasks_fail_lost(r, UNKNOWN, NULL, TTL), -ENOENT);
@@ -451,7 +459,7 @@ static int run_job(const char *worker, const char *id, int upto)
 	if (upto >= 2 && (started = tasks_start(r, id, worker)) != 0)
 		upto = 5; /* not ours to run (finished already): just ack */
 	if (upto >= 3 && upto < 5)
-		ck_assert_int_eq(tasks_progress(r, id, "measuring", 0.5), 0);
+		ck_assert_int_eq(tasks_progress(r, id, "measuring", 0.5, 0, 0), 0);
 	if (upto >= 4 && !started)
 		ck_assert_int_eq(tasks_finish(r, id, "completed", "{}", NULL, NULL, TTL), 0);
 	if (upto >= 5) /* the job's payload is the task id */
@@ -584,7 +592,7 @@ START_TEST(counters_stay_consistent)
 		case 2: (void)tasks_finish(r, id, "completed", "{}", NULL, NULL, TTL); break;
 		case 3: (void)tasks_finish(r, id, "failed", NULL, "timeout", "slow", TTL); break;
 		case 4: (void)tasks_fail_lost(r, id, NULL, TTL); break;
-		default: (void)tasks_progress(r, id, "measuring", 0.5); break;
+		default: (void)tasks_progress(r, id, "measuring", 0.5, 0, 0); break;
 		}
 	}
 	long long real[TASK_NSTATUS] = { 0 }, c[TASK_NSTATUS];
