@@ -15,6 +15,7 @@
 #include "queue.h"
 #include "redis.h"
 #include "reportpage.h"
+#include "taskcount.h"
 #include "units.h"
 #include "util.h"
 

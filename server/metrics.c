@@ -17,6 +17,7 @@
 #include "lock.h"
 #include "queue.h"
 #include "redis.h"
+#include "taskcount.h"
 #include "tasks.h"
 #include "util.h"
 #include "validwait.h"

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "queue.h"
 #include "redis.h"
+#include "taskcount.h"
 #include "tasks.h"
 #include "util.h"
 #include "workers.h"

@@ -28,6 +28,7 @@
 #include "seal.h"
 #include "sealchain.h"
 #include "station.h"
+#include "taskcount.h"
 #include "tasks.h"
 #include "util.h"
 #include "workers.h"

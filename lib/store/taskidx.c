@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "taskcount.h"
 #include "tasks.h"
 #include "util.h"
 

@@ -12,6 +12,7 @@
  * queued and running are counted as the sets' sizes: adding or removing an id
  * twice changes nothing, so a step replayed after a crash cannot skew them,
  * and tasks_repair() drops any id whose record says otherwise (or is gone).
+ * Reading and repairing the sets and totals: taskcount.h.
  * completed, failed and cancelled are totals (they do not go down when a
  * finished record expires).
  *
@@ -144,21 +145,5 @@ int tasks_status(struct redis *r, const char *id, char out[16]);
 /* queued|running → failed, error_type "worker_lost".  -EALREADY when
  * already finished or cancelled: treat as done (idempotent on_dead). */
 int tasks_fail_lost(struct redis *r, const char *id, const char *message, long ttl_s);
-
-/* counts[TASK_QUEUED..TASK_CANCELLED]: the live sets' sizes and the totals
- * (missing = 0), read in one atomic step. */
-int tasks_counts(struct redis *r, long long counts[TASK_NSTATUS]);
-
-/*
- * Drops from the set at set_key every task id whose record is gone or whose
- * status is not status; *left and *dropped (both optional) get how many stay
- * and how many went.  One atomic step, O(set size).
- */
-int tasks_prune_set(struct redis *r, const char *set_key, const char *status,
-		    long long *left, long long *dropped);
-
-/* tasks_prune_set on live:queued and live:running; *removed (optional) gets
- * how many ids were dropped (0 when the sets agreed with the records). */
-int tasks_repair(struct redis *r, long long *removed);
 
 #endif

@@ -11,6 +11,7 @@
 #include "queue.h"
 #include "redis_testsrv.h"
 #include "taskidx.h"
+#include "taskcount.h"
 #include "tasks.h"
 #include "util.h"
 #include "workers.h"
