@@ -223,15 +223,15 @@ static void render_hosts(struct html *h, const struct dashboard_view *v)
 }
 
 /* A link to a task's report, by its id when it is one (else plain text). */
-static void task_link(struct html *h, const char *id, bool full)
+static void task_link(struct html *h, const char *id)
 {
 	if (!id || !keys_task_id_valid(id)) {
 		html_text(h, id ? id : "\xe2\x80\x94");
 		return;
 	}
 	/* a canonical UUID needs no escaping, and is safe in a URL */
-	html_rawf(h, "<a class=\"mono\" href=\"/api/v1/tasks/%s/report\" title=\"%s\">%.*s</a>", id,
-		  id, full ? 36 : 8, id);
+	html_rawf(h, "<a class=\"mono\" href=\"/api/v1/tasks/%s/report\" title=\"%s\">%.8s</a>", id,
+		  id, id);
 }
 
 static int cmp_workers(const void *a, const void *b)
@@ -255,7 +255,7 @@ static void worker_row(struct html *h, const struct worker_entry *w, uint64_t no
 	html_text(h, jstr(rec, "meter"));
 	html_rawf(h, "</td><td class=\"n\">%lld</td><td>",
 		  (long long)json_integer_value(json_object_get(rec, "pid")));
-	task_link(h, jstr(rec, "task"), false);
+	task_link(h, jstr(rec, "task"));
 	dashboard_age(hb, sizeof hb, (uint64_t)(at > 0 ? at : 0) * 1000000ull, now_ns);
 	html_rawf(h, "</td><td class=\"n\">%lld</td><td class=\"n\">%s</td><td>%s</td></tr>",
 		  (long long)json_integer_value(json_object_get(rec, "jobs_done")),
@@ -306,7 +306,7 @@ static void task_row(struct html *h, const struct recent_task *t, uint64_t now_n
 		html_raw(h, "\">");
 	}
 	html_raw(h, "</td><td class=\"id\">");
-	task_link(h, t->id, false);
+	task_link(h, t->id);
 	html_rawf(h, "</td><td><span class=\"pill %s\">", status_class(t->status));
 	html_text(h, t->status);
 	html_raw(h, "</span>");
@@ -321,7 +321,7 @@ static void task_row(struct html *h, const struct recent_task *t, uint64_t now_n
 			  units_si(e, sizeof e, t->energy_per_call_j, "J"));
 	else
 		html_raw(h, "</td><td class=\"n epc\">\xe2\x80\x94");
-	html_raw(h, "</td><td class=\"when\">");
+	html_raw(h, t->finished_at ? "</td><td class=\"when\">" : "</td><td class=\"when\">created ");
 	when(h, t->finished_at ? t->finished_at : t->created_at, now_ns);
 	html_raw(h, "</td><td class=\"cand\">");
 	html_text(h, t->candidate_id ? t->candidate_id : "");
@@ -333,7 +333,7 @@ static void task_row(struct html *h, const struct recent_task *t, uint64_t now_n
 static void render_recent(struct html *h, const struct dashboard_view *v)
 {
 	size_t done = 0;
-	html_rawf(h, "<section id=\"recent\" class=\"card\"><h2>Recent tasks</h2>");
+	html_raw(h, "<section id=\"recent\" class=\"card\"><h2>Recent tasks</h2>");
 	if (v->n_tasks == 0) {
 		html_raw(h, "<p class=\"mut\">No task yet.</p></section>\n");
 		return;
