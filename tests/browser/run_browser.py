@@ -108,6 +108,9 @@ def build_config(S, tasks, late_body, args):
     cfg["pages"].append({"name": "report-failed", "url": rep % tasks["wrong"]["task_id"],
                          "available": report_ok, "single_request": True,
                          "sections": ["summary", "validation"]})
+    cfg["pages"].append({"name": "report-unknown", "status": 404, "available": report_ok,
+                         "url": rep % "00000000-0000-4000-8000-000000000000",
+                         "single_request": True})
     cfg["pages"].append({"name": "report-hostile", "url": rep % tasks["hostile"]["task_id"],
                          "available": report_ok, "single_request": True,
                          "sections": ["summary", "validation"], "hostile": hostile_texts(True)})
@@ -151,6 +154,10 @@ def main():
                     help="report a page the server does not serve as not available, and pass")
     ap.add_argument("--keep", action="store_true", help="keep the stack's directory")
     args = ap.parse_args()
+    for need in (os.path.join(HERE, "node_modules", "playwright-core"), "/usr/bin/chromium"):
+        if not os.path.exists(need):
+            print("browser: %s is missing: run scripts/setup.sh" % need)
+            return 1
     os.makedirs(ARTIFACTS, exist_ok=True)
     S = Stack("model")
     # others' processes on the measurement CPU (builds are not under the lock)
