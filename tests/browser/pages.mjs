@@ -8,7 +8,8 @@
 // marks' data-value equal to the task's numbers; no sideways overflow on the
 // phone; hostile strings present as text and never as markup.  The
 // dashboard must also bring in a task that finishes after it loaded, without
-// a reload, and without JavaScript reload itself (its noscript meta refresh).
+// a reload, without JavaScript reload itself (its noscript meta refresh), and
+// behind api_tokens_file ask for Basic and keep refreshing once signed in.
 // Full-page screenshots go to the artifacts directory.
 // Exit status: 0 all passed, 1 a check failed.
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -242,12 +243,45 @@ async function checkNoScript(browser, p) {
 	await ctx.close();
 }
 
+// With api_tokens_file the dashboard asks for Basic, and once signed in its
+// refresh carries the sign-in: the page keeps swapping in fresh content.
+async function checkSignIn(browser, auth) {
+	const where = 'dashboard with tokens';
+	// (headless Chromium cancels a sign-in prompt, so this one is asked directly)
+	const plain = await fetch(auth.base + '/');
+	check(where, plain.status === 401 && /^Basic /.test(plain.headers.get('www-authenticate') || ''),
+		'without a sign-in: 401 asking for Basic', `${plain.status} ${plain.headers.get('www-authenticate')}`);
+	const ctx = await browser.newContext({ httpCredentials: { username: auth.user, password: auth.token } });
+	const page = await ctx.newPage();
+	const errors = [], foreign = [];
+	page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+	page.on('request', r => { if (new URL(r.url()).origin !== new URL(auth.base).origin) foreign.push(r.url()); });
+	const resp = await page.goto(auth.base + '/');
+	check(where, resp.status() === 200, 'signed in: the page', `${resp.status()}`);
+	const before = await page.$eval('#asof', e => e.dataset.now);
+	try {
+		await page.waitForFunction(b => document.documentElement.dataset.live === 'yes' &&
+			document.querySelector('#asof').dataset.now !== b, before, { timeout: 20000 });
+		ok(where, 'the refresh carries the sign-in');
+	} catch (e) {
+		fail(where, 'the page did not refresh signed in');
+	}
+	check(where, errors.length === 0 && foreign.length === 0, 'no console error, nothing off the origin',
+		errors.concat(foreign).join(' | '));
+	await ctx.close();
+}
+
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
 	args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [] });
 try {
-	for (const p of cfg.pages) await checkPage(browser, p);
+	// a check that throws (a page that never loads) fails and the rest go on
+	const guard = async (where, fn) => {
+		try { await fn(); } catch (e) { fail(where, `threw: ${String(e.message || e).split('\n')[0]}`); }
+	};
+	for (const p of cfg.pages) await guard(p.name, () => checkPage(browser, p));
 	const dash = cfg.pages.find(p => p.name === 'dashboard');
-	if (dash) await checkNoScript(browser, dash);
+	if (dash) await guard('dashboard without JavaScript', () => checkNoScript(browser, dash));
+	if (cfg.auth) await guard('dashboard with tokens', () => checkSignIn(browser, cfg.auth));
 } finally {
 	await browser.close();
 }

@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
-from stack import Stack  # noqa: E402
+from stack import Stack, free_port  # noqa: E402
 
 ARTIFACTS = os.path.join(REPO, "build", "artifacts", "browser")
 DOCS_IMG = os.path.join(REPO, "docs", "img")
@@ -138,6 +138,20 @@ def build_config(S, tasks, late_body, args):
     return cfg
 
 
+def start_with_tokens(S):
+    """A second server on the same Redis that wants a token: the browser signs
+    in with HTTP Basic (the token as password) and the dashboard's refresh
+    must carry it."""
+    token = "browser-test-token-5f0c2b9e"
+    path = os.path.join(S.tmp, "tokens")
+    with open(path, "w") as f:
+        f.write(token + "\n")
+    port = free_port()
+    conf = S.write_config("tokens.conf", listen="127.0.0.1:%d" % port, api_tokens_file=path)
+    S.start_server("server-tokens", config=conf, port=port)
+    return {"base": "http://127.0.0.1:%d" % port, "user": "anyone", "token": token}
+
+
 def hostile_texts(all_of_them):
     t = [HOSTILE["candidate_id"], HOSTILE["problem_name"]]
     if all_of_them:
@@ -188,6 +202,7 @@ def main():
         print("browser: 4 tasks measured in %.1f s" % (time.monotonic() - t0))
         late = measure_body(CHEAP, candidate_id="late-arrival", problem_name="sum")
         cfg = build_config(S, tasks, late, args)
+        cfg["auth"] = start_with_tokens(S)
         path = os.path.join(ARTIFACTS, "config.json")
         with open(path, "w") as f:
             json.dump(cfg, f, indent=1)
