@@ -185,15 +185,16 @@ int svg_stacked(struct html *h, const char *name, const struct svg_point *p, siz
 		total += isfinite(p[i].value) && p[i].value > 0 ? p[i].value : 0;
 	svg_open(h, name, height);
 	html_raw(h, ">");
-	if (!(total > 0)) {
+	/* nothing to draw (net energies at or below idle, as on a busy host), yet
+	 * the figures are the task's: zero-width marks and the legend carry them */
+	bool none = !(total > 0);
+	if (none)
 		no_data(h, height);
-		return html_raw(h, "</svg>");
-	}
 	double x = x0;
 	for (size_t i = 0; i < n; i++) {
 		if (!isfinite(p[i].value))
 			continue;
-		double w = p[i].value > 0 ? p[i].value / total * width : 0;
+		double w = !none && p[i].value > 0 ? p[i].value / total * width : 0;
 		mark_open(h, "rect", &p[i], colors[i % N_COLORS]);
 		html_rawf(h, " x=\"%.1f\" y=\"4\" width=\"%.1f\" height=\"%d\"", x, w, bar_h);
 		mark_close(h, "rect", &p[i], unit);
@@ -201,7 +202,7 @@ int svg_stacked(struct html *h, const char *name, const struct svg_point *p, siz
 	}
 	for (size_t i = 0; i < n; i++) {     /* the legend, two to a row */
 		int lx = x0 + (int)(i % 2) * (W / 2), ly = bar_h + 22 + 22 * (int)(i / 2);
-		double share = isfinite(p[i].value) ? 100.0 * p[i].value / total : NAN;
+		double share = isfinite(p[i].value) && !none ? 100.0 * p[i].value / total : NAN;
 		html_rawf(h, "<rect class=\"%s\" x=\"%d\" y=\"%d\" width=\"12\" height=\"12\"/>"
 			  "<text x=\"%d\" y=\"%d\">", colors[i % N_COLORS], lx, ly - 10, lx + 18, ly);
 		text_cut(h, p[i].text ? p[i].text : p[i].label, LABEL_MAX);

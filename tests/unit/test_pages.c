@@ -140,6 +140,19 @@ START_TEST(svg_bars_and_intervals)
 	ck_assert_ptr_nonnull(strstr(s, "(75.0%)"));
 	ck_assert_ptr_nonnull(strstr(s, "width=\"116.0\""));          /* a quarter of 464 */
 	free(s);
+
+	/* below idle (a busy host): nothing drawn, the figures still carried */
+	struct svg_point below[] = { { .label = "package", .value = -0.068489 },
+				     { .label = "dram", .value = -0.005708 } };
+	html_init(&h);
+	svg_stacked(&h, "split", below, 2, "J");
+	s = finish(&h);
+	ck_assert_uint_eq(count(s, "no data"), 1);
+	ck_assert_ptr_nonnull(strstr(s, "data-label=\"package\" data-value=\"-0.068489\""));
+	ck_assert_ptr_nonnull(strstr(s, "data-label=\"dram\" data-value=\"-0.005708\""));
+	ck_assert_uint_eq(count(s, "width=\"0.0\""), 2);
+	ck_assert_ptr_null(strstr(s, "%)"));                          /* no share of nothing */
+	free(s);
 }
 END_TEST
 
