@@ -373,10 +373,9 @@ int dashboard_page(const struct dashboard_view *v, struct html *h)
 		html_raw(h, "<section class=\"card\"><p class=\"bad\">Redis is unreachable: "
 			    "nothing is known about the workers or the tasks.</p></section>\n");
 	render_queue(h, v);
-	html_raw(h, "<div class=\"grid\">");
+	/* one above the other: side by side, their columns do not fit 1280 px */
 	render_hosts(h, v);
 	render_workers(h, v);
-	html_raw(h, "</div>");
 	render_recent(h, v);
 	return html_end_with(h, tail);
 }
