@@ -162,6 +162,7 @@ static json_t *verdict_json(const struct sealcheck_result *r)
 		return o;
 	}
 	json_object_set_new(o, "key_id", json_string(r->key_id));
+	json_object_set_new(o, "figures_as_sealed", r->figures_checked ? json_true() : json_null());
 	const char *names[] = { "sequence", "task_id", "issued_at" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		json_t *v = json_object_get(r->payload, names[i]);

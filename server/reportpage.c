@@ -10,6 +10,7 @@
 #include "api_impl.h"
 #include "keys.h"
 #include "redis.h"
+#include "sealmatch.h"
 #include "svg.h"
 #include "tasks.h"
 #include "units.h"
@@ -486,7 +487,9 @@ static void environment(struct html *h, const json_t *task)
 static void seal_section(struct html *h, const json_t *task, const struct report_seal *sv)
 {
 	const json_t *seal = json_object_get(task, "seal"), *pl = json_object_get(seal, "payload");
-	bool ok = sv && sv->present && sv->verified;
+	/* verified: a published key signed it, and what this page shows is what
+	 * it signed (a record altered after sealing keeps a valid signature) */
+	bool ok = sv && sv->present && sv->verified && sv->figures != -EBADMSG;
 
 	html_rawf(h, "<section class=\"card\" id=\"seal\" data-verified=\"%s\"><h2><a href=\"#seal\">"
 		  "Seal</a></h2>", ok ? "true" : "false");
@@ -502,6 +505,13 @@ static void seal_section(struct html *h, const json_t *task, const struct report
 	html_text(h, sv->key_id);
 	html_raw(h, "</code></td></tr>");
 	kv(h, "Verification", sv->reason);
+	html_rawf(h, "<tr id=\"figures\" data-figures=\"%s\"><th>Figures on this page</th><td>",
+		  sv->figures == 0 ? "as-sealed" : sv->figures == -EBADMSG ? "differ" : "not-compared");
+	html_text(h, sv->figures == 0 ? "as sealed (every kept trial and the headline figures)"
+		  : sv->figures == -EBADMSG ? "NOT the sealed ones: " : "not compared");
+	if (sv->figures == -EBADMSG)
+		html_text(h, sv->figures_reason);
+	html_raw(h, "</td></tr>");
 	kv(h, "Signed key id", str(json_object_get(seal, "signature"), "key_id"));
 	kv(h, "Algorithm", str(json_object_get(seal, "signature"), "alg"));
 	kv(h, "Issued at", str(pl, "issued_at"));
@@ -578,6 +588,7 @@ static void check_seal(struct api *a, const json_t *task, struct report_seal *sv
 		return;
 	sv->present = true;
 	sv->verified = seals_check(a, seal, sv->key_id, sv->reason, sizeof sv->reason) == 0;
+	sv->figures = sealmatch_task(task, sv->figures_reason, sizeof sv->figures_reason);
 }
 
 void report_handle(struct api *a, const struct http_request *req, struct http_response *resp)

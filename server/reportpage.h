@@ -40,6 +40,10 @@ struct report_seal {
 	bool verified;                  /* a published key signed it */
 	char key_id[SEALS_KEY_ID_MAX];  /* the key that signed it, or "" */
 	char reason[256];               /* in words, shown on the page */
+	int figures;                    /* sealmatch_task: 0 the page's figures are the
+					 * sealed ones, -EBADMSG they differ, -ENODATA
+					 * nothing to compare */
+	char figures_reason[256];       /* when they differ: the first difference */
 };
 
 /* The report of task (a GET /api/v1/tasks/{id} body, borrowed) into h, whole

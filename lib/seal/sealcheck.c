@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sealcheck.h"
+#include "sealmatch.h"
 #include "util.h"
 
 int sealcheck_keys_parse(const char *text, size_t len, struct sealcheck_keys *k)
@@ -66,6 +67,18 @@ int sealcheck_text(const char *text, size_t len, const struct sealcheck_keys *k,
 		return 0;
 	r->payload = json_object_get(seal, "payload");
 	r->valid = true;
+	if (seal != r->root) {
+		/* A whole task reply: its unsigned figures must be the sealed ones,
+		 * or the seal would vouch for numbers nobody signed. */
+		char why[SEAL_REASON_MAX - 64];
+		int err = sealmatch_task(r->root, why, sizeof why);
+		r->figures_checked = err != -ENODATA;
+		if (err == -EBADMSG) {
+			r->valid = false;
+			util_say(r->reason, sizeof r->reason, "the seal is valid, but the task's "
+				 "figures are not the sealed ones: %s", why);
+		}
+	}
 	return 0;
 }
 
@@ -94,6 +107,8 @@ void sealcheck_print(FILE *f, const struct sealcheck_result *r)
 	print_field(f, "sequence", json_object_get(r->payload, "sequence"));
 	print_field(f, "task_id", json_object_get(r->payload, "task_id"));
 	print_field(f, "issued_at", json_object_get(r->payload, "issued_at"));
+	if (r->figures_checked)
+		fprintf(f, "figures: as sealed (trials and headline of the task reply)\n");
 }
 
 void sealcheck_result_free(struct sealcheck_result *r)

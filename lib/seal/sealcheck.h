@@ -4,7 +4,9 @@
  * front ends): load the keys to trust, check a seal text, print the verdict.
  *
  * The key inside the seal is never trusted.  The text may be a seal or a whole
- * GET /api/v1/tasks/{id} reply (its "seal" member is checked).
+ * GET /api/v1/tasks/{id} reply: then its "seal" member is checked, and the
+ * reply's own figures against the sealed ones (sealmatch.h): a reply whose
+ * figures differ is invalid, though its seal verifies.
  *
  * Ownership: a sealcheck_keys is plain memory of the caller; a result holds
  * the parsed JSON until sealcheck_result_free.  Errors: 0 or -errno, with a
@@ -46,6 +48,9 @@ struct sealcheck_result {
 	char key_id[SEAL_KEY_ID_LEN + 1];    /* the pinned key that verified it */
 	json_t *root;                        /* the parsed text (owned) */
 	const json_t *payload;               /* inside root, when valid */
+	bool figures_checked;                /* a whole task reply: its figures were
+					      * compared with the seal (sealmatch.h);
+					      * differing ones make it invalid */
 };
 
 /* Checks a seal text: 0 with r->valid set either way (an allocation failure
@@ -55,7 +60,8 @@ int sealcheck_text(const char *text, size_t len, const struct sealcheck_keys *k,
 /*
  * The verdict as jouletrace-verify prints it: "invalid: REASON", or "valid"
  * then key_id, sequence, task_id and issued_at, one "name: value" a line
- * (control characters in strings shown as '?').
+ * (control characters in strings shown as '?'), and "figures: as sealed ..."
+ * when a task reply's figures were compared.
  */
 void sealcheck_print(FILE *f, const struct sealcheck_result *r);
 void sealcheck_result_free(struct sealcheck_result *r);

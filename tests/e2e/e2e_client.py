@@ -261,7 +261,7 @@ class T035Client(unittest.TestCase):
         self.assertIn("trusting the 1 key(s)", r.stderr)
         r = self.run_client("verify", task, "--json", "--pubkey", keys)
         j = json.loads(r.stdout)
-        self.assertEqual((j["valid"], j["task_id"]), (True, tid))
+        self.assertEqual((j["valid"], j["task_id"], j["figures_as_sealed"]), (True, tid, True))
         # tampered: one figure of the payload changed
         with open(task) as f:
             t = json.load(f)
@@ -275,6 +275,25 @@ class T035Client(unittest.TestCase):
         tool = subprocess.run([os.path.join(BUILD, "jouletrace-verify"), "--pubkey", keys, bad],
                               capture_output=True, text=True)
         self.assertEqual((tool.returncode, tool.stdout), (1, r.stdout))
+        # the seal intact, the reply's own figure changed: a record altered
+        # after sealing does not verify (sealmatch), in both tools
+        with open(task) as f:
+            t = json.load(f)
+        t["energy_metrics"]["energy_per_call_joules"] /= 2
+        altered = os.path.join(self.dir, "altered.json")
+        with open(altered, "w") as f:
+            json.dump(t, f)
+        r = self.run_client("verify", altered, "--pubkey", keys)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertTrue(r.stdout.startswith("invalid: the seal is valid, but the task's figures "
+                                            "are not the sealed ones: energy_per_call_joules"),
+                        r.stdout)
+        tool = subprocess.run([os.path.join(BUILD, "jouletrace-verify"), "--pubkey", keys, altered],
+                              capture_output=True, text=True)
+        self.assertEqual((tool.returncode, tool.stdout), (1, r.stdout))
+        # and the untouched reply says its figures were compared
+        r = self.run_client("verify", task, "--pubkey", keys)
+        self.assertIn("figures: as sealed", r.stdout)
 
     def test_compare_two_tasks(self):
         a = self.completed("cheap")

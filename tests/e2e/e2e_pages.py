@@ -17,6 +17,7 @@ import html.parser
 import json
 import math
 import os
+import subprocess
 import unittest
 
 from stack import Stack
@@ -203,6 +204,31 @@ class T036Pages(unittest.TestCase):
             (i, _), = [(i, a) for i, (tag, a) in enumerate(p.elements)
                        if "key-id" in a.get("class", "").split()]
             self.assertEqual(p.texts[i], t["seal"]["signature"]["key_id"])
+
+    def test_a_report_of_an_altered_record(self):
+        # the seal intact, the stored reply's headline halved (the record
+        # altered in Redis after sealing): the page must not say "verified"
+        t = self.tasks[1]
+        key = "jt:task:" + t["task_id"]
+        cli = ["redis-cli", "-p", str(self.S.redis_port)]
+        body = subprocess.run(cli + ["HGET", key, "body"], capture_output=True, text=True,
+                              check=True).stdout.rstrip("\n")
+        altered = json.loads(body)
+        altered["energy_metrics"]["energy_per_call_joules"] /= 2
+        subprocess.run(cli + ["HSET", key, "body", json.dumps(altered)], check=True,
+                       capture_output=True)
+        try:
+            p, _ = self.page("/api/v1/tasks/%s/report" % t["task_id"])
+            (_, seal), = p.find(id="seal")
+            self.assertEqual(seal["data-verified"], "false")
+            (_, fig), = p.find(id="figures")
+            self.assertEqual(fig["data-figures"], "differ")
+            self.assertIn("NOT the sealed ones: energy_per_call_joules", p.text())
+        finally:
+            subprocess.run(cli + ["HSET", key, "body", body], check=True, capture_output=True)
+        p, _ = self.page("/api/v1/tasks/%s/report" % t["task_id"])
+        (_, fig), = p.find(id="figures")
+        self.assertEqual(fig["data-figures"], "as-sealed")
 
     def test_b_outside_strings_are_only_text(self):
         t = self.tasks[0]

@@ -17,19 +17,14 @@
 #include "comparepage.h"
 #include "html.h"
 #include "reportpage.h"
+#include "sealmatch.h"
 #include "svg.h"
+#include "testdata.h"
 #include "testutil.h"
 
 static json_t *load(const char *name)
 {
-	char path[512];
-	const char *src = getenv("JT_SRCDIR");
-	ck_assert_msg(src != NULL, "JT_SRCDIR is not set");
-	snprintf(path, sizeof path, "%s/tests/unit/data/%s", src, name);
-	json_error_t e;
-	json_t *j = json_load_file(path, 0, &e);
-	ck_assert_msg(j != NULL, "%s: %s", path, e.text);
-	return j;
+	return testdata_json(name);
 }
 
 static char *finish(struct html *h)
@@ -167,6 +162,39 @@ static void assert_sections(const char *page)
 	}
 	ck_assert_uint_eq(count(page, "class=\"key-id\""), 1);
 }
+
+/* A record altered after sealing: the signature verifies, the page's figures
+ * are not the signed ones, and the page says so instead of "verified". */
+START_TEST(report_of_an_altered_record)
+{
+	json_t *task = load("task_completed_a.json");
+	struct report_seal sv = { .present = true, .verified = true, .key_id = "707fb5d6493beb19",
+				  .reason = "signature valid for a published key" };
+	json_t *em = json_object_get(task, "energy_metrics");
+	json_object_set_new(em, "energy_per_call_joules", json_real(1e-9));
+	sv.figures = sealmatch_task(task, sv.figures_reason, sizeof sv.figures_reason);
+	ck_assert_int_eq(sv.figures, -EBADMSG);
+	struct html h;
+	html_init(&h);
+	ck_assert_int_eq(report_build(&h, task, &sv), 0);
+	char *page = finish(&h);
+	ck_assert_ptr_nonnull(strstr(page, "id=\"seal\" data-verified=\"false\""));
+	ck_assert_ptr_nonnull(strstr(page, "data-figures=\"differ\""));
+	ck_assert_ptr_nonnull(strstr(page, "NOT the sealed ones: energy_per_call_joules"));
+	free(page);
+	/* untouched: as sealed */
+	json_decref(task);
+	task = load("task_completed_a.json");
+	sv.figures = sealmatch_task(task, sv.figures_reason, sizeof sv.figures_reason);
+	html_init(&h);
+	report_build(&h, task, &sv);
+	page = finish(&h);
+	ck_assert_ptr_nonnull(strstr(page, "id=\"seal\" data-verified=\"true\""));
+	ck_assert_ptr_nonnull(strstr(page, "data-figures=\"as-sealed\""));
+	free(page);
+	json_decref(task);
+}
+END_TEST
 
 START_TEST(report_of_a_measured_task)
 {
@@ -358,6 +386,7 @@ static Suite *pages_suite(void)
 	tcase_add_test(tc, svg_marks_escape_and_skip_undefined);
 	tcase_add_test(tc, svg_bars_and_intervals);
 	tcase_add_test(tc, report_of_a_measured_task);
+	tcase_add_test(tc, report_of_an_altered_record);
 	tcase_add_test(tc, report_of_unmeasured_tasks);
 	tcase_add_test(tc, compare_page_says_what_compare_build_says);
 	tcase_add_test(tc, compare_ids);
