@@ -74,6 +74,22 @@ START_TEST(every_changed_figure_is_found)
 			    json_real(json_number_value(json_object_get(em, "energy_per_call_joules")) / 2));
 	differs(t, "energy_per_call_joules");
 	json_decref(t);
+	/* a millionth off: a tiny per-call figure cannot hide in a whole µJ
+	 * (the e2e task's 2 µJ per call halved was missed by an absolute bound) */
+	t = task();
+	em = json_object_get(t, "energy_metrics");
+	json_object_set_new(em, "energy_per_call_joules",
+			    json_real(json_number_value(json_object_get(em, "energy_per_call_joules")) *
+				      (1 + 1e-6)));
+	differs(t, "energy_per_call_joules");
+	json_decref(t);
+	t = task();
+	em = json_object_get(t, "energy_metrics");
+	json_object_set_new(em, "median_total_energy_joules",
+			    json_real(json_number_value(json_object_get(em, "median_total_energy_joules")) +
+				      2e-6));
+	differs(t, "median_total_energy_joules");
+	json_decref(t);
 	/* a trial dropped, and another task's id */
 	t = task();
 	json_array_remove(json_object_get(t, "trials"), 0);
