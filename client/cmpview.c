@@ -4,26 +4,16 @@
 #include <string.h>
 
 #include "cmpview.h"
+#include "jsonget.h"
 #include "render.h"
 #include "units.h"
 
 #define ID_SHOWN 8      /* a task id's first characters in the table; --json has them whole */
 
-static const char *str_of(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static double num_or_nan(const json_t *o, const char *k)
-{
-	const json_t *j = json_object_get(o, k);
-	return json_is_number(j) ? json_number_value(j) : NAN;
-}
-
 int cmpview_test_sentence(const json_t *cmp, struct dynbuf *out)
 {
-	const char *test = str_of(cmp, "test"), *adj = str_of(cmp, "adjustment");
-	double alpha = num_or_nan(cmp, "alpha");
+	const char *test = jsonget_str(cmp, "test"), *adj = jsonget_str(cmp, "adjustment");
+	double alpha = jsonget_num(cmp, "alpha");
 	const char *name = test && strcmp(test, "welch_t") == 0 ? "Welch's t-test" : test ? test : "?";
 	const char *how = adj && strcmp(adj, "holm") == 0 ? "Holm-adjusted" :
 			  adj ? adj : "not adjusted";
@@ -45,7 +35,7 @@ static int short_id(struct dynbuf *out, const char *id, int width)
 static int item_row(const json_t *it, const char *best, struct dynbuf *out)
 {
 	const json_t *ci = json_object_get(it, "ci95_per_call_joules");
-	double epc = num_or_nan(it, "energy_per_call_joules"), rank = num_or_nan(it, "rank");
+	double epc = jsonget_num(it, "energy_per_call_joules"), rank = jsonget_num(it, "rank");
 	double lo = json_is_number(json_array_get(ci, 0)) ? json_number_value(json_array_get(ci, 0)) : NAN;
 	double hi = json_is_number(json_array_get(ci, 1)) ? json_number_value(json_array_get(ci, 1)) : NAN;
 	char e[32], l[32], h[32];
@@ -53,10 +43,10 @@ static int item_row(const json_t *it, const char *best, struct dynbuf *out)
 
 	ret = isfinite(rank) ? dynbuf_printf(out, "%-5.0f ", rank) : dynbuf_printf(out, "%-5s ", "-");
 	if (!ret)
-		ret = short_id(out, str_of(it, "task_id"), ID_SHOWN + 2);
+		ret = short_id(out, jsonget_str(it, "task_id"), ID_SHOWN + 2);
 	if (!ret) {
 		size_t before = out->len;
-		ret = render_clean(out, str_of(it, "candidate_id") ? str_of(it, "candidate_id") : "-", 18);
+		ret = render_clean(out, jsonget_str(it, "candidate_id") ? jsonget_str(it, "candidate_id") : "-", 18);
 		size_t used = out->len - before;
 		if (!ret)
 			ret = dynbuf_printf(out, "%*s", (int)(used < 20 ? 20 - used : 1), "");
@@ -66,7 +56,7 @@ static int item_row(const json_t *it, const char *best, struct dynbuf *out)
 	if (!json_is_true(json_object_get(it, "comparable"))) {
 		ret = dynbuf_add_str(out, "not comparable: ");
 		if (!ret)
-			ret = render_clean(out, str_of(it, "reason") ? str_of(it, "reason") : "?", 120);
+			ret = render_clean(out, jsonget_str(it, "reason") ? jsonget_str(it, "reason") : "?", 120);
 		return ret ? ret : dynbuf_add_str(out, "\n");
 	}
 	units_si(e, sizeof e, epc, "J");
@@ -80,9 +70,9 @@ static int item_row(const json_t *it, const char *best, struct dynbuf *out)
 	if (!ret)
 		ret = render_pad(out, range, -24);
 	if (!ret)
-		ret = dynbuf_printf(out, "  %6.0f  %6.3g  %7.4g%s\n", num_or_nan(it, "trials"),
-				    num_or_nan(it, "cv_percent"), num_or_nan(it, "ratio_to_best"),
-				    best && str_of(it, "task_id") && strcmp(best, str_of(it, "task_id")) == 0 ?
+		ret = dynbuf_printf(out, "  %6.0f  %6.3g  %7.4g%s\n", jsonget_num(it, "trials"),
+				    jsonget_num(it, "cv_percent"), jsonget_num(it, "ratio_to_best"),
+				    best && jsonget_str(it, "task_id") && strcmp(best, jsonget_str(it, "task_id")) == 0 ?
 				    "  best" : "");
 	return ret;
 }
@@ -90,25 +80,25 @@ static int item_row(const json_t *it, const char *best, struct dynbuf *out)
 static int pair_row(const json_t *p, struct dynbuf *out)
 {
 	char d[32];
-	double p_adj = num_or_nan(p, "p_adjusted");
+	double p_adj = jsonget_num(p, "p_adjusted");
 	bool sig = json_is_true(json_object_get(p, "significant"));
 	int ret = dynbuf_add_str(out, "  ");
 
 	if (!ret)
-		ret = short_id(out, str_of(p, "a"), ID_SHOWN + 2);
+		ret = short_id(out, jsonget_str(p, "a"), ID_SHOWN + 2);
 	if (!ret)
-		ret = short_id(out, str_of(p, "b"), ID_SHOWN + 2);
-	units_si(d, sizeof d, num_or_nan(p, "difference_joules"), "J");
+		ret = short_id(out, jsonget_str(p, "b"), ID_SHOWN + 2);
+	units_si(d, sizeof d, jsonget_num(p, "difference_joules"), "J");
 	if (!ret)
 		ret = render_pad(out, d, -12);
 	if (!ret)
 		ret = dynbuf_printf(out, " %7.4g %8.3g %7.3g %9.3g %9.3g  %s",
-				    num_or_nan(p, "ratio"), num_or_nan(p, "t"), num_or_nan(p, "df"),
-				    num_or_nan(p, "p_value"), p_adj, sig ? "yes" : "no");
-	if (!ret && sig && str_of(p, "cheaper")) {
+				    jsonget_num(p, "ratio"), jsonget_num(p, "t"), jsonget_num(p, "df"),
+				    jsonget_num(p, "p_value"), p_adj, sig ? "yes" : "no");
+	if (!ret && sig && jsonget_str(p, "cheaper")) {
 		ret = dynbuf_add_str(out, " (cheaper: ");
 		if (!ret)
-			ret = short_id(out, str_of(p, "cheaper"), 0);
+			ret = short_id(out, jsonget_str(p, "cheaper"), 0);
 		if (!ret)
 			ret = dynbuf_add_str(out, ")");
 	}
@@ -119,7 +109,7 @@ int cmpview_render(const json_t *cmp, struct dynbuf *out)
 {
 	const json_t *items = json_object_get(cmp, "items"), *pairs = json_object_get(cmp, "pairs");
 	const json_t *warn = json_object_get(cmp, "warnings");
-	const char *best = str_of(cmp, "best");
+	const char *best = jsonget_str(cmp, "best");
 	int ret = dynbuf_printf(out, "%-5s %-*s%-20s%-12s %-24s  %6s  %6s  %7s\n", "rank",
 				ID_SHOWN + 2, "task", "candidate", "energy/call", "95% CI", "trials",
 				"CV %", "ratio");

@@ -6,17 +6,13 @@
 #include <string.h>
 
 #include "render.h"
+#include "jsonget.h"
 #include "units.h"
 
 #define TOP_PROCESSES 5
 #define FAILED_TESTS_SHOWN 5
 #define BAR_MAX 30
 #define BAR_MIN 12
-
-static const char *str_of(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
 
 static bool num_of(const json_t *o, const char *k, double *v)
 {
@@ -77,8 +73,8 @@ void render_state_of(const json_t *task, struct progress_state *st)
 {
 	double v;
 	memset(st, 0, sizeof *st);
-	st->status = str_of(task, "status");
-	st->stage = str_of(task, "stage");
+	st->status = jsonget_str(task, "status");
+	st->stage = jsonget_str(task, "stage");
 	if (num_of(task, "progress", &v) && v >= 0 && v <= 1)
 		st->progress = v;
 	if (num_of(task, "trial", &v) && v >= 1 && v <= 1000)
@@ -150,17 +146,17 @@ static int header(const json_t *t, struct dynbuf *out)
 {
 	int ret = dynbuf_printf(out, "%-14s", "task");
 	if (!ret)
-		ret = render_clean(out, str_of(t, "task_id") ? str_of(t, "task_id") : "?", 80);
+		ret = render_clean(out, jsonget_str(t, "task_id") ? jsonget_str(t, "task_id") : "?", 80);
 	if (!ret)
 		ret = dynbuf_add_str(out, "  ");
 	if (!ret)
-		ret = render_clean(out, str_of(t, "status") ? str_of(t, "status") : "?", 20);
+		ret = render_clean(out, jsonget_str(t, "status") ? jsonget_str(t, "status") : "?", 20);
 	if (!ret)
 		ret = dynbuf_add_str(out, "\n");
-	if (!ret && str_of(t, "candidate_id"))
-		ret = row_str(out, "candidate", str_of(t, "candidate_id"));
-	if (!ret && str_of(t, "problem_name"))
-		ret = row_str(out, "problem", str_of(t, "problem_name"));
+	if (!ret && jsonget_str(t, "candidate_id"))
+		ret = row_str(out, "candidate", jsonget_str(t, "candidate_id"));
+	if (!ret && jsonget_str(t, "problem_name"))
+		ret = row_str(out, "problem", jsonget_str(t, "problem_name"));
 	double passed, total;
 	const json_t *v = json_object_get(t, "validation");
 	if (!ret && num_of(v, "passed_tests", &passed) && num_of(v, "total_tests", &total))
@@ -173,7 +169,7 @@ static int energy_rows(const json_t *m, struct dynbuf *out)
 {
 	double epc = NAN, tot = NAN, lo = NAN, hi = NAN, t = NAN, w = NAN, n = 0, cv = NAN,
 	       passes = 0;
-	const char *stop = str_of(m, "stop_reason");
+	const char *stop = jsonget_str(m, "stop_reason");
 	const json_t *ci = json_object_get(m, "ci95_total_energy_joules");
 	char a[32], b[32];
 	int ret;
@@ -252,8 +248,8 @@ static int top_processes(const json_t *attr, struct dynbuf *out)
 	qsort(rows, n, sizeof rows[0], by_energy_desc);
 	ret = dynbuf_add_str(out, "top processes (attribution: ");
 	if (!ret)
-		ret = render_clean(out, str_of(attr, "attribution_source") ?
-				   str_of(attr, "attribution_source") : "?", 16);
+		ret = render_clean(out, jsonget_str(attr, "attribution_source") ?
+				   jsonget_str(attr, "attribution_source") : "?", 16);
 	if (!ret)
 		ret = dynbuf_printf(out, ")\n  %-8s %-16s %-10s %10s %12s\n", "pid", "comm", "role",
 				    "cpu s", "energy");
@@ -266,12 +262,12 @@ static int top_processes(const json_t *attr, struct dynbuf *out)
 		ret = dynbuf_printf(out, "  %-8.0f ", pid);
 		size_t before = out->len;
 		if (!ret)
-			ret = render_clean(out, str_of(rows[i], "comm") ? str_of(rows[i], "comm") : "?", 16);
+			ret = render_clean(out, jsonget_str(rows[i], "comm") ? jsonget_str(rows[i], "comm") : "?", 16);
 		/* pad by bytes written: comm is at most 16 (cleaned ASCII or cut UTF-8) */
 		size_t used = out->len - before;
 		if (!ret)
 			ret = dynbuf_printf(out, "%*s %-10.10s %10.4f ", (int)(used < 16 ? 16 - used : 0),
-					    "", str_of(rows[i], "role") ? str_of(rows[i], "role") : "?", cpu);
+					    "", jsonget_str(rows[i], "role") ? jsonget_str(rows[i], "role") : "?", cpu);
 		if (!ret)
 			ret = render_pad(out, e, 12);
 		if (!ret)
@@ -293,13 +289,13 @@ static int completed(const json_t *t, struct dynbuf *out)
 	if (!ret && json_is_object(env)) {
 		ret = dynbuf_printf(out, "%-14s", "meter");
 		if (!ret)
-			ret = render_clean(out, str_of(env, "meter_type") ? str_of(env, "meter_type") : "?", 16);
+			ret = render_clean(out, jsonget_str(env, "meter_type") ? jsonget_str(env, "meter_type") : "?", 16);
 		if (!ret && json_is_true(json_object_get(env, "estimated")))
 			ret = dynbuf_add_str(out, " (estimated)");
-		if (!ret && str_of(env, "host_id")) {
+		if (!ret && jsonget_str(env, "host_id")) {
 			ret = dynbuf_add_str(out, "   host ");
 			if (!ret)
-				ret = render_clean(out, str_of(env, "host_id"), 64);
+				ret = render_clean(out, jsonget_str(env, "host_id"), 64);
 		}
 		if (!ret)
 			ret = dynbuf_add_str(out, "\n");
@@ -314,11 +310,11 @@ static int failing_test(const json_t *r, struct dynbuf *out)
 {
 	int ret = dynbuf_add_str(out, "  ");
 	if (!ret)
-		ret = render_clean(out, str_of(r, "test_id") ? str_of(r, "test_id") : "?", 40);
-	if (!ret && str_of(r, "error")) {
+		ret = render_clean(out, jsonget_str(r, "test_id") ? jsonget_str(r, "test_id") : "?", 40);
+	if (!ret && jsonget_str(r, "error")) {
 		ret = dynbuf_add_str(out, ": ");
 		if (!ret)
-			ret = render_clean(out, str_of(r, "error"), 160);
+			ret = render_clean(out, jsonget_str(r, "error"), 160);
 	} else if (!ret) {
 		char *e = json_dumps(json_object_get(r, "expected"), JSON_COMPACT | JSON_ENCODE_ANY);
 		char *a = json_dumps(json_object_get(r, "actual"), JSON_COMPACT | JSON_ENCODE_ANY);
@@ -342,11 +338,11 @@ static int failed(const json_t *t, struct dynbuf *out)
 	int ret = dynbuf_printf(out, "%-14s", "error");
 
 	if (!ret)
-		ret = render_clean(out, str_of(t, "error_type") ? str_of(t, "error_type") : "?", 40);
+		ret = render_clean(out, jsonget_str(t, "error_type") ? jsonget_str(t, "error_type") : "?", 40);
 	if (!ret)
 		ret = dynbuf_add_str(out, ": ");
 	if (!ret)
-		ret = render_clean(out, str_of(t, "error_message") ? str_of(t, "error_message") : "", 400);
+		ret = render_clean(out, jsonget_str(t, "error_message") ? jsonget_str(t, "error_message") : "", 400);
 	if (!ret)
 		ret = dynbuf_add_str(out, "\n");
 	for (size_t i = 0; i < json_array_size(tests) && !ret; i++) {
@@ -364,7 +360,7 @@ static int failed(const json_t *t, struct dynbuf *out)
 
 int render_task(const json_t *task, struct dynbuf *out)
 {
-	const char *st = str_of(task, "status");
+	const char *st = jsonget_str(task, "status");
 	int ret = header(task, out);
 
 	if (ret || !st)

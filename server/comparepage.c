@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api_impl.h"
+#include "jsonget.h"
 #include "keys.h"
 #include "redis.h"
 #include "reportpage.h"
@@ -159,28 +160,11 @@ void comparepage_json(struct api *a, const struct http_request *req, struct http
 
 /* ---- the page ------------------------------------------------------------- */
 
-static double num(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static const char *str(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 /* What people call a task: its candidate_id, else its id. */
 static const char *name_of(const json_t *item)
 {
-	const char *c = str(item, "candidate_id");
-	return c && *c ? c : str(item, "task_id");
-}
-
-static double arr_num(const json_t *o, const char *k, size_t i)
-{
-	const json_t *v = json_array_get(json_object_get(o, k), i);
-	return json_is_number(v) ? json_number_value(v) : NAN;
+	const char *c = jsonget_str(item, "candidate_id");
+	return c && *c ? c : jsonget_str(item, "task_id");
 }
 
 static const json_t *item_by_id(const json_t *cmp, const char *id)
@@ -188,7 +172,7 @@ static const json_t *item_by_id(const json_t *cmp, const char *id)
 	size_t i;
 	const json_t *it;
 	json_array_foreach(json_object_get(cmp, "items"), i, it) {
-		if (id && str(it, "task_id") && strcmp(str(it, "task_id"), id) == 0)
+		if (id && jsonget_str(it, "task_id") && strcmp(jsonget_str(it, "task_id"), id) == 0)
 			return it;
 	}
 	return NULL;
@@ -229,12 +213,12 @@ static void chart(struct html *h, const json_t *cmp)
 		while (cut > 8 || (cut > 0 && ((unsigned char)name[cut] & 0xC0) == 0x80))
 			cut--;          /* 8 bytes at most, on a UTF-8 boundary */
 		snprintf(text[n], sizeof text[n], "%.*s%s (%.8s)", cut, name,
-			 name[cut] ? "\xe2\x80\xa6" : "", str(it, "task_id"));
+			 name[cut] ? "\xe2\x80\xa6" : "", jsonget_str(it, "task_id"));
 		p[n] = (struct svg_point){
-			.label = str(it, "task_id"), .text = text[n],
-			.value = num(it, "energy_per_call_joules"),
-			.lo = arr_num(it, "ci95_per_call_joules", 0),
-			.hi = arr_num(it, "ci95_per_call_joules", 1),
+			.label = jsonget_str(it, "task_id"), .text = text[n],
+			.value = jsonget_num(it, "energy_per_call_joules"),
+			.lo = jsonget_at(it, "ci95_per_call_joules", 0),
+			.hi = jsonget_at(it, "ci95_per_call_joules", 1),
 		};
 		n++;
 	}
@@ -246,7 +230,7 @@ static void chart(struct html *h, const json_t *cmp)
 
 static void item_row(struct html *h, const json_t *it, const char *best)
 {
-	const char *id = str(it, "task_id");
+	const char *id = jsonget_str(it, "task_id");
 	char e[32], lo[32], hi[32];
 	bool is_best = best && id && strcmp(best, id) == 0;
 
@@ -254,36 +238,36 @@ static void item_row(struct html *h, const json_t *it, const char *best)
 	html_text(h, id);
 	html_rawf(h, "\"%s><td class=\"n\">", is_best ? " class=\"best\"" : "");
 	if (json_is_number(json_object_get(it, "rank")))
-		html_rawf(h, "%.0f", num(it, "rank"));
+		html_rawf(h, "%.0f", jsonget_num(it, "rank"));
 	html_raw(h, "</td><td>");
 	task_cell(h, it, id);
 	html_raw(h, "</td><td>");
-	html_text(h, str(it, "problem_name"));
+	html_text(h, jsonget_str(it, "problem_name"));
 	html_raw(h, "</td><td>");
-	html_text(h, str(it, "status"));
-	if (str(it, "reason")) {
+	html_text(h, jsonget_str(it, "status"));
+	if (jsonget_str(it, "reason")) {
 		html_raw(h, "<span class=\"sub\">");
-		html_text(h, str(it, "reason"));
+		html_text(h, jsonget_str(it, "reason"));
 		html_raw(h, "</span>");
 	}
 	html_rawf(h, "</td><td class=\"n\">%s</td><td class=\"n\">%s \xe2\x80\x93 %s</td>",
-		  units_si(e, sizeof e, num(it, "energy_per_call_joules"), "J"),
-		  units_si(lo, sizeof lo, arr_num(it, "ci95_per_call_joules", 0), "J"),
-		  units_si(hi, sizeof hi, arr_num(it, "ci95_per_call_joules", 1), "J"));
-	double ratio = num(it, "ratio_to_best"), cv = num(it, "cv_percent");
+		  units_si(e, sizeof e, jsonget_num(it, "energy_per_call_joules"), "J"),
+		  units_si(lo, sizeof lo, jsonget_at(it, "ci95_per_call_joules", 0), "J"),
+		  units_si(hi, sizeof hi, jsonget_at(it, "ci95_per_call_joules", 1), "J"));
+	double ratio = jsonget_num(it, "ratio_to_best"), cv = jsonget_num(it, "cv_percent");
 	html_raw(h, "<td class=\"n\">");
 	if (isfinite(ratio))
 		html_rawf(h, "%.3f\xc3\x97", ratio);
 	html_raw(h, "</td><td class=\"n\">");
 	if (json_is_number(json_object_get(it, "trials")))
-		html_rawf(h, "%.0f", num(it, "trials"));
+		html_rawf(h, "%.0f", jsonget_num(it, "trials"));
 	html_raw(h, "</td><td class=\"n\">");
 	if (isfinite(cv))
 		html_rawf(h, "%.3g %%", cv);
 	html_raw(h, "</td><td>");
-	html_text(h, str(it, "host_id"));
+	html_text(h, jsonget_str(it, "host_id"));
 	html_raw(h, "</td><td>");
-	html_text(h, str(it, "meter"));
+	html_text(h, jsonget_str(it, "meter"));
 	html_raw(h, "</td></tr>");
 }
 
@@ -297,7 +281,7 @@ static void items_table(struct html *h, const json_t *cmp)
 		    "<th class=\"n\">Ratio to best</th><th class=\"n\">Trials</th><th class=\"n\">CV</th>"
 		    "<th>Host</th><th>Meter</th></tr>");
 	json_array_foreach(json_object_get(cmp, "items"), i, it) {
-		item_row(h, it, str(cmp, "best"));
+		item_row(h, it, jsonget_str(cmp, "best"));
 	}
 	html_raw(h, "</table></div></section>");
 }
@@ -305,7 +289,7 @@ static void items_table(struct html *h, const json_t *cmp)
 /* A number of a pair, with 3 digits (the exact ones are in the row's data-*). */
 static void pair_cell(struct html *h, const json_t *pr, const char *k)
 {
-	double v = num(pr, k);
+	double v = jsonget_num(pr, k);
 	bool ratio = strcmp(k, "ratio") == 0;
 	html_raw(h, "<td class=\"n\">");
 	if (isfinite(v))
@@ -317,7 +301,7 @@ static void pair_cell(struct html *h, const json_t *pr, const char *k)
 
 static void pair_row(struct html *h, const json_t *cmp, const json_t *pr)
 {
-	const char *a = str(pr, "a"), *b = str(pr, "b"), *cheaper = str(pr, "cheaper");
+	const char *a = jsonget_str(pr, "a"), *b = jsonget_str(pr, "b"), *cheaper = jsonget_str(pr, "cheaper");
 	bool sig = json_is_true(json_object_get(pr, "significant"));
 	const char *keys[] = { "t", "df", "p_value", "p_adjusted", "difference_joules", "ratio" };
 	char d[32];
@@ -328,14 +312,14 @@ static void pair_row(struct html *h, const json_t *cmp, const json_t *pr)
 	html_text(h, b);
 	html_rawf(h, "\" data-significant=\"%s\"", sig ? "true" : "false");
 	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
-		if (isfinite(num(pr, keys[k])))
-			html_rawf(h, " data-%s=\"%.9g\"", keys[k], num(pr, keys[k]));
+		if (isfinite(jsonget_num(pr, keys[k])))
+			html_rawf(h, " data-%s=\"%.9g\"", keys[k], jsonget_num(pr, keys[k]));
 	html_raw(h, "><td>");
 	task_cell(h, item_by_id(cmp, a), a ? a : "");
 	html_raw(h, "</td><td>");
 	task_cell(h, item_by_id(cmp, b), b ? b : "");
 	html_rawf(h, "</td><td class=\"n\">%s</td>",
-		  units_si(d, sizeof d, num(pr, "difference_joules"), "J"));
+		  units_si(d, sizeof d, jsonget_num(pr, "difference_joules"), "J"));
 	pair_cell(h, pr, "ratio");
 	pair_cell(h, pr, "t");
 	pair_cell(h, pr, "df");
@@ -353,7 +337,7 @@ static void pairs_table(struct html *h, const json_t *cmp)
 	size_t n = json_array_size(pairs), i;
 	html_rawf(h, "<section class=\"card\" id=\"pairs\"><h2>Which differences are significant</h2>"
 		  "<p id=\"test\">Welch's t-test on per-trial energy per call, Holm-adjusted over %zu "
-		  "pair%s, alpha %g.</p>", n, n == 1 ? "" : "s", num(cmp, "alpha"));
+		  "pair%s, alpha %g.</p>", n, n == 1 ? "" : "s", jsonget_num(cmp, "alpha"));
 	if (!n) {
 		html_raw(h, "<p class=\"mut\">No pair to test: fewer than two comparable tasks.</p>"
 			    "</section>");
@@ -392,11 +376,11 @@ int comparepage_build(struct html *h, const json_t *cmp)
 	snprintf(title, sizeof title, "Comparison of %zu tasks",
 		 json_array_size(json_object_get(cmp, "items")));
 	html_begin(h, title, compare_css);
-	const json_t *best = item_by_id(cmp, str(cmp, "best"));
+	const json_t *best = item_by_id(cmp, jsonget_str(cmp, "best"));
 	html_raw(h, "<p id=\"best\">");
 	if (best) {
 		html_raw(h, "Cheapest per call: ");
-		task_link(h, best, str(best, "task_id"));
+		task_link(h, best, jsonget_str(best, "task_id"));
 	} else {
 		html_raw(h, "No task could be compared.");
 	}

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "api_impl.h"
+#include "jsonget.h"
 #include "keys.h"
 #include "log.h"
 #include "queue.h"
@@ -158,11 +159,6 @@ static void render_queue(struct html *h, const struct dashboard_view *v)
 	html_raw(h, "</div></section>\n");
 }
 
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 /* The calibration cell of a host: valid or why not, its age and time. */
 static void calibration(struct html *h, const json_t *cal, uint64_t now_ns)
 {
@@ -174,12 +170,12 @@ static void calibration(struct html *h, const json_t *cal, uint64_t now_ns)
 	bool forced = json_is_true(json_object_get(cal, "forced"));
 	html_rawf(h, "<span class=\"pill %s\">%s</span>%s ", valid ? "ok" : "bad",
 		  valid ? "valid" : "invalid", forced ? " <span class=\"pill warn\">forced</span>" : "");
-	if (!valid && jstr(cal, "reason")) {
+	if (!valid && jsonget_str(cal, "reason")) {
 		html_raw(h, "<span class=\"sub\">");
-		html_text(h, jstr(cal, "reason"));
+		html_text(h, jsonget_str(cal, "reason"));
 		html_raw(h, "</span>");
 	}
-	when(h, jstr(cal, "measured_at"), now_ns);
+	when(h, jsonget_str(cal, "measured_at"), now_ns);
 }
 
 static void render_hosts(struct html *h, const struct dashboard_view *v)
@@ -208,15 +204,15 @@ static void render_hosts(struct html *h, const struct dashboard_view *v)
 			html_raw(h, "</span>");
 		}
 		html_rawf(h, "</td><td class=\"n\">%lld</td><td class=\"meter\">", ho->workers);
-		html_text(h, jstr(rec, "meter"));
+		html_text(h, jsonget_str(rec, "meter"));
 		if (json_is_true(json_object_get(rec, "estimated")))
 			html_raw(h, " <span class=\"pill warn\">estimated</span>");
 		html_raw(h, "</td><td class=\"mono\">");
-		html_text(h, jstr(rec, "measurement_cpus"));
+		html_text(h, jsonget_str(rec, "measurement_cpus"));
 		html_raw(h, "</td><td class=\"calibration\">");
 		calibration(h, json_object_get(rec, "calibration"), v->now_ns);
 		html_raw(h, "</td><td>");
-		html_text(h, jstr(rec, "version"));
+		html_text(h, jsonget_str(rec, "version"));
 		html_raw(h, "</td></tr>");
 	}
 	html_raw(h, "</tbody></table></div></section>\n");
@@ -250,12 +246,12 @@ static void worker_row(struct html *h, const struct worker_entry *w, uint64_t no
 	html_raw(h, "\"><td class=\"mono nw\">");
 	html_text(h, w->id);
 	html_raw(h, "</td><td class=\"mono nw\">");
-	html_text(h, jstr(rec, "host_id"));
+	html_text(h, jsonget_str(rec, "host_id"));
 	html_raw(h, "</td><td>");
-	html_text(h, jstr(rec, "meter"));
+	html_text(h, jsonget_str(rec, "meter"));
 	html_rawf(h, "</td><td class=\"n\">%lld</td><td>",
 		  (long long)json_integer_value(json_object_get(rec, "pid")));
-	task_link(h, jstr(rec, "task"));
+	task_link(h, jsonget_str(rec, "task"));
 	dashboard_age(hb, sizeof hb, (uint64_t)(at > 0 ? at : 0) * 1000000ull, now_ns);
 	html_rawf(h, "</td><td class=\"n\">%lld</td><td class=\"n\">%s</td><td>%s</td></tr>",
 		  (long long)json_integer_value(json_object_get(rec, "jobs_done")),

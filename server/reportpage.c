@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api_impl.h"
+#include "jsonget.h"
 #include "keys.h"
 #include "redis.h"
 #include "sealmatch.h"
@@ -30,28 +31,11 @@ static const char report_css[] =
 
 /* ---- reading the task ----------------------------------------------------- */
 
-static double num(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static const char *str(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static double arr_num(const json_t *o, const char *k, size_t i)
-{
-	const json_t *v = json_array_get(json_object_get(o, k), i);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /* Calls per trial: passes × test cases (SPEC §3), NAN when unknown. */
 static double calls_per_trial(const json_t *task)
 {
-	return num(json_object_get(task, "energy_metrics"), "passes_per_trial") *
-	       num(json_object_get(task, "validation"), "total_tests");
+	return jsonget_num(json_object_get(task, "energy_metrics"), "passes_per_trial") *
+	       jsonget_num(json_object_get(task, "validation"), "total_tests");
 }
 
 /* ---- small pieces --------------------------------------------------------- */
@@ -138,7 +122,7 @@ static bool measured(const json_t *task)
 
 static void not_measured(struct html *h, const json_t *task)
 {
-	const char *st = str(task, "status");
+	const char *st = jsonget_str(task, "status");
 	const char *why = !st ? "the task has no status"
 		: strcmp(st, "failed") == 0 ? "the task failed (see the summary)"
 		: strcmp(st, "cancelled") == 0 ? "the task was cancelled"
@@ -153,7 +137,7 @@ static void not_measured(struct html *h, const json_t *task)
 static void summary(struct html *h, const json_t *task)
 {
 	const json_t *em = json_object_get(task, "energy_metrics");
-	const char *status = str(task, "status"), *id = str(task, "task_id");
+	const char *status = jsonget_str(task, "status"), *id = jsonget_str(task, "task_id");
 	bool ok = status && strcmp(status, "completed") == 0;
 	bool bad = status && (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0);
 
@@ -165,29 +149,29 @@ static void summary(struct html *h, const json_t *task)
 	html_raw(h, "</span></p>");
 	if (measured(task)) {
 		html_raw(h, "<div class=\"kpis\">");
-		figure(h, "energy per call", num(em, "energy_per_call_joules"), "J");
-		figure(h, "median energy per trial", num(em, "median_total_energy_joules"), "J");
-		figure(h, "time per call", num(em, "median_execution_time_seconds") /
+		figure(h, "energy per call", jsonget_num(em, "energy_per_call_joules"), "J");
+		figure(h, "median energy per trial", jsonget_num(em, "median_total_energy_joules"), "J");
+		figure(h, "time per call", jsonget_num(em, "median_execution_time_seconds") /
 		       calls_per_trial(task), "s");
-		figure(h, "power", num(em, "power_consumption_watts"), "W");
+		figure(h, "power", jsonget_num(em, "power_consumption_watts"), "W");
 		html_rawf(h, "<div class=\"kpi\"><div class=\"v\">%.3g %%</div><div class=\"l\">"
-			  "CV over %.0f trials</div></div></div>", num(em, "cv_percent"), num(em, "trials"));
+			  "CV over %.0f trials</div></div></div>", jsonget_num(em, "cv_percent"), jsonget_num(em, "trials"));
 	}
 	html_raw(h, "<div class=\"scroll\"><table class=\"kv\">");
 	kv(h, "Task", id);
-	kv(h, "Candidate", str(task, "candidate_id"));
-	kv(h, "Problem", str(task, "problem_name"));
-	kv(h, "Stage", str(task, "stage"));
-	kv(h, "Created", str(task, "created_at"));
-	kv(h, "Started", str(task, "started_at"));
-	kv(h, "Finished", str(task, "finished_at"));
-	kv_si(h, "Processing time", num(task, "processing_time_seconds"), "s");
+	kv(h, "Candidate", jsonget_str(task, "candidate_id"));
+	kv(h, "Problem", jsonget_str(task, "problem_name"));
+	kv(h, "Stage", jsonget_str(task, "stage"));
+	kv(h, "Created", jsonget_str(task, "created_at"));
+	kv(h, "Started", jsonget_str(task, "started_at"));
+	kv(h, "Finished", jsonget_str(task, "finished_at"));
+	kv_si(h, "Processing time", jsonget_num(task, "processing_time_seconds"), "s");
 	html_raw(h, "</table></div>");
-	if (str(task, "error_type") || str(task, "error_message")) {
+	if (jsonget_str(task, "error_type") || jsonget_str(task, "error_message")) {
 		html_raw(h, "<pre class=\"err\" id=\"error\"><b>");
-		html_text(h, str(task, "error_type"));
+		html_text(h, jsonget_str(task, "error_type"));
 		html_raw(h, "</b>: ");
-		html_text(h, str(task, "error_message"));
+		html_text(h, jsonget_str(task, "error_message"));
 		html_raw(h, "</pre>");
 	}
 	html_raw(h, "<p class=\"note\"><a href=\"" TASKS_PATH);
@@ -219,12 +203,12 @@ static void energy(struct html *h, const json_t *task)
 			rejected++;
 			continue;
 		}
-		snprintf(labels[k], sizeof labels[k], "trial %.0f", num(t, "seq"));
+		snprintf(labels[k], sizeof labels[k], "trial %.0f", jsonget_num(t, "seq"));
 		p[k].label = labels[k];
-		p[k++].value = num(t, "candidate_energy_uj") / 1e6;
+		p[k++].value = jsonget_num(t, "candidate_energy_uj") / 1e6;
 	}
-	double m = num(em, "median_total_energy_joules");
-	double l = arr_num(em, "ci95_total_energy_joules", 0), u = arr_num(em, "ci95_total_energy_joules", 1);
+	double m = jsonget_num(em, "median_total_energy_joules");
+	double l = jsonget_at(em, "ci95_total_energy_joules", 0), u = jsonget_at(em, "ci95_total_energy_joules", 1);
 	html_raw(h, "<div class=\"scroll\">");
 	svg_dots(h, "trials", p, k, m, l, u, "J");
 	html_rawf(h, "</div><p class=\"note\">The candidate's energy in each kept trial (%zu "
@@ -234,9 +218,9 @@ static void energy(struct html *h, const json_t *task)
 	html_rawf(h, "). Median %s (dashed line); 95%% interval of the mean %s \xe2\x80\x93 %s "
 		  "(band, method ", units_si(med, sizeof med, m, "J"), units_si(lo, sizeof lo, l, "J"),
 		  units_si(hi, sizeof hi, u, "J"));
-	html_text(h, str(em, "ci95_method"));
+	html_text(h, jsonget_str(em, "ci95_method"));
 	html_raw(h, "). Energy basis: ");
-	html_text(h, str(em, "energy_basis"));
+	html_text(h, jsonget_str(em, "energy_basis"));
 	html_raw(h, json_is_true(json_object_get(em, "estimated"))
 		    ? "; the meter is a model: figures are <b>estimated</b>." : ".");
 	if (json_is_true(json_object_get(em, "below_noise_floor")))
@@ -258,14 +242,14 @@ static void split(struct html *h, const json_t *task)
 		return (void)html_raw(h, "</section>");
 	}
 	struct svg_point p[2] = {
-		{ .label = "package", .value = num(em, "median_package_energy_joules") },
-		{ .label = "dram", .value = num(em, "median_ram_energy_joules") },
+		{ .label = "package", .value = jsonget_num(em, "median_package_energy_joules") },
+		{ .label = "dram", .value = jsonget_num(em, "median_ram_energy_joules") },
 	};
 	svg_stacked(h, "split", p, 2, "J");
 	html_raw(h, "<p class=\"note\">Median candidate energy per trial by RAPL domain. ");
 	char b[32];
 	html_rawf(h, "The whole package's median net energy per trial: %s.</p></section>",
-		  units_si(b, sizeof b, num(em, "package_median_net_energy_joules"), "J"));
+		  units_si(b, sizeof b, jsonget_num(em, "package_median_net_energy_joules"), "J"));
 }
 
 /* ---- attribution ---------------------------------------------------------- */
@@ -288,11 +272,11 @@ static void process_table(struct html *h, const struct proc *ps, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char c[32], e[32];
 		html_raw(h, "<tr><td class=\"mono\">");
-		html_text(h, str(ps[i].o, "comm"));
-		html_rawf(h, "</td><td class=\"n\">%.0f</td><td>", num(ps[i].o, "pid"));
-		html_text(h, str(ps[i].o, "role"));
+		html_text(h, jsonget_str(ps[i].o, "comm"));
+		html_rawf(h, "</td><td class=\"n\">%.0f</td><td>", jsonget_num(ps[i].o, "pid"));
+		html_text(h, jsonget_str(ps[i].o, "role"));
 		html_rawf(h, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>",
-			  units_si(c, sizeof c, num(ps[i].o, "cpu_seconds"), "s"),
+			  units_si(c, sizeof c, jsonget_num(ps[i].o, "cpu_seconds"), "s"),
 			  units_si(e, sizeof e, ps[i].e, "J"));
 	}
 	html_raw(h, "</table></div>");
@@ -317,13 +301,13 @@ static void attribution(struct html *h, const json_t *task)
 		return (void)html_raw(h, "</section>");
 	}
 	json_array_foreach(procs, i, o) {
-		ps[i] = (struct proc){ .o = o, .e = num(o, "energy_joules") };
+		ps[i] = (struct proc){ .o = o, .e = jsonget_num(o, "energy_joules") };
 	}
 	qsort(ps, n, sizeof *ps, by_energy);
 	shown = n < TOP_PROCESSES ? n : TOP_PROCESSES;
 	for (i = 0; i < shown; i++) {
-		const char *comm = str(ps[i].o, "comm");
-		snprintf(labels[i], sizeof labels[i], "%s (%.0f)", comm ? comm : "?", num(ps[i].o, "pid"));
+		const char *comm = jsonget_str(ps[i].o, "comm");
+		snprintf(labels[i], sizeof labels[i], "%s (%.0f)", comm ? comm : "?", jsonget_num(ps[i].o, "pid"));
 		p[i] = (struct svg_point){ .label = labels[i], .value = ps[i].e };
 	}
 	if (n > shown) {
@@ -341,10 +325,10 @@ static void attribution(struct html *h, const json_t *task)
 		html_rawf(h, " (the %zu smallest summed as \xe2\x80\x9cother\xe2\x80\x9d)", n - TOP_PROCESSES);
 	char d[32], id[32], u[32];
 	html_rawf(h, ". Dynamic energy %s, idle %s, unattributed %s; source ",
-		  units_si(d, sizeof d, num(at, "dynamic_energy_joules"), "J"),
-		  units_si(id, sizeof id, num(at, "idle_energy_joules"), "J"),
-		  units_si(u, sizeof u, num(at, "unattributed_energy_joules"), "J"));
-	html_text(h, str(at, "attribution_source"));
+		  units_si(d, sizeof d, jsonget_num(at, "dynamic_energy_joules"), "J"),
+		  units_si(id, sizeof id, jsonget_num(at, "idle_energy_joules"), "J"),
+		  units_si(u, sizeof u, jsonget_num(at, "unattributed_energy_joules"), "J"));
+	html_text(h, jsonget_str(at, "attribution_source"));
 	html_raw(h, ".</p></section>");
 	free(ps);
 }
@@ -363,10 +347,10 @@ static void trial_table(struct html *h, const json_t *trials)
 		char w[32], e[32], pp[32];
 		html_rawf(h, "<tr><td class=\"n\">%.0f</td><td>%s</td><td class=\"n\">%.0f</td>"
 			  "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>",
-			  num(t, "seq"), json_is_true(json_object_get(t, "kept")) ? "yes" : "no",
-			  num(t, "passes"), units_si(w, sizeof w, num(t, "wall_ns") / 1e9, "s"),
-			  units_si(e, sizeof e, num(t, "candidate_energy_uj") / 1e6, "J"),
-			  units_si(pp, sizeof pp, num(t, "energy_per_pass_uj") / 1e6, "J"));
+			  jsonget_num(t, "seq"), json_is_true(json_object_get(t, "kept")) ? "yes" : "no",
+			  jsonget_num(t, "passes"), units_si(w, sizeof w, jsonget_num(t, "wall_ns") / 1e9, "s"),
+			  units_si(e, sizeof e, jsonget_num(t, "candidate_energy_uj") / 1e6, "J"),
+			  units_si(pp, sizeof pp, jsonget_num(t, "energy_per_pass_uj") / 1e6, "J"));
 		json_array_foreach(json_object_get(t, "flags"), j, f) {
 			html_raw(h, j ? ", " : "");
 			html_text(h, json_string_value(f));
@@ -387,18 +371,18 @@ static void sizing(struct html *h, const json_t *task)
 		return (void)html_raw(h, "</section>");
 	}
 	html_raw(h, "<div class=\"scroll\"><table class=\"kv\">");
-	kv_count(h, "Passes per trial", num(em, "passes_per_trial"));
-	kv_count(h, "Test cases per pass", num(json_object_get(task, "validation"), "total_tests"));
+	kv_count(h, "Passes per trial", jsonget_num(em, "passes_per_trial"));
+	kv_count(h, "Test cases per pass", jsonget_num(json_object_get(task, "validation"), "total_tests"));
 	kv_count(h, "Calls per trial", calls);
-	kv_si(h, "Median trial time", num(em, "median_execution_time_seconds"), "s");
-	kv_si(h, "Time per call", num(em, "median_execution_time_seconds") / calls, "s");
-	kv_si(h, "Energy per call", num(em, "energy_per_call_joules"), "J");
-	kv_si(h, "Energy per test case", num(em, "energy_per_test_case_joules"), "J");
-	kv_si(h, "Pass time when sized", num(em, "pass_seconds"), "s");
-	kv_count(h, "Sizing windows", num(em, "sizing_windows"));
-	kv(h, "Stopped because", str(em, "stop_reason"));
-	kv_count(h, "Trials retried", num(em, "retried_trials"));
-	kv_count(h, "Trials resized", num(em, "resized_trials"));
+	kv_si(h, "Median trial time", jsonget_num(em, "median_execution_time_seconds"), "s");
+	kv_si(h, "Time per call", jsonget_num(em, "median_execution_time_seconds") / calls, "s");
+	kv_si(h, "Energy per call", jsonget_num(em, "energy_per_call_joules"), "J");
+	kv_si(h, "Energy per test case", jsonget_num(em, "energy_per_test_case_joules"), "J");
+	kv_si(h, "Pass time when sized", jsonget_num(em, "pass_seconds"), "s");
+	kv_count(h, "Sizing windows", jsonget_num(em, "sizing_windows"));
+	kv(h, "Stopped because", jsonget_str(em, "stop_reason"));
+	kv_count(h, "Trials retried", jsonget_num(em, "retried_trials"));
+	kv_count(h, "Trials resized", jsonget_num(em, "resized_trials"));
 	html_raw(h, "</table></div>");
 	trial_table(h, json_object_get(task, "trials"));
 	html_raw(h, "</section>");
@@ -418,11 +402,11 @@ static void validation(struct html *h, const json_t *task)
 	}
 	bool ok = json_is_true(json_object_get(v, "is_correct"));
 	html_rawf(h, "<p><span class=\"pill %s\">%s</span> %.0f of %.0f tests passed</p>",
-		  ok ? "ok" : "bad", ok ? "correct" : "incorrect", num(v, "passed_tests"),
-		  num(v, "total_tests"));
-	if (str(v, "error_summary")) {
+		  ok ? "ok" : "bad", ok ? "correct" : "incorrect", jsonget_num(v, "passed_tests"),
+		  jsonget_num(v, "total_tests"));
+	if (jsonget_str(v, "error_summary")) {
 		html_raw(h, "<pre class=\"err\">");
-		html_text(h, str(v, "error_summary"));
+		html_text(h, jsonget_str(v, "error_summary"));
 		html_raw(h, "</pre>");
 	}
 	html_raw(h, "<div class=\"scroll\"><table><tr><th>Test</th><th>Result</th><th>Expected</th>"
@@ -431,18 +415,18 @@ static void validation(struct html *h, const json_t *task)
 		bool pass = json_is_true(json_object_get(t, "passed"));
 		char s[32];
 		html_raw(h, "<tr><td class=\"mono\">");
-		html_text(h, str(t, "test_id"));
+		html_text(h, jsonget_str(t, "test_id"));
 		html_rawf(h, "</td><td class=\"%s\">%s</td><td class=\"mono\">", pass ? "ok" : "bad",
 			  pass ? "passed" : "failed");
 		json_value(h, json_object_get(t, "expected"));
 		html_raw(h, "</td><td class=\"mono\">");
 		json_value(h, json_object_get(t, "actual"));
 		html_raw(h, "</td><td>");
-		html_text(h, str(t, "error_type"));
-		html_raw(h, str(t, "error_type") && str(t, "error") ? ": " : "");
-		html_text(h, str(t, "error"));
+		html_text(h, jsonget_str(t, "error_type"));
+		html_raw(h, jsonget_str(t, "error_type") && jsonget_str(t, "error") ? ": " : "");
+		html_text(h, jsonget_str(t, "error"));
 		html_rawf(h, "</td><td class=\"n\">%s</td></tr>",
-			  units_si(s, sizeof s, num(t, "seconds"), "s"));
+			  units_si(s, sizeof s, jsonget_num(t, "seconds"), "s"));
 	}
 	html_raw(h, "</table></div></section>");
 }
@@ -460,27 +444,27 @@ static void environment(struct html *h, const json_t *task)
 		return (void)html_raw(h, "</section>");
 	}
 	html_raw(h, "<div class=\"scroll\"><table class=\"kv\">");
-	kv(h, "Host", str(env, "host_id"));
-	kv(h, "Meter", str(env, "meter_type"));
+	kv(h, "Host", jsonget_str(env, "host_id"));
+	kv(h, "Meter", jsonget_str(env, "meter_type"));
 	kv_bool(h, "Estimated", json_object_get(env, "estimated"));
-	kv(h, "CPU model", str(env, "cpu_model"));
-	kv(h, "Kernel", str(env, "kernel"));
-	kv_count(h, "Measurement core", num(env, "measurement_core"));
-	kv(h, "Measurement CPUs", str(env, "measurement_cpus"));
-	kv(h, "Infrastructure CPUs", str(env, "infra_cpus"));
-	kv(h, "Package CPUs", str(env, "package_cpus"));
-	kv_count(h, "Socket", num(env, "socket"));
+	kv(h, "CPU model", jsonget_str(env, "cpu_model"));
+	kv(h, "Kernel", jsonget_str(env, "kernel"));
+	kv_count(h, "Measurement core", jsonget_num(env, "measurement_core"));
+	kv(h, "Measurement CPUs", jsonget_str(env, "measurement_cpus"));
+	kv(h, "Infrastructure CPUs", jsonget_str(env, "infra_cpus"));
+	kv(h, "Package CPUs", jsonget_str(env, "package_cpus"));
+	kv_count(h, "Socket", jsonget_num(env, "socket"));
 	kv_bool(h, "Package shared with other work", json_object_get(env, "shared_package"));
 	kv_bool(h, "Thermal control", json_object_get(env, "thermal_controlled"));
-	kv(h, "Calibrated at", str(cal, "measured_at"));
+	kv(h, "Calibrated at", jsonget_str(cal, "measured_at"));
 	kv_bool(h, "Calibration forced", json_object_get(cal, "forced"));
-	if (str(cal, "forced_reason"))
-		kv(h, "Why forced", str(cal, "forced_reason"));
-	kv(h, "Calibration SHA-256", str(cal, "sha256"));
-	kv(h, "Sandbox kill mode", str(sb, "kill_mode"));
+	if (jsonget_str(cal, "forced_reason"))
+		kv(h, "Why forced", jsonget_str(cal, "forced_reason"));
+	kv(h, "Calibration SHA-256", jsonget_str(cal, "sha256"));
+	kv(h, "Sandbox kill mode", jsonget_str(sb, "kill_mode"));
 	kv_list(h, "Sandbox enforced", json_object_get(sb, "enforced"));
 	kv_list(h, "Sandbox not enforced", json_object_get(sb, "not_enforced"));
-	kv(h, "Measured at", str(env, "timestamp"));
+	kv(h, "Measured at", jsonget_str(env, "timestamp"));
 	html_raw(h, "</table></div></section>");
 }
 
@@ -512,12 +496,12 @@ static void seal_section(struct html *h, const json_t *task, const struct report
 	if (sv->figures == -EBADMSG)
 		html_text(h, sv->figures_reason);
 	html_raw(h, "</td></tr>");
-	kv(h, "Signed key id", str(json_object_get(seal, "signature"), "key_id"));
-	kv(h, "Algorithm", str(json_object_get(seal, "signature"), "alg"));
-	kv(h, "Issued at", str(pl, "issued_at"));
-	kv_count(h, "Sequence", num(pl, "sequence"));
-	kv(h, "Previous seal SHA-256", str(pl, "prev_seal_sha256"));
-	kv(h, "Submission SHA-256", str(pl, "submission_sha256"));
+	kv(h, "Signed key id", jsonget_str(json_object_get(seal, "signature"), "key_id"));
+	kv(h, "Algorithm", jsonget_str(json_object_get(seal, "signature"), "alg"));
+	kv(h, "Issued at", jsonget_str(pl, "issued_at"));
+	kv_count(h, "Sequence", jsonget_num(pl, "sequence"));
+	kv(h, "Previous seal SHA-256", jsonget_str(pl, "prev_seal_sha256"));
+	kv(h, "Submission SHA-256", jsonget_str(pl, "submission_sha256"));
 	html_raw(h, "</table></div><p class=\"note\">The seal signs the measurement's raw figures; "
 		    "check it yourself with POST /api/v1/seals/verify or jouletrace-verify and the "
 		    "keys at /api/v1/keys.</p></section>");
@@ -525,7 +509,7 @@ static void seal_section(struct html *h, const json_t *task, const struct report
 
 int report_build(struct html *h, const json_t *task, const struct report_seal *seal)
 {
-	const char *who = str(task, "candidate_id") ? str(task, "candidate_id") : str(task, "task_id");
+	const char *who = jsonget_str(task, "candidate_id") ? jsonget_str(task, "candidate_id") : jsonget_str(task, "task_id");
 	char title[160];
 	int cut = who ? (int)strlen(who) : 0;
 	while (cut > 140 || (cut > 0 && ((unsigned char)who[cut] & 0xC0) == 0x80))

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonget.h"
 #include "stats.h"
 #include "util.h"
 
@@ -35,12 +36,6 @@ static json_t *num(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
-static double get_num(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /* A member of o as a new reference, null when absent. */
 static json_t *member(const json_t *o, const char *k)
 {
@@ -48,17 +43,12 @@ static json_t *member(const json_t *o, const char *k)
 	return json_incref(v ? v : json_null());
 }
 
-static const char *get_str(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 int compare_trial_figures(const json_t *result, double *out, size_t cap, size_t *n)
 {
 	*n = 0;
-	const char *status = get_str(result, "status");
+	const char *status = jsonget_str(result, "status");
 	const json_t *trials = json_object_get(result, "trials");
-	double tests = get_num(json_object_get(result, "validation"), "total_tests");
+	double tests = jsonget_num(json_object_get(result, "validation"), "total_tests");
 	if (!status || strcmp(status, "completed") != 0 || !json_is_array(trials) || !(tests >= 1))
 		return -EINVAL;
 	size_t i;
@@ -66,7 +56,7 @@ int compare_trial_figures(const json_t *result, double *out, size_t cap, size_t 
 	json_array_foreach(trials, i, t) {
 		if (!json_is_true(json_object_get(t, "kept")))
 			continue;
-		double uj = get_num(t, "candidate_energy_uj"), passes = get_num(t, "passes");
+		double uj = jsonget_num(t, "candidate_energy_uj"), passes = jsonget_num(t, "passes");
 		if (!isfinite(uj) || !(passes >= 1) || *n >= cap)
 			return *n = 0, -EINVAL;
 		out[(*n)++] = uj / 1e6 / (passes * tests);
@@ -77,8 +67,8 @@ int compare_trial_figures(const json_t *result, double *out, size_t cap, size_t 
 static void load_item(struct item *it, const json_t *r)
 {
 	it->r = r;
-	it->id = get_str(r, "task_id");
-	const char *status = get_str(r, "status");
+	it->id = jsonget_str(r, "task_id");
+	const char *status = jsonget_str(r, "status");
 	if (!status || strcmp(status, "completed") != 0) {
 		it->reason = "the task is not completed";
 		return;
@@ -120,8 +110,8 @@ static json_t *item_json(const struct item *it, const struct item *best, size_t 
 	const json_t *r = it->r, *em = json_object_get(r, "energy_metrics");
 	const json_t *env = json_object_get(r, "measurement_environment");
 	json_t *figs = json_array(), *ci = json_array();
-	double calls = get_num(em, "passes_per_trial") *
-		       get_num(json_object_get(r, "validation"), "total_tests");
+	double calls = jsonget_num(em, "passes_per_trial") *
+		       jsonget_num(json_object_get(r, "validation"), "total_tests");
 	const json_t *ci_tot = json_object_get(em, "ci95_total_energy_joules");
 	for (size_t i = 0; figs && i < it->n; i++)
 		json_array_append_new(figs, json_real(it->fig[i]));
@@ -132,17 +122,17 @@ static json_t *item_json(const struct item *it, const struct item *best, size_t 
 	return json_pack("{s:s?, s:o, s:o, s:s?, s:b, s:s?, s:o, s:o?, s:o, s:o, s:o, s:o, s:o, s:o, s:o?, s:s?, s:s?}",
 		"task_id", it->id,
 		"candidate_id", member(r, "candidate_id"), "problem_name", member(r, "problem_name"),
-		"status", get_str(r, "status"), "comparable", it->ok, "reason", it->reason,
-		"energy_per_call_joules", it->ok ? num(get_num(em, "energy_per_call_joules")) : json_null(),
+		"status", jsonget_str(r, "status"), "comparable", it->ok, "reason", it->reason,
+		"energy_per_call_joules", it->ok ? num(jsonget_num(em, "energy_per_call_joules")) : json_null(),
 		"ci95_per_call_joules", ci,
 		"mean_per_call_joules", it->ok ? num(it->mean) : json_null(),
 		"trials", it->ok ? json_integer((json_int_t)it->n) : json_null(),
-		"cv_percent", it->ok ? num(get_num(em, "cv_percent")) : json_null(),
-		"median_execution_time_seconds", it->ok ? num(get_num(em, "median_execution_time_seconds")) : json_null(),
+		"cv_percent", it->ok ? num(jsonget_num(em, "cv_percent")) : json_null(),
+		"median_execution_time_seconds", it->ok ? num(jsonget_num(em, "median_execution_time_seconds")) : json_null(),
 		"ratio_to_best", it->ok && best ? num(it->median / best->median) : json_null(),
 		"rank", it->ok ? json_integer((json_int_t)rank) : json_null(),
 		"trial_per_call_joules", figs,
-		"host_id", get_str(env, "host_id"), "meter", get_str(env, "meter_type"));
+		"host_id", jsonget_str(env, "host_id"), "meter", jsonget_str(env, "meter_type"));
 }
 
 static json_t *pair_json(const struct item *items, const struct pair *p)
@@ -171,7 +161,7 @@ static json_t *warnings_json(const struct item *items, size_t n)
 			continue;
 		const json_t *env = json_object_get(items[i].r, "measurement_environment");
 		const json_t *em = json_object_get(items[i].r, "energy_metrics");
-		const char *h = get_str(env, "host_id"), *m = get_str(env, "meter_type");
+		const char *h = jsonget_str(env, "host_id"), *m = jsonget_str(env, "meter_type");
 		hosts |= host && h && strcmp(host, h) != 0;
 		meters |= meter && m && strcmp(meter, m) != 0;
 		host = host ? host : h;
@@ -237,7 +227,7 @@ json_t *compare_build(json_t *const *results, size_t n, char *why, size_t cap)
 		goto nomem;
 	const struct item *best = NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (!json_is_object(results[i]) || !get_str(results[i], "task_id")) {
+		if (!json_is_object(results[i]) || !jsonget_str(results[i], "task_id")) {
 			util_say(why, cap, "item %zu is not a task", i);
 			errno = EINVAL;
 			goto out;

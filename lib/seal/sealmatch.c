@@ -6,13 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "jsonget.h"
 #include "util.h"
-
-static double get(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
 
 /* Integers as sealed: equal, both present. */
 static bool same_int(double a, double b)
@@ -26,18 +21,18 @@ static const char *trial_differs(const json_t *t, const json_t *s)
 	static const char *const ints[] = { "passes", "wall_ns" };
 	static const char *const domains[] = { "package", "dram" };
 	for (size_t i = 0; i < 2; i++)
-		if (!same_int(get(t, ints[i]), get(s, ints[i])))
+		if (!same_int(jsonget_num(t, ints[i]), jsonget_num(s, ints[i])))
 			return ints[i];
 	for (size_t i = 0; i < 2; i++) {
-		if (!same_int(get(json_object_get(t, "raw_uj"), domains[i]),
-			      get(json_object_get(s, "raw_uj"), domains[i])))
+		if (!same_int(jsonget_num(json_object_get(t, "raw_uj"), domains[i]),
+			      jsonget_num(json_object_get(s, "raw_uj"), domains[i])))
 			return i ? "raw_uj.dram" : "raw_uj.package";
-		if (!same_int(get(json_object_get(t, "net_uj"), domains[i]),
-			      get(json_object_get(s, "net_uj"), domains[i])))
+		if (!same_int(jsonget_num(json_object_get(t, "net_uj"), domains[i]),
+			      jsonget_num(json_object_get(s, "net_uj"), domains[i])))
 			return i ? "net_uj.dram" : "net_uj.package";
 	}
-	double mine = get(t, "candidate_energy_uj");
-	if (!same_int(isfinite(mine) ? (double)llround(mine) : NAN, get(s, "candidate_uj")))
+	double mine = jsonget_num(t, "candidate_energy_uj");
+	if (!same_int(isfinite(mine) ? (double)llround(mine) : NAN, jsonget_num(s, "candidate_uj")))
 		return "candidate_energy_uj";
 	return "";
 }
@@ -53,14 +48,14 @@ static bool close_to(double a, double scale, double b, double step)
 static int headline(const json_t *task, const json_t *m, char *why, size_t cap)
 {
 	const json_t *em = json_object_get(task, "energy_metrics");
-	if (!close_to(get(em, "energy_per_call_joules"), 1e6, get(m, "energy_per_call_uj"), 0)) {
+	if (!close_to(jsonget_num(em, "energy_per_call_joules"), 1e6, jsonget_num(m, "energy_per_call_uj"), 0)) {
 		util_say(why, cap, "energy_per_call_joules is %.9g, the seal says %.9g µJ",
-			 get(em, "energy_per_call_joules"), get(m, "energy_per_call_uj"));
+			 jsonget_num(em, "energy_per_call_joules"), jsonget_num(m, "energy_per_call_uj"));
 		return -EBADMSG;
 	}
-	if (!close_to(get(em, "median_total_energy_joules"), 1e6, get(m, "median_total_uj"), 0.5)) {
+	if (!close_to(jsonget_num(em, "median_total_energy_joules"), 1e6, jsonget_num(m, "median_total_uj"), 0.5)) {
 		util_say(why, cap, "median_total_energy_joules is %.9g, the seal says %.0f µJ",
-			 get(em, "median_total_energy_joules"), get(m, "median_total_uj"));
+			 jsonget_num(em, "median_total_energy_joules"), jsonget_num(m, "median_total_uj"));
 		return -EBADMSG;
 	}
 	return 0;
