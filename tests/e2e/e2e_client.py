@@ -45,17 +45,7 @@ class T035Client(unittest.TestCase):
             raise unittest.SkipTest("runs with the model meter run only")
         cls.S = Stack("model")
         S = cls.S
-        tokens = os.path.join(S.tmp, "tokens")
-        with open(tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        S.extra.update(api_tokens_file=tokens)
-        orig = S.request
-
-        def request(method, path, body=None, headers=None, **kw):
-            h = {"Authorization": "Bearer " + TOKEN}
-            h.update(headers or {})
-            return orig(method, path, body, headers=h, **kw)
-        S.request = request
+        S.require_token(TOKEN)
         S.start_or_explain()
         cls.dir = os.path.join(S.tmp, "client")
         os.makedirs(cls.dir)

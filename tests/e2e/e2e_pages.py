@@ -117,17 +117,8 @@ class T036Pages(unittest.TestCase):
         if not ENABLED:
             raise unittest.SkipTest("runs with the model meter run only")
         cls.S = S = Stack("model")
-        tokens = os.path.join(S.tmp, "tokens")
-        with open(tokens, "w") as f:
-            f.write(TOKEN + "\n")
-        S.extra.update(api_tokens_file=tokens, rate_limit_per_minute="0")
-        cls.raw = orig = S.request
-
-        def request(method, path, body=None, headers=None, **kw):
-            h = {"Authorization": "Bearer " + TOKEN}
-            h.update(headers or {})
-            return orig(method, path, body, headers=h, **kw)
-        S.request = request
+        S.extra.update(rate_limit_per_minute="0")
+        cls.raw = S.require_token(TOKEN)
         S.start_or_explain()
         try:
             cls.ids = [S.post("/api/v1/measure", body(CHEAP, EVIL[0])).json["task_id"],

@@ -134,6 +134,23 @@ class Stack:
                 f.write('%s = "%s"\n' % (k, v))
         return path
 
+    def require_token(self, token):
+        """Before start(): the server takes only token (api_tokens_file), and
+        this Stack's requests send it as a bearer.  Returns the request
+        function that sends none, for the tests of refusals."""
+        tokens = os.path.join(self.tmp, "tokens")
+        with open(tokens, "w") as f:
+            f.write(token + "\n")
+        self.extra["api_tokens_file"] = tokens
+        bare = self.request
+
+        def request(method, path, body=None, headers=None, **kw):
+            h = {"Authorization": "Bearer " + token}
+            h.update(headers or {})
+            return bare(method, path, body, headers=h, **kw)
+        self.request = request
+        return bare
+
     def start(self):
         if self.meter == "powercap":
             root = os.path.join(self.tmp, "powercap")
