@@ -11,6 +11,7 @@
 
 #include "dashboard.h"
 #include "html.h"
+#include "testhtml.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -29,22 +30,9 @@ static const char worker_rec[] =
 static char *page_of(const struct dashboard_view *v)
 {
 	struct html h;
-	size_t len;
-	int err;
 	html_init(&h);
 	ck_assert_int_eq(dashboard_page(v, &h), 0);
-	char *p = html_finish(&h, &len, &err);
-	ck_assert_int_eq(err, 0);
-	ck_assert_uint_eq(len, strlen(p));
-	return p;
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
+	return testhtml_finish(&h);
 }
 
 static struct recent_task task(const char *id, const char *status, const char *cand,
@@ -81,7 +69,7 @@ START_TEST(sections_and_numbers)
 	ck_assert_ptr_nonnull(strstr(p, "id=\"queue\" class=\"card\" data-queued=\"4\" data-running=\"1\""));
 	ck_assert_ptr_nonnull(strstr(p, "<tr data-host=\"e2e-model\">"));
 	ck_assert_ptr_nonnull(strstr(p, "<tr data-worker=\"e2e-model:6871:3d777d0f\">"));
-	ck_assert_uint_eq(count(p, "<tr data-task-id="), 3);
+	ck_assert_uint_eq(testhtml_count(p, "<tr data-task-id="), 3);
 	/* energy per call: the exact figure in data-value, people's units in the text */
 	ck_assert_ptr_nonnull(strstr(p, "data-value=\"0.00181942189\">1.82 mJ<"));
 	ck_assert_ptr_nonnull(strstr(p, "data-value=\"0.00611547605\">6.12 mJ<"));
@@ -89,7 +77,7 @@ START_TEST(sections_and_numbers)
 	/* the worker's current task links to its report too */
 	ck_assert_ptr_nonnull(strstr(p, "href=\"/api/v1/tasks/d971e92f-6fb4-42c9-94a1-c7a94d22d5bb/report\""));
 	/* only completed tasks can be picked; the no-script link lists them newest first */
-	ck_assert_uint_eq(count(p, "class=\"pick\""), 2);
+	ck_assert_uint_eq(testhtml_count(p, "class=\"pick\""), 2);
 	ck_assert_ptr_nonnull(strstr(p, "href=\"/compare?ids=e076110a-b1a8-404f-8577-217af744a5a4,"
 				     "2b9e6d2c-0c55-4c7b-9d7e-5a4a3c1e2f11\""));
 	/* calibration measured 3 min 21 s before now: its age and exact time */
@@ -99,7 +87,7 @@ START_TEST(sections_and_numbers)
 	/* the worker: up 200 s, its last beat 1 s before now */
 	ck_assert_ptr_nonnull(strstr(p, "<td class=\"n\">3 min</td><td>just now</td>"));
 	/* the script sits after </main>, once */
-	ck_assert_uint_eq(count(p, "<script>"), 1);
+	ck_assert_uint_eq(testhtml_count(p, "<script>"), 1);
 	ck_assert_ptr_nonnull(strstr(p, "</main><noscript><meta http-equiv=\"refresh\""));
 	free(p);
 	json_decref(hs.h[0].record);
@@ -127,7 +115,7 @@ START_TEST(hostile_strings_stay_text)
 	struct dashboard_view v = { .redis_up = 1, .hosts = &hs, .workers = &w, .n_workers = 1,
 				    .counts = { 0 }, .tasks = ts, .n_tasks = 2, .now_ns = NOW_NS };
 	char *p = page_of(&v);
-	ck_assert_uint_eq(count(p, "<script"), 1);     /* only the page's own */
+	ck_assert_uint_eq(testhtml_count(p, "<script"), 1);     /* only the page's own */
 	ck_assert_ptr_null(strstr(p, "<img"));
 	ck_assert_ptr_null(strstr(p, "<svg"));
 	ck_assert_ptr_null(strstr(p, "<iframe"));
@@ -155,7 +143,7 @@ START_TEST(nothing_known)
 	ck_assert_ptr_nonnull(strstr(p, "data-queued=\"-1\""));
 	ck_assert_ptr_nonnull(strstr(p, "No live worker."));
 	ck_assert_ptr_nonnull(strstr(p, "No task yet."));
-	ck_assert_uint_eq(count(p, "<tr data-"), 0);
+	ck_assert_uint_eq(testhtml_count(p, "<tr data-"), 0);
 	free(p);
 }
 END_TEST

@@ -20,29 +20,12 @@
 #include "sealmatch.h"
 #include "svg.h"
 #include "testdata.h"
+#include "testhtml.h"
 #include "testutil.h"
 
 static json_t *load(const char *name)
 {
 	return testdata_json(name);
-}
-
-static char *finish(struct html *h)
-{
-	size_t len;
-	int err;
-	char *p = html_finish(h, &len, &err);
-	ck_assert_int_eq(err, 0);
-	ck_assert_uint_eq(strlen(p), len);
-	return p;
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
 }
 
 /* The chart named name in page, as a new string (caller frees). */
@@ -83,8 +66,8 @@ START_TEST(svg_marks_escape_and_skip_undefined)
 	};
 	html_init(&h);
 	svg_dots(&h, "trials", p, 3, 1.5, NAN, 3, "J");
-	char *s = finish(&h);
-	ck_assert_uint_eq(count(s, "class=\"mark"), 2);           /* the NAN point has none */
+	char *s = testhtml_finish(&h);
+	ck_assert_uint_eq(testhtml_count(s, "class=\"mark"), 2);           /* the NAN point has none */
 	ck_assert_ptr_null(strstr(s, "data-value=\"0\""));
 	ck_assert_ptr_null(strstr(s, "nan"));
 	ck_assert_ptr_nonnull(strstr(s, "data-value=\"2.5\""));
@@ -102,9 +85,9 @@ START_TEST(svg_marks_escape_and_skip_undefined)
 	svg_hbars(&h, "processes", p + 1, 1, "J");
 	svg_stacked(&h, "split", NULL, 0, "J");
 	svg_intervals(&h, "compare", NULL, 0, "J");
-	s = finish(&h);
-	ck_assert_uint_eq(count(s, "no data"), 3);
-	ck_assert_uint_eq(count(s, "class=\"mark"), 0);
+	s = testhtml_finish(&h);
+	ck_assert_uint_eq(testhtml_count(s, "no data"), 3);
+	ck_assert_uint_eq(testhtml_count(s, "class=\"mark"), 0);
 	free(s);
 }
 END_TEST
@@ -118,20 +101,20 @@ START_TEST(svg_bars_and_intervals)
 	};
 	html_init(&h);
 	svg_intervals(&h, "compare", p, 2, "J");
-	char *s = finish(&h);
+	char *s = testhtml_finish(&h);
 	ck_assert_ptr_nonnull(strstr(s, "data-label=\"id-a\" data-value=\"0.002\" data-ci-low=\"0.0015\" "
 				       "data-ci-high=\"0.0025\""));
 	ck_assert_ptr_nonnull(strstr(s, "data-label=\"id-b\" data-value=\"0.006\" x="));
 	ck_assert_ptr_nonnull(strstr(s, ">cand &lt;a&gt;</text>"));   /* the shown text, escaped */
-	ck_assert_uint_eq(count(s, "class=\"whisker\""), 1);
+	ck_assert_uint_eq(testhtml_count(s, "class=\"whisker\""), 1);
 	ck_assert_ptr_nonnull(strstr(s, "6.00 mJ"));
 	free(s);
 
 	struct svg_point parts[] = { { .label = "package", .value = 3 }, { .label = "dram", .value = 1 } };
 	html_init(&h);
 	svg_stacked(&h, "split", parts, 2, "J");
-	s = finish(&h);
-	ck_assert_uint_eq(count(s, "class=\"mark"), 2);
+	s = testhtml_finish(&h);
+	ck_assert_uint_eq(testhtml_count(s, "class=\"mark"), 2);
 	ck_assert_ptr_nonnull(strstr(s, "(75.0%)"));
 	ck_assert_ptr_nonnull(strstr(s, "width=\"116.0\""));          /* a quarter of 464 */
 	free(s);
@@ -141,11 +124,11 @@ START_TEST(svg_bars_and_intervals)
 				     { .label = "dram", .value = -0.005708 } };
 	html_init(&h);
 	svg_stacked(&h, "split", below, 2, "J");
-	s = finish(&h);
-	ck_assert_uint_eq(count(s, "no data"), 1);
+	s = testhtml_finish(&h);
+	ck_assert_uint_eq(testhtml_count(s, "no data"), 1);
 	ck_assert_ptr_nonnull(strstr(s, "data-label=\"package\" data-value=\"-0.068489\""));
 	ck_assert_ptr_nonnull(strstr(s, "data-label=\"dram\" data-value=\"-0.005708\""));
-	ck_assert_uint_eq(count(s, "width=\"0.0\""), 2);
+	ck_assert_uint_eq(testhtml_count(s, "width=\"0.0\""), 2);
 	ck_assert_ptr_null(strstr(s, "%)"));                          /* no share of nothing */
 	free(s);
 }
@@ -158,9 +141,9 @@ static void assert_sections(const char *page)
 	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
 		char want[64];
 		snprintf(want, sizeof want, "id=\"%s\"", ids[i]);
-		ck_assert_msg(count(page, want) == 1, "section %s", ids[i]);
+		ck_assert_msg(testhtml_count(page, want) == 1, "section %s", ids[i]);
 	}
-	ck_assert_uint_eq(count(page, "class=\"key-id\""), 1);
+	ck_assert_uint_eq(testhtml_count(page, "class=\"key-id\""), 1);
 }
 
 /* A record altered after sealing: the signature verifies, the page's figures
@@ -177,7 +160,7 @@ START_TEST(report_of_an_altered_record)
 	struct html h;
 	html_init(&h);
 	ck_assert_int_eq(report_build(&h, task, &sv), 0);
-	char *page = finish(&h);
+	char *page = testhtml_finish(&h);
 	ck_assert_ptr_nonnull(strstr(page, "id=\"seal\" data-verified=\"false\""));
 	ck_assert_ptr_nonnull(strstr(page, "data-figures=\"differ\""));
 	ck_assert_ptr_nonnull(strstr(page, "NOT the sealed ones: energy_per_call_joules"));
@@ -188,7 +171,7 @@ START_TEST(report_of_an_altered_record)
 	sv.figures = sealmatch_task(task, sv.figures_reason, sizeof sv.figures_reason);
 	html_init(&h);
 	report_build(&h, task, &sv);
-	page = finish(&h);
+	page = testhtml_finish(&h);
 	ck_assert_ptr_nonnull(strstr(page, "id=\"seal\" data-verified=\"true\""));
 	ck_assert_ptr_nonnull(strstr(page, "data-figures=\"as-sealed\""));
 	free(page);
@@ -204,7 +187,7 @@ START_TEST(report_of_a_measured_task)
 	struct html h;
 	html_init(&h);
 	ck_assert_int_eq(report_build(&h, task, &sv), 0);
-	char *page = finish(&h);
+	char *page = testhtml_finish(&h);
 	assert_sections(page);
 	assert_inert(page);
 	ck_assert_ptr_nonnull(strstr(page, "&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -219,7 +202,7 @@ START_TEST(report_of_a_measured_task)
 		assert_value(s, json_number_value(json_object_get(t, "candidate_energy_uj")) / 1e6);
 		kept += json_is_true(json_object_get(t, "kept"));
 	}
-	ck_assert_uint_eq(count(s, "class=\"mark"), kept);
+	ck_assert_uint_eq(testhtml_count(s, "class=\"mark"), kept);
 	snprintf(want, sizeof want, "data-median=\"%.9g\"",
 		 json_number_value(json_object_get(em, "median_total_energy_joules")));
 	ck_assert_ptr_nonnull(strstr(s, want));
@@ -237,7 +220,7 @@ START_TEST(report_of_a_measured_task)
 
 	/* 16 processes: the top 10 and "other" (the 6 smallest, summed) */
 	s = chart(page, "processes");
-	ck_assert_uint_eq(count(s, "class=\"mark"), 11);
+	ck_assert_uint_eq(testhtml_count(s, "class=\"mark"), 11);
 	ck_assert_ptr_nonnull(strstr(s, "data-label=\"python3.11 (6885)\" data-value=\"10.643105\""));
 	ck_assert_ptr_nonnull(strstr(s, "data-label=\"other\" data-value=\"0.007103\""));
 	free(s);
@@ -259,7 +242,7 @@ START_TEST(report_of_unmeasured_tasks)
 		struct html h;
 		html_init(&h);
 		ck_assert_int_eq(report_build(&h, tasks[i], &sv), 0);
-		char *page = finish(&h);
+		char *page = testhtml_finish(&h);
 		assert_sections(page);
 		assert_inert(page);
 		ck_assert_ptr_nonnull(strstr(page, "data-verified=\"false\""));
@@ -292,7 +275,7 @@ START_TEST(compare_page_says_what_compare_build_says)
 	struct html h;
 	html_init(&h);
 	ck_assert_int_eq(comparepage_build(&h, cmp), 0);
-	char *page = finish(&h);
+	char *page = testhtml_finish(&h);
 	assert_inert(page);
 
 	char *s = chart(page, "compare");
@@ -315,7 +298,7 @@ START_TEST(compare_page_says_what_compare_build_says)
 		snprintf(want, sizeof want, "href=\"/api/v1/tasks/%s/report\"", id);
 		ck_assert_ptr_nonnull(strstr(page, want));
 	}
-	ck_assert_uint_eq(count(s, "class=\"mark"), 2);
+	ck_assert_uint_eq(testhtml_count(s, "class=\"mark"), 2);
 	free(s);
 
 	const json_t *pr = json_array_get(json_object_get(cmp, "pairs"), 0);
