@@ -322,18 +322,22 @@ class T035Client(unittest.TestCase):
             raise AssertionError("tmux %s: exit %d: %s" % (args[0], r.returncode, r.stderr))
         return r.stdout
 
+    def new_session(self, cmd):
+        """Session "c", 100×30, running cmd with the client's server and token."""
+        env = self.env()
+        self.tmux("new-session", "-d", "-x", "100", "-y", "30", "-s", "c",
+                  "-e", "JOULETRACE_URL=" + env["JOULETRACE_URL"],
+                  "-e", "JOULETRACE_TOKEN=" + env["JOULETRACE_TOKEN"], cmd)
+
     def test_tmux_progress_line(self):
         if not shutil.which("tmux"):
             self.skipTest("tmux is not installed (scripts/setup.sh installs it)")
         self.sock = "jt-e2e-client-%d" % os.getpid()
         py, tests = self.files("tty", BUSY, BUSY_CASES)
         done = os.path.join(self.dir, "tty.rc")
-        env = self.env()
         cmd = "%s submit %s --tests %s --trials 5 --wait; echo rc=$? > %s; sleep 600" % (
             shlex.quote(CLIENT), shlex.quote(py), shlex.quote(tests), shlex.quote(done))
-        self.tmux("new-session", "-d", "-x", "100", "-y", "30", "-s", "c",
-                  "-e", "JOULETRACE_URL=" + env["JOULETRACE_URL"],
-                  "-e", "JOULETRACE_TOKEN=" + env["JOULETRACE_TOKEN"], cmd)
+        self.new_session(cmd)
         socks = [self.sock]
         try:
             self.watch_progress(done)
@@ -389,10 +393,7 @@ class T035Client(unittest.TestCase):
     def watch_ctrl_c(self, py, tests):
         cmd = "%s submit %s --tests %s --trials 5 --wait; echo rc=$?; sleep 600" % (
             shlex.quote(CLIENT), shlex.quote(py), shlex.quote(tests))
-        env = self.env()
-        self.tmux("new-session", "-d", "-x", "100", "-y", "30", "-s", "c",
-                  "-e", "JOULETRACE_URL=" + env["JOULETRACE_URL"],
-                  "-e", "JOULETRACE_TOKEN=" + env["JOULETRACE_TOKEN"], cmd)
+        self.new_session(cmd)
         wait_for(lambda: any(PROGRESS.match(r.rstrip()) for r in self.pane()), 60, "progress line")
         tid = self.pane()[0].split()[1]
         self.tmux("send-keys", "-t", "c", "C-c")
