@@ -145,10 +145,16 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
 # Check's own 4 s default per test is too tight for a loaded CI machine or a
 # sanitizer build; a test that really hangs is still killed.
 CK_ENV := CK_DEFAULT_TIMEOUT=60 CK_TIMEOUT_MULTIPLIER=$(if $(strip $(SANITIZE)),3,1)
+# Each suite's output is kept in build/test-logs/; a failure is named again at
+# the end with its assertion lines, so a CI log's tail says which test failed.
 test: all $(TESTS)
-	@fail=0; for t in $(TESTS); do \
-	  $(CK_ENV) JT_SRCDIR=$(CURDIR) JT_BUILDDIR=$(CURDIR)/$(BUILD) $$t || fail=1; \
-	done; exit $$fail
+	@mkdir -p $(BUILD)/test-logs; failed=; for t in $(TESTS); do \
+	  log=$(BUILD)/test-logs/$${t##*/}.log; \
+	  $(CK_ENV) JT_SRCDIR=$(CURDIR) JT_BUILDDIR=$(CURDIR)/$(BUILD) $$t >$$log 2>&1; \
+	  rc=$$?; cat $$log; [ $$rc -eq 0 ] || failed="$$failed $${t##*/}"; \
+	done; [ -z "$$failed" ] && exit 0; echo "FAILED suites:$$failed"; \
+	for n in $$failed; do grep -E ':[EF]:|^[0-9]+%' $(BUILD)/test-logs/$$n.log || \
+	  tail -5 $(BUILD)/test-logs/$$n.log; done; exit 1
 
 # cppcheck, clang-tidy and a banned-function grep (scripts/lint.sh; a CI step).
 lint: all

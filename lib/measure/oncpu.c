@@ -200,7 +200,7 @@ static int bulk_read(struct oncpu *o, size_t *n)
  * idle and drop counts.
  */
 static void settle_cpu(struct oncpu *o, int i, struct oncpu_entry *e, size_t *n,
-		       uint64_t *idle, uint64_t *dropped)
+		       uint64_t *idle, uint64_t *dropped, uint64_t *cut)
 {
 	const struct oncpu_bpf_slot *src = &o->skel->bss->slots[o->cpu_list[i]];
 	const struct oncpu_bpf_slot *pre = &o->pre[i];
@@ -220,6 +220,8 @@ static void settle_cpu(struct oncpu *o, int i, struct oncpu_entry *e, size_t *n,
 			continue;
 
 		uint64_t running = c0.start_ns && t > c0.start_ns ? t - c0.start_ns : 0;
+		if (t > *cut)
+			*cut = t;
 		*idle += c0.idle_ns;
 		*dropped += c0.dropped;
 		if (c0.pid == 0) {
@@ -269,15 +271,17 @@ static int bpf_snapshot(struct oncpu *o, struct oncpu_snapshot *out)
 	for (size_t k = 0; k < nbulk; k++)
 		from_task(&e[n++], o->keys[k], &o->vals[k]);
 
-	uint64_t idle = 0, dropped = 0;
+	uint64_t idle = 0, dropped = 0, cut = 0;
 	for (int i = 0; i < o->ncpu; i++)
-		settle_cpu(o, i, e, &n, &idle, &dropped);
+		settle_cpu(o, i, e, &n, &idle, &dropped, &cut);
 
 	out->e = e;
 	out->n = n;   /* a thread may appear twice: oncpu_snapshot keeps its larger figures */
 	out->idle_ns = idle;
 	out->dropped = dropped;
-	out->taken_ns = util_mono_ns();
+	/* Not the time now: a preemption after the last cut would stretch the
+	 * window past what the entries cover. */
+	out->taken_ns = cut ? cut : util_mono_ns();
 	return 0;
 }
 

@@ -63,7 +63,10 @@ struct oncpu_snapshot {
 	 * ran), since the entries see only the tracked trees; bpf: 0, the entries
 	 * are complete.  b − a after oncpu_diff. */
 	uint64_t busy_ns;
-	uint64_t taken_ns;           /* CLOCK_MONOTONIC; after oncpu_diff: b − a */
+	/* CLOCK_MONOTONIC instant the running slices were cut at (bpf: the last
+	 * watched CPU's; proc: the read), so idle + entries cover b − a of it per
+	 * CPU even when the snapshotting thread is preempted; after oncpu_diff: b − a */
+	uint64_t taken_ns;
 	uint64_t dropped;            /* slices (bpf) or threads (proc) not recorded */
 };
 
