@@ -28,12 +28,16 @@ USES = {
     "lib/seal": ["lib/core"],
     "lib/store": ["lib/seal", "lib/core"],
     "lib/measure": ["lib/seal", "lib/api", "lib/core"],
+    "lib/http": ["lib/api", "lib/core"],
+    "lib/monitor": ["lib/measure", "lib/seal", "lib/core"],
     "executor": ["lib/measure", "lib/core"],
-    "server": ["lib/store", "lib/seal", "lib/api", "lib/core"],
+    "server": ["lib/http", "lib/store", "lib/seal", "lib/api", "lib/core"],
     "worker": ["executor", "lib/measure", "lib/store", "lib/seal", "lib/api", "lib/core"],
     "calib": ["lib/measure", "lib/seal", "lib/core"],
     "tools": ["executor", "lib/measure", "lib/store", "lib/seal", "lib/api", "lib/core"],
     "client": ["lib/seal", "lib/api", "lib/core"],
+    "monitor": ["lib/monitor", "lib/http", "lib/store", "lib/measure", "lib/seal", "lib/api",
+                "lib/core"],
 }
 # generated into build/, part of a layer
 GENERATED = {"oncpu.skel.h": "lib/measure", "vmlinux.h": "lib/measure"}

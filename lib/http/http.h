@@ -1,6 +1,6 @@
 /*
  * http.h — a thin adapter over libmicrohttpd so handlers never see it (only
- * server/http.c includes <microhttpd.h>).
+ * lib/http/http.c includes <microhttpd.h>).
  *
  * One handler receives every complete request with its whole body in memory
  * and fills one response.  The adapter owns the limits:
