@@ -135,6 +135,15 @@ static const struct config_def config_table[] = {
 	INT(calibration_valid_days, "7", 1, 365),
 	DBL(calibration_max_cv_percent, "10", 0.1, 100),
 	DBL(calibration_max_busy_percent, "10", 0, 100),
+	/* host monitor */
+	INT(monitor_tick_ms, "100", 10, 10000),
+	INT(monitor_seal_seconds, "60", 1, 86400),
+	STR(monitor_seal_file, "run/monitor-seals.jsonl", check_nonempty, "a path"),
+	INT(monitor_seal_file_max_bytes, "16777216", 4096, 1099511627776.0),
+	INT(monitor_seal_file_keep, "10", 1, 1000),
+	INT(monitor_top_processes, "50", 1, 10000),
+	STR(monitor_listen, "127.0.0.1:9101", check_listen, "host:port, port 1..65535"),
+	STR(monitor_packages, "auto", check_nonempty, "auto or P=CPUS;P=CPUS, e.g. 0=0-3;1=4-7"),
 	/* logging */
 	ENUM(log_level, "info", level_values, "debug|info|warn|error"),
 	ENUM(log_format, "text", format_values, "text|json"),
