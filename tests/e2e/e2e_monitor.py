@@ -1,0 +1,439 @@
+"""Issue 13 end to end: the host monitor on a simulated powercap tree.
+
+Two packages (package-0 = CPU 0 with 8 W idle, package-1 = CPU 1 with no idle
+power: tests/e2e/powercap_sim.py, counters wrapping every second or two under
+load) and jouletrace-monitor with monitor_packages "0=0;1=1", 100 ms ticks and
+1 s periods, real eBPF, a throwaway Redis.  Package-1's energy is then exactly
+the law over its CPU's busy time, 15 W (package) + 2 W (DRAM) per busy second,
+uncalibrated (idle 0, dynamic = raw), so a process's known energy there is
+17 W × its own CPU time.
+
+One scenario runs in setUpClass, the tests then assert over what it left (the
+seal files, Redis, the /metrics pages, the processes' own rusage):
+  1. a burner pinned to CPU 1 burns 1.5 s of CPU over two or more periods and
+     exits in the middle of a period;
+  2. two processes get the same host pid (/proc/sys/kernel/ns_last_pid) one
+     after the other, each burning 0.3 s;
+  3. package-1's meter fails (garbage in its counters) for half a second
+     while a process burns on CPU 1, then reads again;
+  4. SIGTERM; a second monitor on the same files with top_processes 3 while
+     eight more processes run, /metrics scraped; SIGTERM again.
+No assertion is about how long anything took: periods are found by the
+wall-clock times the monitor itself sealed.
+
+run_e2e.py imports the class (powercap run only).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import e2e_ops
+from monitorlib import (VERIFY, Burner, chain_problems, read_seals, seal_files, seal_problems,
+                        sleep_to_phase, start_monitor, stop_monitor)
+from stack import PY, REPO, Stack, free_port, wait_for
+sys.path.insert(0, os.path.join(REPO, "tests", "load"))
+from loadlib import Redis  # noqa: E402
+
+ENABLED = True
+SEAL_S, TICK_MS = 1, 100
+TICK_NS = TICK_MS * 10**6
+TOP_N, TOP_N2 = 50, 3
+HOST_ID = "e2e-monitor"
+PKG_ACTIVE_W, DRAM_ACTIVE_W = 15.0, 2.0          # powercap_sim's defaults
+IDLE_W = {0: (8.0, 1.5), 1: (0.0, 0.0)}          # (package, DRAM) idle watts by package
+SIM_ARGS = ["--package", "0=0", "--package", "1=1:idle=0:dram-idle=0", "--range-uj", "20000000"]
+# a process on CPU 1 that wakes every 50 ms and spins for 5 of them, until killed
+CROWD = ("import time\n"
+         "while True:\n"
+         "    t = time.monotonic() + 0.005\n"
+         "    while time.monotonic() < t:\n"
+         "        pass\n"
+         "    time.sleep(0.045)\n")
+
+
+def known_uj(cpu_ns):
+    return (PKG_ACTIVE_W + DRAM_ACTIVE_W) * cpu_ns / 1e3
+
+
+def periods(seals):
+    return [s for s in seals if s.p["kind"] == "monitor_period"]
+
+
+def covering(seals, t_ns):
+    """The seal whose period holds the wall time t_ns."""
+    for s in seals:
+        if s.p["period"]["start_unix_ns"] <= t_ns < s.p["period"]["end_unix_ns"]:
+            return s
+    return None
+
+
+def pkg(s, pid):
+    return [x for x in s.p["packages"] if x["package"] == pid][0]
+
+
+class T037Monitor(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not ENABLED:
+            raise unittest.SkipTest("runs with the powercap run only")
+        cls.S = Stack("powercap")
+        try:
+            cls.scenario()
+        except Exception:
+            for name in ("monitor", "monitor2"):
+                try:
+                    print("---- %s log\n%s" % (name, cls.S.log(name)[-4000:]))
+                except OSError:
+                    pass
+            cls.S.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in getattr(cls, "crowd", []):
+            p.kill()
+            p.wait()
+        cls.S.close_checked()
+
+    @classmethod
+    def monitor_env(cls, top_n):
+        return {"JT_METER": "powercap", "JT_POWERCAP_ROOT": cls.root,
+                "JT_MONITOR_PACKAGES": "0=0;1=1", "JT_MONITOR_TICK_MS": TICK_MS,
+                "JT_MONITOR_SEAL_SECONDS": SEAL_S, "JT_MONITOR_SEAL_FILE": cls.seal_file,
+                # rotation past 64 KiB: the chain is checked across files
+                "JT_MONITOR_SEAL_FILE_MAX_BYTES": 65536, "JT_MONITOR_SEAL_FILE_KEEP": 1000,
+                "JT_MONITOR_TOP_PROCESSES": top_n,
+                "JT_MONITOR_LISTEN": "127.0.0.1:%d" % cls.mport}
+
+    @classmethod
+    def wait_seals(cls, n, after_ns=0, timeout=30):
+        """Until n period seals end after after_ns (wall ns)."""
+        return wait_for(lambda: len([s for s in periods(read_seals(cls.seal_file))
+                                     if s.p["period"]["end_unix_ns"] > after_ns]) >= n,
+                        timeout, "%d seals after %d" % (n, after_ns), step=0.1)
+
+    @classmethod
+    def scenario(cls):
+        S = cls.S
+        cls.root = S.start_powercap_sim(*SIM_ARGS)
+        S.start_redis()
+        cls.seal_file = os.path.join(S.tmp, "run", "monitor-seals.jsonl")
+        os.makedirs(os.path.dirname(cls.seal_file))
+        cls.key_file = os.path.join(S.tmp, "keys", "seal.key")
+        cls.mport = free_port()
+        cls.config = S.write_config("monitor.conf", host_id=HOST_ID, key_file=cls.key_file,
+                                    calibration_file=os.path.join(S.tmp, "none.json"))
+        start_monitor(S, "monitor", cls.monitor_env(TOP_N), cls.config)
+        cls.wait_seals(1)
+
+        # 1. known CPU time on CPU 1, over two periods or more; exit mid-period
+        sleep_to_phase(0.1, SEAL_S)
+        cls.b1 = Burner(S.tmp, "jt-burn", 1, 1.5)
+        cls.b1.wait_burnt()
+        sleep_to_phase(0.5, SEAL_S)
+        cls.b1.finish()
+        cls.wait_seals(2, cls.b1.exit_ns)
+
+        # 2. the same host pid twice
+        sleep_to_phase(0.05, SEAL_S)
+        cls.r1 = Burner(S.tmp, "jt-reuse", 1, 0.3)
+        cls.r1.wait_burnt()
+        cls.r1.finish()
+        cls.r2 = Burner(S.tmp, "jt-reuse", 1, 0.3, pid=cls.r1.pid)
+        cls.r2.wait_burnt()
+        cls.r2.finish()
+        cls.wait_seals(2, cls.r2.exit_ns)
+
+        # 3. package-1's meter fails for half a second under load, then reads again
+        sleep_to_phase(0.2, SEAL_S)
+        load = Burner(S.tmp, "jt-load", 1, 1.2)
+        fail = os.path.join(cls.root, "fail-1")
+        with open(fail, "w"):
+            pass
+        wait_for(lambda: "1 begin" in open(os.path.join(cls.root, "faults.log")).read(), 5, "fault")
+        time.sleep(0.5)
+        os.unlink(fail)
+        wait_for(lambda: "1 end" in open(os.path.join(cls.root, "faults.log")).read(), 5, "recovery")
+        load.wait_burnt()
+        load.finish()
+        with open(os.path.join(cls.root, "faults.log")) as f:
+            ev = dict((w[1], int(w[2])) for w in (line.split() for line in f))
+        cls.fault = (ev["begin"], ev["end"])
+        cls.wait_seals(2, max(cls.fault[1], load.exit_ns) + 2 * TICK_NS)
+
+        # 4. SIGTERM mid-period; a restart with a small top N and a crowd
+        sleep_to_phase(0.5, SEAL_S)
+        cls.rc1, cls.term1_ns = stop_monitor(S, "monitor")
+        cls.run1 = read_seals(cls.seal_file)
+        time.sleep(1.2)   # across a period boundary: the downtime is a gap seal
+        cls.crowd = [subprocess.Popen([PY, "-c", CROWD],
+                                      preexec_fn=lambda: os.sched_setaffinity(0, {1}))
+                     for _ in range(8)]
+        cls.restart_ns = time.time_ns()
+        start_monitor(S, "monitor2", cls.monitor_env(TOP_N2), cls.config)
+        cls.pages = []
+        for _ in range(4):
+            time.sleep(0.7)
+            cls.pages.append(S.get("/metrics", port=cls.mport))
+        cls.wait_seals(3, cls.restart_ns)
+        cls.rc2, cls.term2_ns = stop_monitor(S, "monitor2")
+        for p in cls.crowd:
+            p.kill()
+            p.wait()
+        cls.seals = read_seals(cls.seal_file)
+        cls.redis = cls.redis_seals()
+
+    @classmethod
+    def redis_seals(cls):
+        """{sequence: seal text} in jt:monitor:seals:{host}, and the head hash."""
+        r = Redis(cls.S.redis_port)
+        try:
+            z = r.cmd("ZRANGE", "jt:monitor:seals:" + HOST_ID, 0, -1, "WITHSCORES")
+            head = r.cmd("HGETALL", "jt:monitor:head:" + HOST_ID)
+        finally:
+            r.sock.close()
+        return ({int(float(z[i + 1])): z[i] for i in range(0, len(z), 2)},
+                dict(zip(head[::2], head[1::2])))
+
+    # --- (a) known energy -----------------------------------------------
+    def test_a_known_cpu_time_gets_its_known_energy(self):
+        b = self.b1
+        e = b.entries(self.seals)
+        self.assertGreaterEqual(len(e), 2, "a 1.5 s burn spans two periods or more: %s" % e)
+        got = sum(x["energy_uj"] for _, x in e)
+        known = known_uj(b.cpu_ns)
+        print("\n  burner pid %d: %.3f s CPU (rusage), %.3f s booked over %d seals; energy %.3f J, "
+              "known %.3f J (%+.2f %%)" % (b.pid, b.cpu_ns / 1e9, sum(x["cpu_ns"] for _, x in e) / 1e9,
+                                            len(e), got / 1e6, known / 1e6, 100 * (got / known - 1)))
+        self.assertAlmostEqual(got / known, 1, delta=0.05)
+        pk = sum(x["package_uj"] for _, x in e)
+        self.assertAlmostEqual(pk / (PKG_ACTIVE_W * b.cpu_ns / 1e3), 1, delta=0.05)
+        # on-CPU time as the kernel counts it for the process itself
+        self.assertAlmostEqual(sum(x["cpu_ns"] for _, x in e) / b.cpu_ns, 1, delta=0.02)
+        with open("/proc/self/cgroup") as f:
+            cgroup = [line[3:].strip() for line in f if line.startswith("0::")][0]
+        for _, x in e:
+            self.assertEqual((x["comm"], x["uid"], x["cgroup"]), ("jt-burn", 0, cgroup), x)
+
+    # --- (b) conservation -----------------------------------------------
+    def test_b_every_seal_conserves_and_chains(self):
+        seals = self.seals
+        self.assertGreater(len(periods(seals)), 10)
+        problems, top = [], TOP_N
+        for s in seals:
+            if s.p["kind"] == "monitor_period":
+                top = TOP_N2 if s.p["period"]["start_unix_ns"] >= self.term1_ns else TOP_N
+                self.assertEqual(s.p["monitor"]["top_processes"], top, s.where())
+            problems += seal_problems(s, top)
+        problems += chain_problems(seals)
+        self.assertEqual(problems, [])
+        self.assertEqual(seals[0].p["sequence"], 1)
+
+    def test_b_every_package_follows_the_law(self):
+        """raw within the simulator's law over the measured time: no energy of
+        an unmeasured stretch lands in a measured one (5 % + 0.5 J for the
+        /proc/stat jiffies at the edges)."""
+        for s in periods(self.seals):
+            for pk in s.p["packages"]:
+                t = pk["measured_ns"] / 1e9
+                for d, idle, active in (("package", IDLE_W[pk["package"]][0], PKG_ACTIVE_W),
+                                        ("dram", IDLE_W[pk["package"]][1], DRAM_ACTIVE_W)):
+                    self.assertIsNotNone(pk[d], (s.where(), d))
+                    raw = pk[d]["raw_uj"] / 1e6
+                    self.assertLessEqual(raw, (idle + active) * t * 1.05 + 0.5, (s.where(), pk))
+                    self.assertGreaterEqual(raw, idle * t * 0.95 - 0.5, (s.where(), pk))
+                self.assertIsNone(pk["calibration"])
+                self.assertEqual(pk["package"]["idle_uj"], 0, "uncalibrated: idle 0")
+
+    # --- (c) pid reuse ----------------------------------------------------
+    def test_c_a_reused_pid_is_two_processes(self):
+        r1, r2 = self.r1, self.r2
+        self.assertEqual(r1.pid, r2.pid)
+        self.assertNotEqual(r1.start_ticks, r2.start_ticks)
+        e1, e2 = r1.entries(self.seals), r2.entries(self.seals)
+        self.assertTrue(e1 and e2, "both processes sealed: %s / %s" % (e1, e2))
+        starts = {x["start_boot_ns"] for _, x in e1} | {x["start_boot_ns"] for _, x in e2}
+        self.assertEqual(len(starts), 2, starts)
+        for r, e in ((r1, e1), (r2, e2)):
+            got = sum(x["energy_uj"] for _, x in e)
+            # 0.3 s of /proc/stat jiffies: 10 %; merged, one would be twice that
+            self.assertAlmostEqual(got / known_uj(r.cpu_ns), 1, delta=0.10, msg=e)
+            self.assertTrue(e[-1][1]["exited"], e)
+        s = covering(self.seals, r1.spawn_ns)
+        if s is covering(self.seals, r2.exit_ns):
+            # both lived within one period: that seal lists the pid twice
+            self.assertEqual(len([x for x in s.p["processes"] if x["pid"] == r1.pid]), 2, s.where())
+
+    # --- (d) exit mid-period ---------------------------------------------
+    def test_d_an_exit_keeps_its_energy_in_that_period(self):
+        b = self.b1
+        e = b.entries(self.seals)
+        s = covering(self.seals, b.exit_ns)
+        self.assertIsNotNone(s)
+        last_seal, last = e[-1]
+        self.assertIs(last_seal, s, "the seal of the exit's period lists it last")
+        self.assertTrue(last["exited"], last)
+        self.assertGreater(last["energy_uj"], 0, last)
+        self.assertTrue(all(not x["exited"] for _, x in e[:-1]), e)
+        later = [x for x in self.seals if x.p["sequence"] > s.p["sequence"]]
+        self.assertTrue(later, "a period after the exit was sealed")
+        self.assertEqual(b.entries(later), [])
+
+    # --- (e) the meter failing --------------------------------------------
+    def test_e_a_failing_meter_seals_what_was_measured(self):
+        begin, end = self.fault
+        run1 = periods(self.run1)
+        hit = [s for s in run1 if s.p["period"]["start_unix_ns"] <= end and
+               s.p["period"]["end_unix_ns"] + TICK_NS >= begin]
+        self.assertTrue(hit)
+        unmeasured = 0
+        for s in hit:
+            p1, p0 = pkg(s, 1), pkg(s, 0)
+            if p1["failed_intervals"]:
+                self.assertFalse(s.p["complete"], s.where())
+                self.assertTrue(s.p["incomplete_reasons"], s.where())
+                self.assertIn("meter", " ".join(s.p["incomplete_reasons"]).lower(), s.p["incomplete_reasons"])
+                self.assertTrue(p1["meter_error"], p1)
+            unmeasured += p1["unmeasured_ns"]
+            self.assertEqual((p0["failed_intervals"], p0["unmeasured_ns"]), (0, 0), "package 0 measured")
+        # every read inside the fault failed; the intervals around its edges too
+        self.assertGreaterEqual(unmeasured, end - begin - 2 * TICK_NS, hit)
+        self.assertLessEqual(unmeasured, end - begin + 5 * TICK_NS, hit)
+        self.assertTrue(any(not s.p["complete"] for s in hit))
+        # measured again: the periods after it are complete
+        after = [s for s in run1 if s.p["period"]["start_unix_ns"] > end + 2 * TICK_NS]
+        self.assertTrue(after)
+        for s in after:
+            self.assertTrue(s.p["complete"], (s.where(), s.p["incomplete_reasons"]))
+            self.assertEqual(pkg(s, 1)["unmeasured_ns"], 0, s.where())
+        before = [s for s in run1 if s.p["period"]["end_unix_ns"] + 2 * TICK_NS < begin]
+        self.assertTrue(all(s.p["complete"] for s in before[1:]),
+                        [(s.where(), s.p["incomplete_reasons"]) for s in before if not s.p["complete"]])
+
+    # --- (f) the verifier -------------------------------------------------
+    def verify(self, files):
+        return subprocess.run([VERIFY, "--chain"] + files + ["--key-file", self.key_file],
+                              capture_output=True, text=True, timeout=60)
+
+    def tampered(self, victim, edit):
+        """The verifier's answer on a copy of the seal files in which
+        edit(lines) was applied to the one named victim."""
+        d = tempfile.mkdtemp(prefix="jt-e2e-chain-")
+        self.addCleanup(shutil.rmtree, d, True)
+        files = []
+        for f in seal_files(self.seal_file):
+            files.append(os.path.join(d, os.path.basename(f)))
+            shutil.copy(f, files[-1])
+        with open(os.path.join(d, victim)) as f:
+            lines = f.read().splitlines(True)
+        edit(lines)
+        with open(os.path.join(d, victim), "w") as f:
+            f.writelines(lines)
+        return self.verify(files)
+
+    def test_f_verify_chain_passes_and_names_a_tampered_line(self):
+        files = seal_files(self.seal_file)
+        self.assertGreater(len(files), 1, "rotated at least once")
+        r = self.verify(files)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # the tampering goes into the newest file that has three seals or more
+        lines = {}
+        for f in files:
+            with open(f) as fh:
+                lines[f] = len(fh.read().splitlines())
+        victim = [f for f in files if lines[f] >= 3][-1]
+        name, n = os.path.basename(victim), lines[victim]
+
+        def more_energy(lines):
+            k = len(lines) - 2
+            lines[k], count = re.subn(r'"energy_uj":(\d+)', lambda m: '"energy_uj":%d' % (int(m.group(1)) + 1),
+                                      lines[k], count=1)
+            self.assertEqual(count, 1, lines[k][:200])
+
+        def delete(lines):
+            del lines[1]
+
+        def swap(lines):
+            lines[1], lines[2] = lines[2], lines[1]
+        for what, edit, line in (("an energy figure", more_energy, n - 1), ("a deleted line", delete, 2),
+                                 ("two lines swapped", swap, 2)):
+            r = self.tampered(name, edit)
+            self.assertEqual(r.returncode, 1, "%s: %s" % (what, r.stdout + r.stderr))
+            self.assertRegex(r.stdout + r.stderr, r"%s:%d:" % (re.escape(name), line),
+                             "%s: %s" % (what, r.stdout + r.stderr))
+
+    # --- (g) /metrics ---------------------------------------------------------
+    def test_g_metrics_pass_promtool_with_bounded_process_series(self):
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool (Debian's prometheus) is installed by setup.sh")
+        ticks = []
+        for page in self.pages:
+            self.assertEqual(page.status, 200)
+            self.assertTrue(page.headers["Content-Type"].startswith("text/plain"), page.headers)
+            r = subprocess.run([promtool, "check", "metrics"], input=page.raw, capture_output=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            m = e2e_ops.samples(page.raw.decode())
+            procs = {(dict(k[1])["pid"], dict(k[1])["start"]) for k in m
+                     if k[0] == "jouletrace_monitor_process_energy_joules_total"}
+            # more than TOP_N2 processes burn here (the crowd): exactly N series
+            self.assertEqual(len(procs), TOP_N2, sorted(procs))
+            for p in (0, 1):
+                for d in ("package", "dram"):
+                    v = {part: m[("jouletrace_monitor_energy_joules_total",
+                                  frozenset({"package": str(p), "domain": d, "part": part}.items()))]
+                         for part in ("raw", "idle", "dynamic", "attributed", "unattributed")}
+                    self.assertAlmostEqual(v["raw"], v["idle"] + v["dynamic"], delta=1e-5, msg=v)
+                    self.assertAlmostEqual(v["dynamic"], v["attributed"] + v["unattributed"],
+                                           delta=1e-5, msg=v)
+            info = [dict(k[1]) for k in m if k[0] == "jouletrace_monitor_info"]
+            self.assertEqual(len(info), 1, info)
+            self.assertEqual((info[0]["attribution_source"], info[0]["meter"], info[0]["host_id"]),
+                             ("bpf", "powercap", HOST_ID))
+            ticks.append(m[("jouletrace_monitor_ticks_total", frozenset())])
+        self.assertEqual(ticks, sorted(ticks))
+        self.assertGreater(ticks[-1], ticks[0])
+        for s in periods(self.seals):
+            if s.p["period"]["start_unix_ns"] >= self.restart_ns:
+                self.assertLessEqual(len(s.p["processes"]), TOP_N2)
+                self.assertGreater(s.p["other"]["processes"], 0, s.where())
+
+    # --- (h) SIGTERM and restart -------------------------------------------
+    def test_h_sigterm_seals_the_partial_period_and_a_restart_a_gap(self):
+        self.assertEqual((self.rc1, self.rc2), (0, 0))
+        last = self.run1[-1].p
+        self.assertEqual(last["kind"], "monitor_period")
+        end = last["period"]["end_unix_ns"]
+        # sealed at the signal (half-way into a period), not at the last boundary
+        self.assertGreaterEqual(end, self.term1_ns - 2 * TICK_NS)
+        self.assertNotEqual(end % (SEAL_S * 10**9), 0, last["period"])
+        nxt = self.seals[len(self.run1)].p
+        self.assertEqual(nxt["kind"], "monitor_gap", nxt)
+        self.assertEqual(nxt["sequence"], last["sequence"] + 1)
+        self.assertEqual(nxt["period"]["start_unix_ns"], end)
+        self.assertGreater(nxt["period"]["end_unix_ns"], self.term1_ns)
+        self.assertFalse(nxt["complete"])
+        after = self.seals[len(self.run1) + 1].p
+        self.assertEqual(after["kind"], "monitor_period")
+        final = self.seals[-1].p
+        self.assertGreaterEqual(final["period"]["end_unix_ns"], self.term2_ns - 2 * TICK_NS)
+
+    # --- (i) Redis --------------------------------------------------------------
+    def test_i_redis_holds_the_same_seals(self):
+        z, head = self.redis
+        by_seq = {s.p["sequence"]: s for s in self.seals}
+        self.assertEqual(sorted(z), sorted(by_seq), "sequences in Redis and in the file")
+        for seq, text in z.items():
+            self.assertEqual(text, by_seq[seq].text, seq)
+        last = self.seals[-1]
+        self.assertEqual(int(head["sequence"]), last.p["sequence"], head)
+        self.assertEqual(head["sha256"], last.payload_sha256(), head)
+
+
+if __name__ == "__main__":
+    unittest.main()
