@@ -234,6 +234,15 @@ class T037Monitor(unittest.TestCase):
         self.assertEqual(problems, [])
         self.assertEqual(seals[0].p["sequence"], 1)
 
+    def test_b_every_seal_names_its_host_meter_and_packages(self):
+        for s in periods(self.seals):
+            p = s.p
+            self.assertEqual(p["host"]["host_id"], HOST_ID, s.where())
+            self.assertEqual(p["meter"], {"backend": "powercap", "estimated": False}, s.where())
+            self.assertEqual((p["monitor"]["attribution_source"], p["monitor"]["tick_ms"]),
+                             ("bpf", TICK_MS), s.where())
+            self.assertEqual([(x["package"], x["cpus"]) for x in p["packages"]], [(0, "0"), (1, "1")])
+
     def test_b_every_package_follows_the_law(self):
         """raw within the simulator's law over the measured time: no energy of
         an unmeasured stretch lands in a measured one (5 % + 0.5 J for the
