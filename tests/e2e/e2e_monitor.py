@@ -6,7 +6,9 @@ load) and jouletrace-monitor with monitor_packages "0=0;1=1", 100 ms ticks and
 1 s periods, real eBPF, a throwaway Redis.  Package-1's energy is then exactly
 the law over its CPU's busy time, 15 W (package) + 2 W (DRAM) per busy second,
 uncalibrated (idle 0, dynamic = raw), so a process's known energy there is
-17 W × its own CPU time.
+17 W × its own CPU time.  With the model meter (METER "model": the same law
+from the model's own reading of /proc/stat, no idle power on either package)
+the same scenario runs but for the failing meter, which a model cannot do.
 
 One scenario runs in setUpClass, the tests then assert over what it left (the
 seal files, Redis, the /metrics pages, the processes' own rusage):
@@ -21,7 +23,7 @@ seal files, Redis, the /metrics pages, the processes' own rusage):
 No assertion is about how long anything took: periods are found by the
 wall-clock times the monitor itself sealed.
 
-run_e2e.py imports the class (powercap run only).
+run_e2e.py imports the class and sets METER.
 """
 import os
 import re
@@ -40,12 +42,15 @@ sys.path.insert(0, os.path.join(REPO, "tests", "load"))
 from loadlib import Redis  # noqa: E402
 
 ENABLED = True
+METER = "powercap"
 SEAL_S, TICK_MS = 1, 100
 TICK_NS = TICK_MS * 10**6
 TOP_N, TOP_N2 = 50, 3
 HOST_ID = "e2e-monitor"
 PKG_ACTIVE_W, DRAM_ACTIVE_W = 15.0, 2.0          # powercap_sim's defaults
-IDLE_W = {0: (8.0, 1.5), 1: (0.0, 0.0)}          # (package, DRAM) idle watts by package
+MODEL = {"JT_METER": "model", "JT_MODEL_IDLE_PACKAGE_WATTS": 0, "JT_MODEL_IDLE_DRAM_WATTS": 0,
+         "JT_MODEL_ACTIVE_WATTS_PER_CPU": PKG_ACTIVE_W,
+         "JT_MODEL_ACTIVE_DRAM_WATTS_PER_CPU": DRAM_ACTIVE_W}
 SIM_ARGS = ["--package", "0=0", "--package", "1=1:idle=0:dram-idle=0", "--range-uj", "20000000"]
 # a process on CPU 1 that wakes every 50 ms and spins for 5 of them, until killed
 CROWD = ("import time\n"
@@ -54,6 +59,11 @@ CROWD = ("import time\n"
          "    while time.monotonic() < t:\n"
          "        pass\n"
          "    time.sleep(0.045)\n")
+
+
+def idle_w(package):
+    """(package, DRAM) idle watts of a package: the simulator's package-0 only."""
+    return (8.0, 1.5) if METER == "powercap" and package == 0 else (0.0, 0.0)
 
 
 def known_uj(cpu_ns):
@@ -80,8 +90,8 @@ class T037Monitor(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not ENABLED:
-            raise unittest.SkipTest("runs with the powercap run only")
-        cls.S = Stack("powercap")
+            raise unittest.SkipTest("disabled by run_e2e.py")
+        cls.S = Stack(METER)
         try:
             cls.scenario()
         except Exception:
@@ -102,8 +112,8 @@ class T037Monitor(unittest.TestCase):
 
     @classmethod
     def monitor_env(cls, top_n):
-        return {"JT_METER": "powercap", "JT_POWERCAP_ROOT": cls.root,
-                "JT_MONITOR_PACKAGES": "0=0;1=1", "JT_MONITOR_TICK_MS": TICK_MS,
+        meter = MODEL if METER == "model" else {"JT_METER": "powercap", "JT_POWERCAP_ROOT": cls.root}
+        return {**meter, "JT_MONITOR_PACKAGES": "0=0;1=1", "JT_MONITOR_TICK_MS": TICK_MS,
                 "JT_MONITOR_SEAL_SECONDS": SEAL_S, "JT_MONITOR_SEAL_FILE": cls.seal_file,
                 # rotation past 64 KiB: the chain is checked across files
                 "JT_MONITOR_SEAL_FILE_MAX_BYTES": 65536, "JT_MONITOR_SEAL_FILE_KEEP": 1000,
@@ -120,7 +130,8 @@ class T037Monitor(unittest.TestCase):
     @classmethod
     def scenario(cls):
         S = cls.S
-        cls.root = S.start_powercap_sim(*SIM_ARGS)
+        if METER == "powercap":
+            cls.root = S.start_powercap_sim(*SIM_ARGS)
         S.start_redis()
         cls.seal_file = os.path.join(S.tmp, "run", "monitor-seals.jsonl")
         os.makedirs(os.path.dirname(cls.seal_file))
@@ -149,7 +160,14 @@ class T037Monitor(unittest.TestCase):
         cls.r2.finish()
         cls.wait_seals(2, cls.r2.exit_ns)
 
-        # 3. package-1's meter fails for half a second under load, then reads again
+        if METER == "powercap":
+            cls.failing_meter()
+        cls.restart()
+
+    @classmethod
+    def failing_meter(cls):
+        """package-1's meter fails for half a second under load, then reads again"""
+        S = cls.S
         sleep_to_phase(0.2, SEAL_S)
         load = Burner(S.tmp, "jt-load", 1, 1.2)
         fail = os.path.join(cls.root, "fail-1")
@@ -166,7 +184,10 @@ class T037Monitor(unittest.TestCase):
         cls.fault = (ev["begin"], ev["end"])
         cls.wait_seals(2, max(cls.fault[1], load.exit_ns) + 2 * TICK_NS)
 
-        # 4. SIGTERM mid-period; a restart with a small top N and a crowd
+    @classmethod
+    def restart(cls):
+        """SIGTERM mid-period; a restart with a small top N and a crowd"""
+        S = cls.S
         sleep_to_phase(0.5, SEAL_S)
         cls.rc1, cls.term1_ns = stop_monitor(S, "monitor")
         cls.run1 = read_seals(cls.seal_file)
@@ -238,7 +259,7 @@ class T037Monitor(unittest.TestCase):
         for s in periods(self.seals):
             p = s.p
             self.assertEqual(p["host"]["host_id"], HOST_ID, s.where())
-            self.assertEqual(p["meter"], {"backend": "powercap", "estimated": False}, s.where())
+            self.assertEqual(p["meter"], {"backend": METER, "estimated": METER == "model"}, s.where())
             self.assertEqual((p["monitor"]["attribution_source"], p["monitor"]["tick_ms"]),
                              ("bpf", TICK_MS), s.where())
             self.assertEqual([(x["package"], x["cpus"]) for x in p["packages"]], [(0, "0"), (1, "1")])
@@ -250,8 +271,8 @@ class T037Monitor(unittest.TestCase):
         for s in periods(self.seals):
             for pk in s.p["packages"]:
                 t = pk["measured_ns"] / 1e9
-                for d, idle, active in (("package", IDLE_W[pk["package"]][0], PKG_ACTIVE_W),
-                                        ("dram", IDLE_W[pk["package"]][1], DRAM_ACTIVE_W)):
+                for d, idle, active in (("package", idle_w(pk["package"])[0], PKG_ACTIVE_W),
+                                        ("dram", idle_w(pk["package"])[1], DRAM_ACTIVE_W)):
                     self.assertIsNotNone(pk[d], (s.where(), d))
                     raw = pk[d]["raw_uj"] / 1e6
                     self.assertLessEqual(raw, (idle + active) * t * 1.05 + 0.5, (s.where(), pk))
@@ -295,6 +316,8 @@ class T037Monitor(unittest.TestCase):
 
     # --- (e) the meter failing --------------------------------------------
     def test_e_a_failing_meter_seals_what_was_measured(self):
+        if METER != "powercap":
+            self.skipTest("a model meter does not fail")
         begin, end = self.fault
         run1 = periods(self.run1)
         hit = [s for s in run1 if s.p["period"]["start_unix_ns"] <= end and
@@ -403,7 +426,7 @@ class T037Monitor(unittest.TestCase):
             info = [dict(k[1]) for k in m if k[0] == "jouletrace_monitor_info"]
             self.assertEqual(len(info), 1, info)
             self.assertEqual((info[0]["attribution_source"], info[0]["meter"], info[0]["host_id"]),
-                             ("bpf", "powercap", HOST_ID))
+                             ("bpf", METER, HOST_ID))
             ticks.append(m[("jouletrace_monitor_ticks_total", frozenset())])
         self.assertEqual(ticks, sorted(ticks))
         self.assertGreater(ticks[-1], ticks[0])

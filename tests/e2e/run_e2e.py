@@ -847,7 +847,7 @@ def main():
     e2e_crash.ENABLED = METER == "model"
     e2e_client.ENABLED = METER == "model"
     e2e_pages.ENABLED = METER == "model"
-    e2e_monitor.ENABLED = METER == "powercap"   # its own two-package simulator
+    e2e_monitor.METER = METER   # both: the model run is the one also under ASan+UBSan
     # the README's start script runs build/, never a sanitizer build
     e2e_start.ENABLED = METER == "model" and "san-" not in BUILD
     prog = unittest.main(module=__name__, argv=[sys.argv[0], "-v"] + rest, exit=False)
