@@ -77,13 +77,13 @@ def periods(seals):
 def covering(seals, t_ns):
     """The seal whose period holds the wall time t_ns."""
     for s in seals:
-        if s.p["period"]["start_unix_ns"] <= t_ns < s.p["period"]["end_unix_ns"]:
+        if s.start_ns <= t_ns < s.end_ns:
             return s
     return None
 
 
 def pkg(s, pid):
-    return [x for x in s.p["packages"] if x["package"] == pid][0]
+    return [x for x in s.p["packages"] if x["id"] == pid][0]
 
 
 class T037Monitor(unittest.TestCase):
@@ -124,7 +124,7 @@ class T037Monitor(unittest.TestCase):
     def wait_seals(cls, n, after_ns=0, timeout=30):
         """Until n period seals end after after_ns (wall ns)."""
         return wait_for(lambda: len([s for s in periods(read_seals(cls.seal_file))
-                                     if s.p["period"]["end_unix_ns"] > after_ns]) >= n,
+                                     if s.end_ns > after_ns]) >= n,
                         timeout, "%d seals after %d" % (n, after_ns), step=0.1)
 
     @classmethod
@@ -248,7 +248,7 @@ class T037Monitor(unittest.TestCase):
         problems, top = [], TOP_N
         for s in seals:
             if s.p["kind"] == "monitor_period":
-                top = TOP_N2 if s.p["period"]["start_unix_ns"] >= self.term1_ns else TOP_N
+                top = TOP_N2 if s.start_ns >= self.term1_ns else TOP_N
                 self.assertEqual(s.p["monitor"]["top_processes"], top, s.where())
             problems += seal_problems(s, top)
         problems += chain_problems(seals)
@@ -262,7 +262,7 @@ class T037Monitor(unittest.TestCase):
             self.assertEqual(p["meter"], {"backend": METER, "estimated": METER == "model"}, s.where())
             self.assertEqual((p["monitor"]["attribution_source"], p["monitor"]["tick_ms"]),
                              ("bpf", TICK_MS), s.where())
-            self.assertEqual([(x["package"], x["cpus"]) for x in p["packages"]], [(0, "0"), (1, "1")])
+            self.assertEqual([(x["id"], x["cpus"]) for x in p["packages"]], [(0, "0"), (1, "1")])
 
     def test_b_every_package_follows_the_law(self):
         """raw within the simulator's law over the measured time: no energy of
@@ -271,14 +271,14 @@ class T037Monitor(unittest.TestCase):
         for s in periods(self.seals):
             for pk in s.p["packages"]:
                 t = pk["measured_ns"] / 1e9
-                for d, idle, active in (("package", idle_w(pk["package"])[0], PKG_ACTIVE_W),
-                                        ("dram", idle_w(pk["package"])[1], DRAM_ACTIVE_W)):
+                for d, idle, active in (("package", idle_w(pk["id"])[0], PKG_ACTIVE_W),
+                                        ("dram", idle_w(pk["id"])[1], DRAM_ACTIVE_W)):
                     self.assertIsNotNone(pk[d], (s.where(), d))
                     raw = pk[d]["raw_uj"] / 1e6
                     self.assertLessEqual(raw, (idle + active) * t * 1.05 + 0.5, (s.where(), pk))
                     self.assertGreaterEqual(raw, idle * t * 0.95 - 0.5, (s.where(), pk))
                 self.assertIsNone(pk["calibration"])
-                self.assertEqual(pk["package"]["idle_uj"], 0, "uncalibrated: idle 0")
+                self.assertEqual(pk["id"]["idle_uj"], 0, "uncalibrated: idle 0")
 
     # --- (c) pid reuse ----------------------------------------------------
     def test_c_a_reused_pid_is_two_processes(self):
@@ -320,8 +320,8 @@ class T037Monitor(unittest.TestCase):
             self.skipTest("a model meter does not fail")
         begin, end = self.fault
         run1 = periods(self.run1)
-        hit = [s for s in run1 if s.p["period"]["start_unix_ns"] <= end and
-               s.p["period"]["end_unix_ns"] + TICK_NS >= begin]
+        hit = [s for s in run1 if s.start_ns <= end and
+               s.end_ns + TICK_NS >= begin]
         self.assertTrue(hit)
         unmeasured = 0
         for s in hit:
@@ -338,12 +338,12 @@ class T037Monitor(unittest.TestCase):
         self.assertLessEqual(unmeasured, end - begin + 5 * TICK_NS, hit)
         self.assertTrue(any(not s.p["complete"] for s in hit))
         # measured again: the periods after it are complete
-        after = [s for s in run1 if s.p["period"]["start_unix_ns"] > end + 2 * TICK_NS]
+        after = [s for s in run1 if s.start_ns > end + 2 * TICK_NS]
         self.assertTrue(after)
         for s in after:
             self.assertTrue(s.p["complete"], (s.where(), s.p["incomplete_reasons"]))
             self.assertEqual(pkg(s, 1)["unmeasured_ns"], 0, s.where())
-        before = [s for s in run1 if s.p["period"]["end_unix_ns"] + 2 * TICK_NS < begin]
+        before = [s for s in run1 if s.end_ns + 2 * TICK_NS < begin]
         self.assertTrue(all(s.p["complete"] for s in before[1:]),
                         [(s.where(), s.p["incomplete_reasons"]) for s in before if not s.p["complete"]])
 
@@ -431,29 +431,26 @@ class T037Monitor(unittest.TestCase):
         self.assertEqual(ticks, sorted(ticks))
         self.assertGreater(ticks[-1], ticks[0])
         for s in periods(self.seals):
-            if s.p["period"]["start_unix_ns"] >= self.restart_ns:
+            if s.start_ns >= self.restart_ns:
                 self.assertLessEqual(len(s.p["processes"]), TOP_N2)
                 self.assertGreater(s.p["other"]["processes"], 0, s.where())
 
     # --- (h) SIGTERM and restart -------------------------------------------
     def test_h_sigterm_seals_the_partial_period_and_a_restart_a_gap(self):
         self.assertEqual((self.rc1, self.rc2), (0, 0))
-        last = self.run1[-1].p
-        self.assertEqual(last["kind"], "monitor_period")
-        end = last["period"]["end_unix_ns"]
+        last = self.run1[-1]
+        self.assertEqual(last.p["kind"], "monitor_period")
         # sealed at the signal (half-way into a period), not at the last boundary
-        self.assertGreaterEqual(end, self.term1_ns - 2 * TICK_NS)
-        self.assertNotEqual(end % (SEAL_S * 10**9), 0, last["period"])
-        nxt = self.seals[len(self.run1)].p
-        self.assertEqual(nxt["kind"], "monitor_gap", nxt)
-        self.assertEqual(nxt["sequence"], last["sequence"] + 1)
-        self.assertEqual(nxt["period"]["start_unix_ns"], end)
-        self.assertGreater(nxt["period"]["end_unix_ns"], self.term1_ns)
-        self.assertFalse(nxt["complete"])
-        after = self.seals[len(self.run1) + 1].p
-        self.assertEqual(after["kind"], "monitor_period")
-        final = self.seals[-1].p
-        self.assertGreaterEqual(final["period"]["end_unix_ns"], self.term2_ns - 2 * TICK_NS)
+        self.assertGreaterEqual(last.end_ns, self.term1_ns - 2 * TICK_NS)
+        self.assertNotEqual(last.end_ns % (SEAL_S * 10**9), 0, last.p["period"])
+        gap = self.seals[len(self.run1)]
+        self.assertEqual(gap.p["kind"], "monitor_gap", gap.p)
+        self.assertEqual(gap.p["sequence"], last.p["sequence"] + 1)
+        self.assertEqual(gap.start_ns, last.end_ns)
+        self.assertGreater(gap.end_ns, self.term1_ns)
+        self.assertFalse(gap.p["complete"])
+        self.assertEqual(self.seals[len(self.run1) + 1].p["kind"], "monitor_period")
+        self.assertGreaterEqual(self.seals[-1].end_ns, self.term2_ns - 2 * TICK_NS)
 
     # --- (i) Redis --------------------------------------------------------------
     def test_i_redis_holds_the_same_seals(self):

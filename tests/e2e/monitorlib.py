@@ -66,6 +66,15 @@ class Seal:
     def where(self):
         return "%s:%d" % (os.path.basename(self.file), self.line)
 
+    # the payload's times are µs since the epoch (ns would pass 2^53); ns here
+    @property
+    def start_ns(self):
+        return self.p["period"]["start_unix_us"] * 1000
+
+    @property
+    def end_ns(self):
+        return self.p["period"]["end_unix_us"] * 1000
+
     def payload_sha256(self):
         # The line is the JCS text of {"payload", "signature"}: members sorted,
         # so the payload's own JCS bytes are the text between the two names.
@@ -100,10 +109,12 @@ def seal_problems(s, top_n):
             bad.append("%s: %s" % (s.where(), what))
     need((p.get("seal_version"), p.get("issuer")) == (1, "jouletrace"), "version/issuer")
     per = p["period"]
-    need(per["start_unix_ns"] < per["end_unix_ns"], "period start < end")
+    need(per["start_unix_us"] < per["end_unix_us"], "period start < end")
     if p["kind"] == "monitor_gap":
         need(p.get("reason") == "monitor not running", "gap reason %r" % p.get("reason"))
         need(not p.get("packages") and not p.get("processes"), "a gap has no packages/processes")
+        need(p["complete"] is False and p["incomplete_reasons"] == [p.get("reason")],
+             "a gap is incomplete for its reason")
         return bad
     need(p["kind"] == "monitor_period", "kind %r" % p["kind"])
     tot = {k: 0 for k in PARTS}
@@ -113,16 +124,16 @@ def seal_problems(s, top_n):
             e = pk[d]
             if e is None:
                 continue
-            need(all(e[k] >= 0 for k in PARTS), "package %s %s: a negative part %s" % (pk["package"], d, e))
+            need(all(e[k] >= 0 for k in PARTS), "package %s %s: a negative part %s" % (pk["id"], d, e))
             need(e["raw_uj"] == e["idle_uj"] + e["dynamic_uj"],
-                 "package %s %s: raw != idle + dynamic %s" % (pk["package"], d, e))
+                 "package %s %s: raw != idle + dynamic %s" % (pk["id"], d, e))
             need(e["dynamic_uj"] == e["attributed_uj"] + e["unattributed_uj"],
-                 "package %s %s: dynamic != attributed + unattributed %s" % (pk["package"], d, e))
+                 "package %s %s: dynamic != attributed + unattributed %s" % (pk["id"], d, e))
             for k in PARTS:
                 tot[k] += e[k]
             attributed[d] += e["attributed_uj"]
         need(pk["failed_intervals"] == 0 or pk["unmeasured_ns"] > 0,
-             "package %s: failed intervals without unmeasured time" % pk["package"])
+             "package %s: failed intervals without unmeasured time" % pk["id"])
     need({k: p["totals"][k] for k in PARTS} == tot, "totals %s != Σ packages %s" % (p["totals"], tot))
     procs, other = p["processes"], p["other"]
     need(len(procs) <= top_n, "%d processes > top %d" % (len(procs), top_n))
@@ -138,7 +149,8 @@ def seal_problems(s, top_n):
         need(sum(x[d + "_uj"] for x in procs) + other[d + "_uj"] == attributed[d],
              "Σ processes + other != attributed (%s)" % d)
     failed = any(pk["unmeasured_ns"] > 0 for pk in p["packages"])
-    need(p["complete"] == (not failed), "complete %s with unmeasured time %s" % (p["complete"], failed))
+    need(p["complete"] == (not failed and per["intervals"] > 0),
+         "complete %s with unmeasured time %s, %d intervals" % (p["complete"], failed, per["intervals"]))
     need(bool(p["incomplete_reasons"]) == (not p["complete"]),
          "incomplete_reasons %r for complete %s" % (p["incomplete_reasons"], p["complete"]))
     return bad
@@ -152,9 +164,8 @@ def chain_problems(seals):
             bad.append("%s: sequence %d after %d" % (b.where(), b.p["sequence"], a.p["sequence"]))
         if b.p["prev_seal_sha256"] != a.payload_sha256():
             bad.append("%s: prev_seal_sha256 is not the previous payload's hash" % b.where())
-        if b.p["period"]["start_unix_ns"] != a.p["period"]["end_unix_ns"]:
-            bad.append("%s: starts at %d, the previous ended at %d" % (
-                b.where(), b.p["period"]["start_unix_ns"], a.p["period"]["end_unix_ns"]))
+        if b.start_ns != a.end_ns:
+            bad.append("%s: starts at %d, the previous ended at %d" % (b.where(), b.start_ns, a.end_ns))
     if seals and seals[0].p["sequence"] == 1 and seals[0].p["prev_seal_sha256"] is not None:
         bad.append("%s: sequence 1 with a previous hash" % seals[0].where())
     return bad
