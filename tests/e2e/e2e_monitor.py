@@ -183,6 +183,7 @@ class T037Monitor(unittest.TestCase):
             ev = dict((w[1], int(w[2])) for w in (line.split() for line in f))
         cls.fault = (ev["begin"], ev["end"])
         cls.wait_seals(2, max(cls.fault[1], load.exit_ns) + 2 * TICK_NS)
+        cls.fault_page = S.get("/metrics", port=cls.mport)
 
     @classmethod
     def restart(cls):
@@ -343,6 +344,11 @@ class T037Monitor(unittest.TestCase):
         for s in after:
             self.assertTrue(s.p["complete"], (s.where(), s.p["incomplete_reasons"]))
             self.assertEqual(pkg(s, 1)["unmeasured_ns"], 0, s.where())
+        m = e2e_ops.samples(self.fault_page.raw.decode())
+        errors = {p: m[("jouletrace_monitor_meter_errors_total", frozenset({("package", p)}))]
+                  for p in ("0", "1")}
+        self.assertEqual(errors["0"], 0, errors)
+        self.assertGreaterEqual(errors["1"], 1, errors)
         before = [s for s in run1 if s.end_ns + 2 * TICK_NS < begin]
         self.assertTrue(all(s.p["complete"] for s in before[1:]),
                         [(s.where(), s.p["incomplete_reasons"]) for s in before if not s.p["complete"]])
