@@ -157,6 +157,12 @@ void procstat_close(struct procstat *ps)
 	free(ps);
 }
 
+uint64_t procstat_clk_ns(void)
+{
+	long hz = procstat_hz();
+	return 1000000000ULL / (uint64_t)(hz > 0 ? hz : 100);
+}
+
 /* /proc/<pid>/stat is one line of ~52 numbers and a 16-byte comm. */
 #define PID_STAT_MAX 1024
 

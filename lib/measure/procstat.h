@@ -60,6 +60,8 @@ struct procstat *procstat_open(const char *proc_root);
 int procstat_read(struct procstat *ps, const struct cpuset *cpus, struct procstat_sample *out);
 /* USER_HZ: jiffies per second. */
 long procstat_hz(void);
+/* One jiffy (clock tick) in ns; 10 ms when USER_HZ cannot be had. */
+uint64_t procstat_clk_ns(void);
 void procstat_close(struct procstat *ps);   /* NULL is a no-op */
 
 #endif

@@ -1,0 +1,68 @@
+/* bpfsrc.c — see bpfsrc.h. */
+#include "bpfsrc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "util.h"
+
+__attribute__((format(printf, 2, 0)))
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	char line[512];
+	vsnprintf(line, sizeof line, fmt, ap);
+	size_t len = strlen(line);
+	while (len && line[len - 1] == '\n')
+		line[--len] = '\0';
+	log_msg(level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG, "%s", line);
+	return 0;
+}
+
+void bpfsrc_log_install(void)
+{
+	libbpf_set_print(libbpf_log);
+}
+
+int bpfsrc_loaded(int load_ret, const void *bss, char *why, size_t cap)
+{
+	if (load_ret) {
+		util_say(why, cap, "bpf: load: %s%s", strerror(-load_ret),
+			 load_ret == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON)" : "");
+		return load_ret;
+	}
+	if (!bss) {
+		util_say(why, cap, "bpf: global data not mappable on this kernel");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int bpfsrc_choose(const char *name, bool allow_bpf,
+		  int (*start_bpf)(void *ctx, char *why, size_t cap),
+		  int (*open_proc)(void *ctx), void *ctx, char *why, size_t cap)
+{
+	char reason[256] = "";
+	if (allow_bpf) {
+		if (start_bpf(ctx, reason, sizeof reason) == 0) {
+			util_say(why, cap, "%s", "");
+			return BPFSRC_BPF;
+		}
+		log_debug("%s: %s; falling back to /proc", name, reason);
+	} else {
+		util_say(reason, sizeof reason, "bpf: disabled by configuration");
+	}
+	int ret = open_proc(ctx);
+	if (ret) {
+		util_say(why, cap, "%s; proc: %s", reason, strerror(-ret));
+		return ret;
+	}
+	util_say(why, cap, "%s", reason);
+	return BPFSRC_PROC;
+}
