@@ -38,6 +38,8 @@ struct seen {
 	uint64_t start_ns;           /* as booked */
 	uint64_t proc_start_ns;      /* /proc/<pid>/stat field 22, in ns */
 	int rows_dup;                /* two rows for one (tgid, start, pkg) in an interval */
+	const char *cgroup;          /* as booked (interned: valid until procacct_close) */
+	uint64_t cgroup_id;
 	uint64_t intervals_total;
 };
 
@@ -162,6 +164,8 @@ static void take(struct seen *s, const struct procacct_interval *iv, pid_t tgid)
 		ck_assert_str_eq(r->comm, "test_procacct");
 		ck_assert_uint_eq(r->uid, getuid());
 		ck_assert_ptr_nonnull(r->cgroup);
+		s->cgroup = r->cgroup;
+		s->cgroup_id = r->cgroup_id;
 	}
 	for (int p = 0; p < 2; p++)
 		ck_assert_uint_eq(iv->busy_ns[p], rows_ns[p] + iv->dropped_ns[p]);
@@ -240,6 +244,16 @@ static void assert_near(const char *what, uint64_t got, uint64_t want, double to
 		      what, g / 1e6, w / 1e6);
 }
 
+/* Our own cgroup v2 path (the children inherit it), or "" on a v1-only host. */
+static void own_cgroup(char *out, size_t cap)
+{
+	char *data = testutil_read("/proc/self/cgroup", 65536, NULL);
+	const char *l = strstr(data, "0::");
+	snprintf(out, cap, "%s", l && (l == data || l[-1] == '\n') ? l + 3 : "");
+	out[strcspn(out, "\n")] = '\0';
+	free(data);
+}
+
 /* One process, known time on package 1, booked tick by tick, marked exited. */
 static void check_burner(bool bpf, int nthreads, uint64_t ns_each)
 {
@@ -268,6 +282,12 @@ static void check_burner(bool bpf, int nthreads, uint64_t ns_each)
 	ck_assert(s.exited);
 	/* identity: start_ns is /proc's starttime in ns, so both sources and ps agree */
 	ck_assert_uint_eq(s.start_ns, s.proc_start_ns);
+	char cg[4096];
+	own_cgroup(cg, sizeof cg);
+	if (cg[0]) {
+		ck_assert_str_eq(s.cgroup, cg);
+		ck_assert(bpf ? s.cgroup_id != 0 : s.cgroup_id == 0);
+	}
 	struct procacct_stats st;
 	procacct_stats(a, &st);
 	ck_assert_uint_eq(st.dropped_total_ns, 0);
