@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -42,6 +43,35 @@ int bpfsrc_loaded(int load_ret, const void *bss, char *why, size_t cap)
 		return -ENOTSUP;
 	}
 	return 0;
+}
+
+int bpfsrc_batch(int fd, bool del, void *keys, size_t key_size, void *vals, size_t val_size,
+		 size_t cap, size_t *n)
+{
+	size_t got = 0;
+	__u32 batch = 0;
+	bool first = true;
+	int ret = 0;
+	while (got < cap) {
+		__u32 count = (__u32)(cap - got);
+		void *k = (char *)keys + got * key_size, *v = (char *)vals + got * val_size;
+		void *in = first ? NULL : &batch;
+		int err = del ? bpf_map_lookup_and_delete_batch(fd, in, &batch, k, v, &count, NULL)
+			      : bpf_map_lookup_batch(fd, in, &batch, k, v, &count, NULL);
+		first = false;
+		if (err && err != -ENOENT)
+			count = 0;   /* only ENOENT promises a valid count with an error */
+		got += count;
+		if (err == -ENOENT)
+			break;
+		if (err) {
+			bool unsupported = err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP;
+			ret = got == 0 && unsupported ? -EOPNOTSUPP : err;
+			break;
+		}
+	}
+	*n = got;
+	return ret;
 }
 
 int bpfsrc_choose(const char *name, bool allow_bpf,

@@ -138,35 +138,14 @@ static int bulk_read(struct oncpu *o, size_t *n)
 {
 	size_t got = 0;
 	if (!o->no_batch) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		__u32 batch = 0;
-		bool first = true;
-		for (;;) {
-			__u32 count = (__u32)(ONCPU_BPF_MAX_TASKS - got);
-			if (count == 0)
-				break;
-			int err = bpf_map_lookup_batch(o->map_fd, first ? NULL : &batch, &batch,
-						       o->keys + got, o->vals + got, &count, &opts);
-			first = false;
-			if (err && err != -ENOENT)
-				count = 0;   /* only ENOENT promises a valid count with an error */
-			got += count;
-			if (err == -ENOENT)
-				break;
-			if (err == -ENOSPC)   /* map grew past capacity while we read: keep what fits */
-				break;
-			if (err && got == 0 && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
-				log_debug("oncpu: no map batch ops (%s), iterating", strerror(-err));
-				o->no_batch = true;
-				break;
-			}
-			if (err)
-				return err;
-		}
-		if (!o->no_batch) {
-			*n = got;
-			return 0;
-		}
+		int err = bpfsrc_batch(o->map_fd, false, o->keys, sizeof *o->keys, o->vals,
+				       sizeof *o->vals, ONCPU_BPF_MAX_TASKS, n);
+		if (err == -ENOSPC)   /* map grew past capacity while we read: keep what fits */
+			err = 0;
+		if (err != -EOPNOTSUPP)
+			return err;
+		log_debug("oncpu: no map batch ops, iterating");
+		o->no_batch = true;
 	}
 	__u32 key = 0, next;
 	const void *prevp = NULL;

@@ -130,6 +130,13 @@ static void bpf_stop(struct procacct *a)
 	a->vals = NULL;
 }
 
+/* Empties epoch e's map into a->keys/a->vals; *n entries. */
+static int drain(struct procacct *a, int e, size_t *n)
+{
+	return bpfsrc_batch(a->map_fd[e], true, a->keys, sizeof *a->keys, a->vals, sizeof *a->vals,
+			    PROCACCT_BPF_MAX_ENTRIES, n);
+}
+
 /* One cpu-clock event per mapped CPU, each running procacct_clock on overflow. */
 static int attach_clocks(struct procacct *a, char *why, size_t cap)
 {
@@ -192,12 +199,10 @@ static int bpf_start(void *ctx, char *why, size_t cap)
 	a->map_fd[1] = bpf_map__fd(a->skel->maps.epoch1);
 	a->map_fd[2] = bpf_map__fd(a->skel->maps.epoch2);
 	/* Batched lookup-and-delete (5.6) is what keeps a tick cheap: no per-entry path. */
-	__u32 count = PROCACCT_BPF_MAX_ENTRIES, batch;
-	ret = bpf_map_lookup_and_delete_batch(a->map_fd[0], NULL, &batch, a->keys, a->vals,
-					      &count, NULL);
-	if (ret != -ENOENT) {
-		util_say(why, cap, "bpf: no batched map operations: %s", strerror(-ret));
-		ret = ret ? ret : -EPROTO;
+	size_t n;
+	ret = drain(a, 0, &n);
+	if (ret) {
+		util_say(why, cap, "bpf: batched map operations: %s", strerror(-ret));
 		goto out;
 	}
 	ret = attach_clocks(a, why, cap);
@@ -210,32 +215,6 @@ out:
 	if (ret)
 		bpf_stop(a);
 	return ret;
-}
-
-/* Empties epoch e's map into a->keys/a->vals; *n entries. */
-static int drain(struct procacct *a, int e, size_t *n)
-{
-	size_t got = 0;
-	__u32 batch = 0;
-	bool first = true;
-	for (;;) {
-		__u32 count = (__u32)(PROCACCT_BPF_MAX_ENTRIES - got);
-		if (count == 0)
-			break;
-		int err = bpf_map_lookup_and_delete_batch(a->map_fd[e], first ? NULL : &batch,
-							  &batch, a->keys + got, a->vals + got,
-							  &count, NULL);
-		first = false;
-		if (err && err != -ENOENT)
-			count = 0;   /* only ENOENT promises a valid count with an error */
-		got += count;
-		if (err == -ENOENT)
-			break;
-		if (err)
-			return err;
-	}
-	*n = got;
-	return 0;
 }
 
 static void to_row(struct procacct *a, const struct procacct_bpf_key *k,
