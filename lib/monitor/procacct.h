@@ -98,7 +98,8 @@ const char *procacct_source_name(enum procacct_source s);   /* "bpf" | "proc" */
 /*
  * Closes the running interval now; *now_ns (may be NULL) = its CLOCK_MONOTONIC
  * timestamp.  out = the interval closed by the previous call (out->valid false
- * on the first two calls).  out is overwritten: free it first.
+ * on the first two calls).  out is overwritten: free it first.  On an error
+ * the bpf source loses that interval (the next one's seq skips it).
  */
 int procacct_tick(struct procacct *a, uint64_t *now_ns, struct procacct_interval *out);
 
