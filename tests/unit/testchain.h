@@ -1,7 +1,8 @@
 /*
  * testchain.h — header-only helpers of the monitor chain tests (test_sealfile,
  * test_chaincheck, test_period): a fixed key, a real period payload (a ledger
- * over one made-up interval, through period_payload).  Test support only.
+ * over one made-up interval, through period_payload), and a chain of them
+ * appended to a file with sealfile.  Test support only.
  */
 #ifndef JT_TESTCHAIN_H
 #define JT_TESTCHAIN_H
@@ -14,6 +15,7 @@
 #include "ledger.h"
 #include "period.h"
 #include "seal.h"
+#include "sealfile.h"
 
 #define TESTCHAIN_T0 1790000000000000000ull   /* 2026-09-21, ns since the epoch */
 #define TESTCHAIN_SECOND 1000000000ull
@@ -67,6 +69,18 @@ static inline json_t *testchain_period(uint64_t start, uint64_t end, int64_t raw
 	ledger_period_free(&per);
 	ledger_free(l);
 	return p;
+}
+
+/* n periods of a second each, from *t (advanced), appended to f. */
+static inline void testchain_append(struct sealfile *f, int n, uint64_t *t)
+{
+	char why[256] = "";
+	for (int i = 0; i < n; i++) {
+		json_t *p = testchain_period(*t, *t + TESTCHAIN_SECOND, 1000 + i, false);
+		ck_assert_msg(sealfile_append(f, p, NULL, NULL, why, sizeof why) == 0, "%s", why);
+		json_decref(p);
+		*t += TESTCHAIN_SECOND;
+	}
 }
 
 #endif
