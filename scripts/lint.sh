@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SRC_DIRS=(lib executor server worker client tools calib)
-INC=(-D_GNU_SOURCE -Ilib/core -Ilib/api -Ilib/seal -Ilib/store -Ilib/measure -Iexecutor
+INC=(-D_GNU_SOURCE -Ilib/core -Ilib/api -Ilib/seal -Ilib/store -Ilib/measure -Ilib/http -Ilib/monitor -Iexecutor
      -Iserver -Iworker -Iclient "-I$BUILD")
 fail=0
 

@@ -662,10 +662,15 @@ void ledger_period_free(struct ledger_period *p)
 	p->ntop = 0;
 }
 
+/* A cgroup to sort (a struct, not a bare pointer, for qsort's element). */
+struct cg_ref {
+	const struct cgroup_total *c;
+};
+
 static int by_cgroup_energy(const void *a, const void *b)
 {
-	const struct cgroup_total *x = *(const struct cgroup_total *const *)a;
-	const struct cgroup_total *y = *(const struct cgroup_total *const *)b;
+	const struct cgroup_total *x = ((const struct cg_ref *)a)->c;
+	const struct cgroup_total *y = ((const struct cg_ref *)b)->c;
 	int64_t ex = cg_energy(x), ey = cg_energy(y);
 	if (ex != ey)
 		return ex > ey ? -1 : 1;
@@ -676,7 +681,7 @@ static int by_cgroup_energy(const void *a, const void *b)
  * and those that found no room, so the list sums to every attributed µJ. */
 static int life_cgroups(const struct ledger *l, size_t top_n, struct ledger_life *out)
 {
-	const struct cgroup_total **s = malloc((l->ncg ? l->ncg : 1) * sizeof *s);
+	struct cg_ref *s = malloc((l->ncg ? l->ncg : 1) * sizeof *s);
 	size_t k = l->ncg < top_n ? l->ncg : top_n;
 
 	out->cgroups = calloc(k + 1, sizeof *out->cgroups);
@@ -685,7 +690,7 @@ static int life_cgroups(const struct ledger *l, size_t top_n, struct ledger_life
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < l->ncg; i++)
-		s[i] = &l->cg[i];
+		s[i].c = &l->cg[i];
 	qsort(s, l->ncg, sizeof *s, by_cgroup_energy);
 	out->cgroups[k].cgroup = "other";
 	for (int d = 0; d < LEDGER_NDOMAINS; d++)
@@ -693,10 +698,10 @@ static int life_cgroups(const struct ledger *l, size_t top_n, struct ledger_life
 	for (size_t i = 0; i < l->ncg; i++)
 		for (int d = 0; d < LEDGER_NDOMAINS; d++) {
 			if (i < k) {
-				out->cgroups[i].cgroup = s[i]->name;
-				out->cgroups[i].energy_uj[d] = s[i]->uj[d];
+				out->cgroups[i].cgroup = s[i].c->name;
+				out->cgroups[i].energy_uj[d] = s[i].c->uj[d];
 			} else {
-				out->cgroups[k].energy_uj[d] += s[i]->uj[d];
+				out->cgroups[k].energy_uj[d] += s[i].c->uj[d];
 			}
 		}
 	out->ncgroups = k + 1;

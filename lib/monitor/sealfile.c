@@ -111,7 +111,7 @@ static int head_of(const json_t *seal, const struct seal_key *k, struct sealfile
 		util_say(why, cap, "does not verify under this key (%s): %s", k->key_id, reason);
 		return -EBADMSG;
 	}
-	if (!kind || (strcmp(kind, "monitor_period") && strcmp(kind, "monitor_gap"))) {
+	if (!kind || (strcmp(kind, "monitor_period") != 0 && strcmp(kind, "monitor_gap") != 0)) {
 		util_say(why, cap, "a seal, but not a monitor seal (kind %s)", kind ? kind : "missing");
 		return -EBADMSG;
 	}

@@ -174,10 +174,10 @@ static void span(struct chaincheck *c, const json_t *period, uint64_t *start, ui
 	if (s >= e)
 		problem(c, "period starts at %lld, not before its end %lld", (long long)s, (long long)e);
 	util_rfc3339_ms(*start * 1000, text);
-	if (!ts || strcmp(ts, text))
+	if (!ts || strcmp(ts, text) != 0)
 		problem(c, "period.start \"%s\" is not start_unix_us (%s)", ts ? ts : "", text);
 	util_rfc3339_ms(*end * 1000, text);
-	if (!te || strcmp(te, text))
+	if (!te || strcmp(te, text) != 0)
 		problem(c, "period.end \"%s\" is not end_unix_us (%s)", te ? te : "", text);
 	if (c->have_prev && *start != c->prev_end)
 		problem(c, "period starts at %lld but the previous seal (%s) ended at %llu: %s of "
@@ -203,7 +203,7 @@ static void link_to_prev(struct chaincheck *c, const json_t *p, int64_t seq)
 		problem(c, "sequence %lld after %llu (%s): expected %llu", (long long)seq,
 			(unsigned long long)c->prev_seq, c->prev_where,
 			(unsigned long long)c->prev_seq + 1);
-	if (!hex || strcmp(hex, c->prev_hash))
+	if (!hex || strcmp(hex, c->prev_hash) != 0)
 		problem(c, "prev_seal_sha256 is not the hash of the previous payload (%s)",
 			c->prev_where);
 }
