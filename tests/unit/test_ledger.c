@@ -267,6 +267,7 @@ START_TEST(nobody_ran_or_dropped_time_stays_unattributed)
 	iv.busy_ns[1] = 0;
 	add_and_close(l, &iv, s, 5, &per);
 	ck_assert_int_eq(per.pkg[1].e[LEDGER_PACKAGE].unattributed_uj, 250);
+	ledger_period_free(&per);
 	ledger_free(l);
 }
 END_TEST
