@@ -355,7 +355,7 @@ class T037Monitor(unittest.TestCase):
 
     # --- (f) the verifier -------------------------------------------------
     def verify(self, files):
-        return subprocess.run([VERIFY, "--chain"] + files + ["--key-file", self.key_file],
+        return subprocess.run([VERIFY, "--chain", "--key-file", self.key_file] + files,
                               capture_output=True, text=True, timeout=60)
 
     def tampered(self, victim, edit):
