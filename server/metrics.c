@@ -187,15 +187,5 @@ void metrics_handle(struct api *a, const struct http_request *req, struct http_r
 		e = write_hosts(&b, rows, nrows, live);
 	if (!e && have_jobs)
 		e = write_jobs(&b, &js);
-	size_t len = 0;
-	char *text = e ? NULL : dynbuf_take(&b, &len);
-	dynbuf_free(&b);
-	if (!text) {
-		resp->status = 500;
-		return;
-	}
-	resp->status = 200;
-	resp->content_type = "text/plain; version=0.0.4";
-	resp->body = text;
-	resp->body_len = len;
+	http_metrics_response(resp, &b, e);
 }
