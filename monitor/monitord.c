@@ -134,8 +134,8 @@ static void nap(struct monitord *m, long ms)
 /*
  * Pushes queued seals; while Redis is down, retries with a doubling pause
  * (0.5 s .. 30 s), said once when it goes and once when it is back.  The
- * public key is published once (GET /api/v1/keys), so seals read from Redis
- * can be checked against the service's keys.
+ * public key is published (GET /api/v1/keys) first and again after each
+ * outage, so seals read from Redis can be checked against the service's keys.
  */
 static void *pusher_main(void *arg)
 {
@@ -156,6 +156,8 @@ static void *pusher_main(void *arg)
 		else if (!ret && down)
 			log_info("Redis is back: the backlog is pushed");
 		down = ret != 0;
+		/* a Redis that comes back may have lost its data: publish the key again */
+		key_done = key_done && !down;
 		if (last)
 			break;
 		if (ret) {
