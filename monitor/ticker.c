@@ -224,7 +224,10 @@ static int arm(int fd, uint64_t start, uint64_t tick)
 
 int ticker_run(struct ticker *t, volatile sig_atomic_t *stop, const struct ticker_sink *sink)
 {
-	uint64_t tick = t->o->tick_ns, start = util_mono_ns(), expirations = 0;
+	/* Ticks fall on wall-clock multiples of the tick, so periods end on their
+	 * boundaries (to the timer's wake-up), not up to a tick after them. */
+	uint64_t tick = t->o->tick_ns, wall = util_realtime_ns(), mono = util_mono_ns();
+	uint64_t start = mono + (tick - wall % tick) - tick, expirations = 0;
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), ret = fd < 0 ? -errno : 0;
 	if (!ret)
 		ret = arm(fd, start, tick);
