@@ -134,7 +134,8 @@ static int write_self(struct dynbuf *b, const struct monmetrics_input *in)
 	e = e ? e : counter(b, P "seal_errors_total", "Period seals that could not be written.",
 			    s->seal_errors);
 	e = e ? e : gauge(b, P "redis_backlog", "Seals waiting for Redis.", in->redis_backlog);
-	e = e ? e : gauge(b, P "processes", "Processes seen in the current period.", s->processes);
+	e = e ? e : gauge(b, P "processes", "Processes in the last closed period's table.",
+			  s->processes);
 	e = e ? e : gauge(b, P "resident_bytes", "The monitor's resident memory.",
 			  in->resident_bytes);
 	return e;

@@ -8,7 +8,7 @@
  *   cpu_seconds_total{mode}, ticks_total, missed_ticks_total,
  *   tick_lag_seconds, tick_duration_seconds (histograms),
  *   meter_errors_total{package}, seals_total, seal_errors_total,
- *   redis_backlog, processes, dropped_busy_seconds_total{package},
+ *   redis_backlog, processes (of the last closed period), dropped_busy_seconds_total{package},
  *   resident_bytes, info{attribution_source,meter,host_id}
  * domain is "package", and "dram" too when some package has a DRAM counter.
  * Label values from outside (comm, cgroup) are escaped (promtext.h).
