@@ -2,12 +2,14 @@
 #include "monmetrics.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "dynbuf.h"
 #include "promtext.h"
+#include "util.h"
 
 #define P "jouletrace_monitor_"
 
@@ -165,16 +167,17 @@ int monmetrics_render(const struct monmetrics_input *in, struct dynbuf *out)
 void monmetrics_self(double *user_s, double *system_s, unsigned long long *resident_bytes)
 {
 	struct rusage ru;
-	unsigned long long size = 0, resident = 0;
+	unsigned long long resident = 0;
 	*user_s = *system_s = 0;
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		*user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
 		*system_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	}
-	FILE *f = fopen("/proc/self/statm", "re");
-	if (f && fscanf(f, "%llu %llu", &size, &resident) != 2)
-		resident = 0;
-	if (f)
-		fclose(f);
+	char line[128];
+	if (util_read_line("/proc/self/statm", line, sizeof line) == 0) {
+		char *end;
+		strtoull(line, &end, 10);                 /* size, then resident */
+		resident = strtoull(end, NULL, 10);
+	}
 	*resident_bytes = resident * (unsigned long long)sysconf(_SC_PAGESIZE);
 }

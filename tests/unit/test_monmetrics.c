@@ -68,6 +68,7 @@ static char *render(size_t top_n, struct ledger_life *l)
 				       .meter = "powercap", .host_id = "host-\"1\"", .top_n = top_n,
 				       .redis_backlog = 4 };
 	monmetrics_self(&in.cpu_user_s, &in.cpu_system_s, &in.resident_bytes);
+	ck_assert_uint_gt(in.resident_bytes, 4096);     /* this process is resident */
 	struct dynbuf b;
 	dynbuf_init(&b, 1 << 20);
 	ck_assert_int_eq(monmetrics_render(&in, &b), 0);
