@@ -96,7 +96,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# --- eBPF (libbpf-bootstrap style): vmlinux.h -> oncpu.bpf.o -> oncpu.skel.h ---
+# --- eBPF (libbpf-bootstrap style): vmlinux.h -> NAME.bpf.o -> NAME.skel.h ---
 # Own flags on purpose: the BPF object never gets CFLAGS (sanitizers, -MMD...).
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -105,13 +105,17 @@ $(BUILD)/vmlinux.h:
 	$(quiet) GEN $@
 	@mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
-$(BUILD)/oncpu.bpf.o: lib/measure/bpf/oncpu.bpf.c lib/measure/bpf/oncpu_bpf.h $(BUILD)/vmlinux.h
+# Each program's sources are listed here; the recipe is shared.
+$(BUILD)/oncpu.bpf.o: lib/measure/bpf/oncpu.bpf.c lib/measure/bpf/oncpu_bpf.h
+$(BUILD)/procacct.bpf.o: lib/monitor/bpf/procacct.bpf.c lib/monitor/bpf/procacct_bpf.h
+$(BUILD)/%.bpf.o: $(BUILD)/vmlinux.h
 	$(quiet) BPF $@
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
-$(BUILD)/oncpu.skel.h: $(BUILD)/oncpu.bpf.o
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $(filter %.bpf.c,$^)
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(quiet) SKEL $@
-	$(Q)$(BPFTOOL) gen skeleton $< name oncpu_bpf > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 $(BUILD)/lib/measure/oncpu.o: $(BUILD)/oncpu.skel.h
+$(BUILD)/lib/monitor/procacct.o: $(BUILD)/procacct.skel.h
 
 $(ALL_LIBS):
 	$(quiet) AR $@

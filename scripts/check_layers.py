@@ -40,7 +40,8 @@ USES = {
                 "lib/core"],
 }
 # generated into build/, part of a layer
-GENERATED = {"oncpu.skel.h": "lib/measure", "vmlinux.h": "lib/measure"}
+GENERATED = {"oncpu.skel.h": "lib/measure", "procacct.skel.h": "lib/monitor",
+             "vmlinux.h": "lib/measure"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

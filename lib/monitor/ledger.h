@@ -24,6 +24,11 @@
  * counted in overflow), the lifetime table the processes seen in the current
  * or previous period only, and at most LEDGER_MAX_CGROUPS cgroups (the least
  * energetic beyond that merged into "other"), so it stays flat under churn.
+ * A full cgroup table makes room for a new cgroup by merging into "other" its
+ * least energetic cgroup that no process in the tables belongs to; when every
+ * one is in use the newcomer's energy goes to "other".  Memory grows only to
+ * the high-water mark of processes per period and rows per interval: in a
+ * steady state ledger_add allocates nothing, and costs O(rows).
  *
  * Ownership: ledger_period and ledger_top results own their arrays (free with
  * the matching *_free).  cgroup strings are borrowed from procacct (valid
@@ -87,23 +92,32 @@ struct ledger_period {
 	struct ledger_proc *top;                      /* by total_uj desc, then (tgid, start_ns) */
 	size_t ntop;                                  /* ≤ the top_n given */
 	struct ledger_proc other;                     /* the rest summed (tgid 0, comm "other") */
-	size_t other_count;                           /* processes in other */
-	size_t processes;                             /* distinct processes seen */
-	size_t overflow;                              /* processes booked to other for lack of room */
+	size_t other_count;                           /* processes in other (+ overflow) */
+	size_t processes;                             /* distinct processes seen (+ overflow) */
+	size_t overflow;                              /* rows (a process per interval) booked to other
+	                                                 for lack of room: with no room, a process
+	                                                 cannot be told from one seen before */
 };
 
 /* idle watts per package index (NULL = all uncalibrated); copied. */
 struct ledger *ledger_new(const struct pkgmap *m, const double (*idle_watts)[LEDGER_NDOMAINS]);
 void ledger_free(struct ledger *l);
 
-/* samples[i] for package index i (m->n of them). */
+/*
+ * samples[i] for package index i (m->n of them).  An interval with valid
+ * false is a no-op (0).  -EINVAL, with nothing booked: t1 < t0, a row's pkg
+ * out of range, rows not strictly sorted by (tgid, start_ns, pkg) (the split's
+ * ties are broken by that order), a measured negative raw_uj.  -ENOMEM:
+ * nothing booked either.
+ */
 int ledger_add(struct ledger *l, const struct procacct_interval *iv,
 	       const struct ledger_sample *samples);
 
 /*
  * Closes the current period: *out = its totals and top_n processes + other
  * (Σ top + other + unattributed = dynamic, per domain).  Starts a new one;
- * processes that exited leave the lifetime table too.
+ * processes that exited leave the lifetime table too, and so do those the
+ * closed period did not see.  -ENOMEM: the period stays open (*out empty).
  */
 int ledger_close_period(struct ledger *l, size_t top_n, struct ledger_period *out);
 void ledger_period_free(struct ledger_period *p);

@@ -4,7 +4,10 @@
  *
  * A process is (tgid, start_ns): start_ns is its group leader's start time in
  * ns since boot (CLOCK_BOOTTIME, as /proc/<pid>/stat's starttime field 22, in
- * clock ticks there), so a reused pid is another process.
+ * clock ticks there), so a reused pid is another process.  Both sources round
+ * it down to a whole clock tick: it is field 22 × 10^9 / USER_HZ exactly, the
+ * same whichever source booked it (a pid reused within one clock tick, were
+ * it possible, would merge).
  *
  * The monitor ticks; each procacct_tick closes the running interval at "now"
  * and hands back the interval closed by the previous tick (one tick late: the
@@ -19,16 +22,27 @@
  *        every few ms, so a thread that never switches out is still booked
  *        tick by tick; a slice crossing a tick is split at the tick's
  *        timestamp.  raw_tp/sched_process_exit marks a process exited when its
- *        last thread leaves.  Sees every task, kernel threads included.
- *        Needs root or CAP_BPF + CAP_PERFMON, and kernel BTF.
+ *        last thread leaves (and so does the switch-out of a thread of a dead
+ *        group, so an exit straddling a tick may mark two intervals).  Sees
+ *        every task, kernel threads included.  cpu_ns is CLOCK_MONOTONIC time
+ *        between switches: it includes interrupts served and, in a VM, time
+ *        stolen during the slice (the kernel's rusage leaves them out).
+ *        idle_ns is the package's CPU time not booked as busy: the cpu-clock
+ *        event is silent on an idle CPU, so idle slices are not booked.
+ *        Needs root or CAP_BPF + CAP_PERFMON, kernel BTF, and batched map
+ *        operations (5.6); otherwise the proc source, with why.
  *  proc  The fallback, labelled: /proc/<pid>/stat utime+stime of every
  *        process each tick (clock-tick resolution, a process's whole time
- *        booked to the package of the CPU it last ran on, exits between two
- *        ticks not seen; costly with many processes).
+ *        booked to the package of the CPU it last ran on, the time of a
+ *        process since the scan before its exit not seen: it gets a row with
+ *        exited and no time; costly with many processes).  cgroup_id is 0,
+ *        dropped_ns 0, idle_ns from /proc/stat.
  *
  * cgroup: the process's cgroup v2 path ("0::" line of /proc/<pid>/cgroup), read
  * once per cgroup id and interned; "" when it could not be read (the process
- * was gone).  The strings live until procacct_close.
+ * was gone).  The strings live until procacct_close (at most 65536 distinct
+ * paths; later new ones are "").  On a host without cgroup v2 the bpf id is
+ * the same for every process, and so is the path read for it.
  *
  * Ownership: an interval owns its rows (procacct_interval_free; a zeroed one is
  * valid to free).  Thread safety: one thread at a time per struct procacct.
@@ -84,7 +98,8 @@ const char *procacct_source_name(enum procacct_source s);   /* "bpf" | "proc" */
 /*
  * Closes the running interval now; *now_ns (may be NULL) = its CLOCK_MONOTONIC
  * timestamp.  out = the interval closed by the previous call (out->valid false
- * on the first two calls).  out is overwritten: free it first.
+ * on the first two calls).  out is overwritten: free it first.  On an error
+ * the bpf source loses that interval (the next one's seq skips it).
  */
 int procacct_tick(struct procacct *a, uint64_t *now_ns, struct procacct_interval *out);
 
