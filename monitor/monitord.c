@@ -97,7 +97,7 @@ static void health(struct monitord *m, struct http_response *resp)
 			      "seals", (json_int_t)v.seals, "seal_errors", (json_int_t)v.seal_errors,
 			      "meter_errors", (json_int_t)merr,
 			      "redis_backlog", (json_int_t)rs.backlog, "redis", m->ms != NULL);
-	resp->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	resp->body = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 	json_decref(j);
 	resp->status = !resp->body ? 500 : ok ? 200 : 503;
 }
