@@ -215,6 +215,8 @@ static void seal_period(struct sealer *s, struct monperiod *p)
 	for (int i = 0; i < f->map.n; i++)
 		pk[i] = (struct period_pkg){ .cpus = s->cpus[i],
 					     .calib = f->calibrated[i] ? &f->calib[i] : NULL,
+					     .idle_source = f->idle_source[i],
+					     .idle_watts = { f->idle_watts[i][0], f->idle_watts[i][1] },
 					     .meter_error = p->meter_error[i] };
 	struct period_input in = {
 		.host = s->p.host, .host_id = s->p.host_id, .meter_backend = f->meter,

@@ -67,6 +67,10 @@ struct ticker_facts {
 	bool calibrated[PKGMAP_MAX];
 	struct calib_profile calib[PKGMAP_MAX];     /* when calibrated */
 	char calib_why[PKGMAP_MAX][256];            /* why not, when not */
+	/* where each package's idle power comes from: "calibration", "model"
+	 * (the model meter's own law) or "unknown" (nothing is split), and it */
+	const char *idle_source[PKGMAP_MAX];
+	double idle_watts[PKGMAP_MAX][2];           /* package, DRAM; NAN when unknown */
 };
 
 struct ticker;

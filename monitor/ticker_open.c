@@ -1,6 +1,7 @@
 /* ticker_open.c — the ticker's set-up: packages, meters, calibration, on-CPU
  * source, books (see ticker.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,16 +45,20 @@ static int open_meters(struct ticker *t, const struct jt_config *cfg, char *why,
 }
 
 /*
- * The idle power of each package: the calibration profile applies to the
- * package it was taken on (its socket), on this host and meter, while valid.
- * Other packages are uncalibrated: idle 0, all their energy dynamic.
+ * The idle power of each package, without which its busy energy cannot be
+ * told apart: the calibration profile applies to the package it was taken on
+ * (its socket), on this host and meter, while valid.  The model meter's idle
+ * is its own law (model_idle_*_watts).  Any other package's idle is unknown:
+ * its energy is sealed but none of it is split among processes, since handing
+ * idle power out to whoever happened to run is the error to avoid.
  */
-static void load_calibration(struct ticker *t, const struct hostid *host,
-			     double (*idle)[LEDGER_NDOMAINS])
+static void load_calibration(struct ticker *t, const struct jt_config *cfg,
+			     const struct hostid *host, double (*idle)[LEDGER_NDOMAINS])
 {
 	struct ticker_facts *f = &t->facts;
 	struct calib_profile p;
 	char reason[256] = "";
+	bool model = strcmp(f->meter, "model") == 0;
 	int err = calib_load_checked(t->o->calibration_file, host->fingerprint, f->meter, NULL,
 				     util_realtime_ns(), &p, reason, sizeof reason);
 	for (int i = 0; i < f->map.n; i++) {
@@ -65,15 +70,23 @@ static void load_calibration(struct ticker *t, const struct hostid *host,
 		else {
 			f->calibrated[i] = true;
 			f->calib[i] = p;
-			idle[i][LEDGER_PACKAGE] = p.idle_package_watts;
-			idle[i][LEDGER_DRAM] = p.idle_dram_watts;
 		}
+		f->idle_source[i] = f->calibrated[i] ? "calibration" : model ? "model" : "unknown";
+		idle[i][LEDGER_PACKAGE] = f->calibrated[i] ? p.idle_package_watts
+					  : model ? cfg->model_idle_package_watts : NAN;
+		idle[i][LEDGER_DRAM] = f->calibrated[i] ? p.idle_dram_watts
+				       : model ? cfg->model_idle_dram_watts : NAN;
+		f->idle_watts[i][0] = idle[i][LEDGER_PACKAGE];
+		f->idle_watts[i][1] = idle[i][LEDGER_DRAM];
 		if (f->calibrated[i])
 			log_info("package %d: calibrated, idle %.3f W (+ DRAM %.3f W), profile %.12s",
 				 f->map.id[i], p.idle_package_watts, p.idle_dram_watts, p.sha256);
+		else if (model)
+			log_info("package %d: the model meter's idle %.3f W (+ DRAM %.3f W) kept apart",
+				 f->map.id[i], idle[i][LEDGER_PACKAGE], idle[i][LEDGER_DRAM]);
 		else
-			log_warn("package %d: uncalibrated (all its energy counts as dynamic): %s",
-				 f->map.id[i], f->calib_why[i]);
+			log_warn("package %d: idle power unknown, so none of its energy is split among "
+				 "processes (run jouletrace-calibrate): %s", f->map.id[i], f->calib_why[i]);
 	}
 }
 
@@ -92,7 +105,7 @@ int ticker_open_parts(struct ticker *t, const struct jt_config *cfg, const struc
 	}
 	if ((err = open_meters(t, cfg, why, cap)))
 		return err;
-	load_calibration(t, host, idle);
+	load_calibration(t, cfg, host, idle);
 	t->pa = procacct_open(&f->map, (unsigned)(t->o->tick_ns / 1000000u), t->o->allow_bpf,
 			      f->source_note, sizeof f->source_note);
 	if (!t->pa) {
