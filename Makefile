@@ -83,7 +83,7 @@ TOOL_SRCS := $(wildcard tools/*.c)
 # Each tools/NAME.c is a small command, jouletrace-NAME.
 TOOLS := $(patsubst tools/%.c,$(BUILD)/jouletrace-%,$(TOOL_SRCS))
 BINS := $(BUILD)/jouletrace-server $(BUILD)/jouletrace-worker \
-        $(BUILD)/jouletrace-calibrate $(TOOLS) $(BUILD)/jouletrace
+        $(BUILD)/jouletrace-calibrate $(TOOLS) $(BUILD)/jouletrace $(BUILD)/jouletrace-monitor
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 all: $(BINS)
@@ -143,6 +143,11 @@ $(BUILD)/jouletrace-verify: PKG_LIBS := libsodium jansson
 # measurement code (scripts/check_layers.py checks the binary).
 $(BUILD)/jouletrace: $(BUILD)/client/main.o $(LIB_CLIENT) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
 $(BUILD)/jouletrace: PKG_LIBS := libcurl libsodium jansson
+# The host monitor: its accounting, the HTTP adapter (/metrics), Redis (seals),
+# the meters, seals; no executor, server or worker code (check_layers.py).
+$(BUILD)/jouletrace-monitor: $(BUILD)/monitor/main.o $(LIB_MONITORD) $(LIB_MONITOR) $(LIB_HTTP) \
+                             $(LIB_STORE) $(LIB_MEASURE) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
+$(BUILD)/jouletrace-monitor: PKG_LIBS := libbpf libmicrohttpd hiredis libsodium jansson
 $(BINS):
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(call libs_of,$(PKG_LIBS))

@@ -260,7 +260,8 @@ struct ledger *ledger_new(const struct pkgmap *m, const double (*idle_watts)[LED
 		goto out;
 	for (int i = 0; idle_watts && i < m->n; i++)
 		for (int d = 0; d < LEDGER_NDOMAINS; d++)
-			if (!isfinite(idle_watts[i][d]) || idle_watts[i][d] < 0)
+			if (!isnan(idle_watts[i][d]) &&
+			    (!isfinite(idle_watts[i][d]) || idle_watts[i][d] < 0))
 				goto out;
 	err = -ENOMEM;
 	if (!(l = calloc(1, sizeof *l)))
@@ -403,7 +404,8 @@ static void add_energy(struct ledger_energy *t, const struct ledger_energy *x)
 static void split_domain(struct ledger *l, const struct procacct_interval *iv, int p, int d,
 			 int64_t raw, const size_t *order, size_t k, uint64_t denom)
 {
-	double exact = l->idle_w[p][d] * (double)(iv->t1_ns - iv->t0_ns) / 1e3;
+	bool unknown = isnan(l->idle_w[p][d]);
+	double exact = unknown ? 0 : l->idle_w[p][d] * (double)(iv->t1_ns - iv->t0_ns) / 1e3;
 	int64_t idle = (int64_t)llround(exact);
 	struct ledger_energy x;
 
@@ -412,7 +414,12 @@ static void split_domain(struct ledger *l, const struct procacct_interval *iv, i
 	x.raw_uj = raw;
 	x.idle_uj = idle;
 	x.dynamic_uj = raw - idle;
-	x.unattributed_uj = lrsplit(x.dynamic_uj, l->w, k, denom, l->share, l->rem);
+	/* Idle power unknown: the busy part cannot be told from it, and sharing
+	 * idle power out among processes is the error this monitor exists to
+	 * avoid, so none of it is split (every share 0). */
+	x.unattributed_uj = lrsplit(x.dynamic_uj, l->w, unknown ? 0 : k, denom, l->share, l->rem);
+	if (unknown)
+		memset(l->share, 0, k * sizeof *l->share);
 	x.attributed_uj = x.dynamic_uj - x.unattributed_uj;
 	for (size_t j = 0; j < k; j++) {
 		const struct procacct_row *r = &iv->rows[order[j]];

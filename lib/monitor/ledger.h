@@ -7,8 +7,10 @@
  * Per interval and package, per domain (package, DRAM):
  *   raw      the meter's energy over the interval (integer µJ)
  *   idle     min(raw, round(idle_watts × interval)): the calibrated idle
- *            power, never more than was drawn, so dynamic ≥ 0; 0 when the
- *            package is uncalibrated
+ *            power, never more than was drawn, so dynamic ≥ 0.  An idle power
+ *            given as NAN is unknown (the package is uncalibrated): idle 0,
+ *            dynamic = raw, and none of it is split (all unattributed), since
+ *            sharing idle power out among processes is the error to avoid
  *   dynamic  raw − idle, split among the processes that ran on the package in
  *            proportion to their on-CPU time there, largest-remainder rounded
  *            (ties to the lower (tgid, start_ns)); the part of dropped_ns, or
@@ -99,7 +101,7 @@ struct ledger_period {
 	                                                 cannot be told from one seen before */
 };
 
-/* idle watts per package index (NULL = all uncalibrated); copied. */
+/* idle watts per package index, NAN = unknown (NULL = all 0); copied. */
 struct ledger *ledger_new(const struct pkgmap *m, const double (*idle_watts)[LEDGER_NDOMAINS]);
 void ledger_free(struct ledger *l);
 

@@ -2,6 +2,7 @@
 #include "period.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,12 +28,26 @@ static json_t *calib_json(const struct calib_profile *c)
 			 "idle_dram_watts", c->idle_dram_watts, "measured_at", c->measured_at);
 }
 
+static json_t *watts_json(double w)
+{
+	return isfinite(w) ? json_real(w) : json_null();
+}
+
+/* Where the idle power kept apart came from; unknown: nothing was split. */
+static json_t *idle_json(const struct period_pkg *info)
+{
+	return json_pack("{s:s, s:o, s:o}", "source",
+			 info->idle_source ? info->idle_source : "unknown",
+			 "package_watts", watts_json(info->idle_watts[0]),
+			 "dram_watts", watts_json(info->idle_watts[1]));
+}
+
 static json_t *package_json(const struct ledger_pkg_total *t, const struct period_pkg *info)
 {
 	const char *err = info->meter_error ? info->meter_error : "";
-	return json_pack("{s:i, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:I}",
+	return json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:I}",
 		"id", t->id, "cpus", info->cpus ? info->cpus : "",
-		"calibration", calib_json(info->calib),
+		"calibration", calib_json(info->calib), "idle", idle_json(info),
 		"package", energy_json(&t->e[LEDGER_PACKAGE]),
 		"dram", t->has_dram ? energy_json(&t->e[LEDGER_DRAM]) : json_null(),
 		"intervals", (json_int_t)t->intervals,

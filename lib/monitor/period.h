@@ -9,7 +9,9 @@
  * attribution_note, top_processes}, period {start, end (RFC 3339 UTC with
  * milliseconds, truncated), start_unix_us, end_unix_us, seconds, intervals,
  * missed_ticks}, meter {backend, estimated}, packages [{id, cpus, calibration
- * (null | {sha256, idle_package_watts, idle_dram_watts, measured_at}), package
+ * (null | {sha256, idle_package_watts, idle_dram_watts, measured_at}), idle
+ * {source "calibration"|"model"|"unknown", package_watts, dram_watts (null when
+ * unknown: then none of the package's energy is attributed)}, package
  * and dram ({raw_uj, idle_uj, dynamic_uj, attributed_uj, unattributed_uj};
  * dram null without a DRAM reading), intervals, measured_ns, unmeasured_ns,
  * failed_intervals, meter_error, busy_ns, dropped_ns}], processes [{pid,
@@ -57,7 +59,9 @@
 
 struct period_pkg {
 	const char *cpus;                     /* the package's CPUs, "0-1" */
-	const struct calib_profile *calib;    /* NULL: uncalibrated (idle 0) */
+	const struct calib_profile *calib;    /* NULL: uncalibrated */
+	const char *idle_source;              /* "calibration" | "model" | "unknown" (NULL) */
+	double idle_watts[2];                 /* package, DRAM as the ledger used them; NAN unknown */
 	const char *meter_error;              /* the last failed reading's error; "" or NULL: none */
 };
 

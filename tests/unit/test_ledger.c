@@ -226,7 +226,7 @@ START_TEST(idle_is_capped_and_rounded)
 	ledger_period_free(&per);
 	ledger_free(l);
 
-	/* uncalibrated: no idle at all, everything is dynamic */
+	/* idle known to be 0: everything is dynamic, and split */
 	l = ledger_new(&m, NULL);
 	iv = interval(rows, 1, 0, 100 * MS, NULL);
 	s = sample(777, 33);
@@ -236,9 +236,26 @@ START_TEST(idle_is_capped_and_rounded)
 	ledger_period_free(&per);
 	ledger_free(l);
 
-	const double bad[1][LEDGER_NDOMAINS] = { { NAN, 0 } };
+	/* idle unknown (uncalibrated package): nothing is split, idle power is
+	 * never handed out to processes; the DRAM's known idle still is apart */
+	const double unknown[1][LEDGER_NDOMAINS] = { { NAN, 0 } };
+	l = ledger_new(&m, unknown);
+	ck_assert_ptr_nonnull(l);
+	add_and_close(l, &iv, &s, 5, &per);
+	ck_assert_int_eq(per.pkg[0].e[LEDGER_PACKAGE].idle_uj, 0);
+	ck_assert_int_eq(per.pkg[0].e[LEDGER_PACKAGE].dynamic_uj, 777);
+	ck_assert_int_eq(per.pkg[0].e[LEDGER_PACKAGE].unattributed_uj, 777);
+	ck_assert_int_eq(per.top[0].energy_uj[LEDGER_PACKAGE], 0);
+	ck_assert_int_eq(per.top[0].energy_uj[LEDGER_DRAM], 33);
+	ck_assert_uint_eq(per.top[0].cpu_ns, 1000);   /* its time is still booked */
+	ledger_period_free(&per);
+	ledger_free(l);
+
+	const double bad[1][LEDGER_NDOMAINS] = { { INFINITY, 0 } };
 	ck_assert_ptr_null(ledger_new(&m, bad));
 	ck_assert_int_eq(errno, EINVAL);
+	const double negative[1][LEDGER_NDOMAINS] = { { 0, -1 } };
+	ck_assert_ptr_null(ledger_new(&m, negative));
 }
 END_TEST
 

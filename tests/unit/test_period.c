@@ -80,7 +80,8 @@ START_TEST(hostile_names_folding_and_incomplete)
 	struct calib_profile cal = { .idle_package_watts = 1.0, .idle_dram_watts = 0.5 };
 	strcpy(cal.sha256, "ab");
 	strcpy(cal.measured_at, "2026-09-20T00:00:00.000000Z");
-	struct period_pkg pk = { .cpus = "0-1", .calib = &cal, .meter_error = "EIO \xff" };
+	struct period_pkg pk = { .cpus = "0-1", .calib = &cal, .idle_source = "calibration",
+				 .idle_watts = { 1.0, 0.5 }, .meter_error = "EIO \xff" };
 
 	ck_assert_int_eq(ledger_add(l, &iv, &ok), 0);
 	ck_assert_int_eq(ledger_add(l, &iv, &bad), 0);
@@ -113,6 +114,10 @@ START_TEST(hostile_names_folding_and_incomplete)
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(pkg, "calibration"),
 							   "sha256")), "ab");
 	ck_assert_str_eq(json_string_value(json_object_get(pkg, "meter_error")), "EIO ?");
+	const json_t *idle_o = json_object_get(pkg, "idle");
+	ck_assert_str_eq(json_string_value(json_object_get(idle_o, "source")), "calibration");
+	ck_assert(json_real_value(json_object_get(idle_o, "package_watts")) == 1.0);
+	ck_assert(json_real_value(json_object_get(idle_o, "dram_watts")) == 0.5);
 	ck_assert_int_eq(iget(pkg, "failed_intervals"), 1);
 	ck_assert_int_eq(iget(p, "period.missed_ticks"), 4);
 	ck_assert(json_is_false(json_object_get(p, "complete")));
