@@ -1,14 +1,18 @@
 """Issue 13 end to end: the host monitor on a simulated powercap tree.
 
-Two packages (package-0 = CPU 0 with 8 W idle, package-1 = CPU 1 with no idle
-power: tests/e2e/powercap_sim.py, counters wrapping every second or two under
-load) and jouletrace-monitor with monitor_packages "0=0;1=1", 100 ms ticks and
-1 s periods, real eBPF, a throwaway Redis.  Package-1's energy is then exactly
-the law over its CPU's busy time, 15 W (package) + 2 W (DRAM) per busy second,
-uncalibrated (idle 0, dynamic = raw), so a process's known energy there is
-17 W × its own CPU time.  With the model meter (METER "model": the same law
-from the model's own reading of /proc/stat, no idle power on either package)
-the same scenario runs but for the failing meter, which a model cannot do.
+Two packages (package-0 = CPU 0, package-1 = CPU 1: tests/e2e/powercap_sim.py,
+8 W idle + 15 W per busy CPU, DRAM 1.5 W + 2 W, package counters wrapping every
+9 to 25 s) and jouletrace-monitor with monitor_packages "0=0;1=1",
+100 ms ticks and 1 s periods, real eBPF, a throwaway Redis.  Package-1 is
+calibrated by a profile that holds the simulator's idle figures exactly (taken
+with jouletrace-calibrate for its host fingerprint, then given package 1 and
+the known idle: a real calibration on a shared VM would count its background
+too), so its dynamic energy is the law's 15 + 2 W per busy second and a
+process's known energy there is 17 W × its own CPU time.  Package-0 has no
+profile: its idle is unknown, so the monitor seals its energy and splits none
+of it.  With the model meter (METER "model": the same law from the model's own
+reading of /proc/stat, its idle kept apart on both packages) the same scenario
+runs but for the failing meter, which a model cannot do.
 
 One scenario runs in setUpClass, the tests then assert over what it left (the
 seal files, Redis, the /metrics pages, the processes' own rusage):
@@ -25,6 +29,8 @@ wall-clock times the monitor itself sealed.
 
 run_e2e.py imports the class and sets METER.
 """
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -37,7 +43,7 @@ import unittest
 import e2e_ops
 from monitorlib import (VERIFY, Burner, chain_problems, read_seals, seal_files, seal_problems,
                         sleep_to_phase, start_monitor, stop_monitor)
-from stack import PY, REPO, Stack, free_port, wait_for
+from stack import BUILD, PY, REPO, Stack, free_port, wait_for
 sys.path.insert(0, os.path.join(REPO, "tests", "load"))
 from loadlib import Redis  # noqa: E402
 
@@ -48,10 +54,18 @@ TICK_NS = TICK_MS * 10**6
 TOP_N, TOP_N2 = 50, 3
 HOST_ID = "e2e-monitor"
 PKG_ACTIVE_W, DRAM_ACTIVE_W = 15.0, 2.0          # powercap_sim's defaults
-MODEL = {"JT_METER": "model", "JT_MODEL_IDLE_PACKAGE_WATTS": 0, "JT_MODEL_IDLE_DRAM_WATTS": 0,
-         "JT_MODEL_ACTIVE_WATTS_PER_CPU": PKG_ACTIVE_W,
+PKG_IDLE_W, DRAM_IDLE_W = 8.0, 1.5
+MODEL = {"JT_METER": "model", "JT_MODEL_IDLE_PACKAGE_WATTS": PKG_IDLE_W,
+         "JT_MODEL_IDLE_DRAM_WATTS": DRAM_IDLE_W, "JT_MODEL_ACTIVE_WATTS_PER_CPU": PKG_ACTIVE_W,
          "JT_MODEL_ACTIVE_DRAM_WATTS_PER_CPU": DRAM_ACTIVE_W}
-SIM_ARGS = ["--package", "0=0", "--package", "1=1:idle=0:dram-idle=0", "--range-uj", "20000000"]
+# The smallest range the monitor takes at 100 ms ticks (it assumes a zone may
+# draw 1000 W, and wants no two wraps within a tick): 210 J, a wrap every ~9 s
+# of a busy package-1.  The counters start 120 J (package) and 25 J (DRAM)
+# short of it: every counter wraps 4 to 17 s after the simulator starts, while
+# the first monitor runs.
+RANGE_UJ = 210_000_000
+SIM_ARGS = ["--package", "0=0", "--package", "1=1", "--range-uj", str(RANGE_UJ),
+            "--start-uj", str(RANGE_UJ - 120_000_000), "--dram-start-uj", str(RANGE_UJ - 25_000_000)]
 # a process on CPU 1 that wakes every 50 ms and spins for 5 of them, until killed
 CROWD = ("import time\n"
          "while True:\n"
@@ -61,9 +75,28 @@ CROWD = ("import time\n"
          "    time.sleep(0.045)\n")
 
 
-def idle_w(package):
-    """(package, DRAM) idle watts of a package: the simulator's package-0 only."""
-    return (8.0, 1.5) if METER == "powercap" and package == 0 else (0.0, 0.0)
+def idle_known(package):
+    """Is the package's idle power known to the monitor (so its dynamic energy is split)?"""
+    return METER == "model" or package == 1
+
+
+def exact_profile(S, config, path, package):
+    """A calibration profile of package with the simulator's idle figures:
+    jouletrace-calibrate's (for the fields it knows: host fingerprint, meter,
+    CPUs), its figures then set to the law's.  Returns the file's SHA-256."""
+    r = subprocess.run([os.path.join(BUILD, "jouletrace-calibrate"), "--config", config,
+                        "--duration", "2", "--force", "--output", path],
+                       capture_output=True, text=True, timeout=60,
+                       preexec_fn=lambda: os.sched_setaffinity(0, {S.infra_cpu}))
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(path) as f:
+        prof = json.load(f)
+    prof.update(socket=package, idle_package_watts=PKG_IDLE_W, idle_dram_watts=DRAM_IDLE_W,
+                forced=False, forced_reason="", background_busy_percent=0, baseline_busy_percent=0)
+    text = json.dumps(prof, indent=1).encode()
+    with open(path, "wb") as f:
+        f.write(text)
+    return hashlib.sha256(text).hexdigest()
 
 
 def known_uj(cpu_ns):
@@ -137,9 +170,13 @@ class T037Monitor(unittest.TestCase):
         os.makedirs(os.path.dirname(cls.seal_file))
         cls.key_file = os.path.join(S.tmp, "keys", "seal.key")
         cls.mport = free_port()
+        profile = os.path.join(S.tmp, "calibration.json")
         cls.config = S.write_config("monitor.conf", host_id=HOST_ID, key_file=cls.key_file,
-                                    calibration_file=os.path.join(S.tmp, "none.json"))
+                                    calibration_file=profile)
+        if METER == "powercap":
+            cls.profile_sha256 = exact_profile(S, cls.config, profile, package=1)
         start_monitor(S, "monitor", cls.monitor_env(TOP_N), cls.config)
+        cls.wraps = [cls.sim_wraps()]
         cls.wait_seals(1)
 
         # 1. known CPU time on CPU 1, over two periods or more; exit mid-period
@@ -173,15 +210,13 @@ class T037Monitor(unittest.TestCase):
         fail = os.path.join(cls.root, "fail-1")
         with open(fail, "w"):
             pass
-        wait_for(lambda: "1 begin" in open(os.path.join(cls.root, "faults.log")).read(), 5, "fault")
+        wait_for(lambda: "begin" in cls.faults(), 5, "fault")
         time.sleep(0.5)
         os.unlink(fail)
-        wait_for(lambda: "1 end" in open(os.path.join(cls.root, "faults.log")).read(), 5, "recovery")
+        wait_for(lambda: "end" in cls.faults(), 5, "recovery")
         load.wait_burnt()
         load.finish()
-        with open(os.path.join(cls.root, "faults.log")) as f:
-            ev = dict((w[1], int(w[2])) for w in (line.split() for line in f))
-        cls.fault = (ev["begin"], ev["end"])
+        cls.fault = (cls.faults()["begin"], cls.faults()["end"])
         cls.wait_seals(2, max(cls.fault[1], load.exit_ns) + 2 * TICK_NS)
         cls.fault_page = S.get("/metrics", port=cls.mport)
 
@@ -209,6 +244,25 @@ class T037Monitor(unittest.TestCase):
             p.wait()
         cls.seals = read_seals(cls.seal_file)
         cls.redis = cls.redis_seals()
+        cls.wraps.append(cls.sim_wraps())
+
+    @classmethod
+    def faults(cls):
+        """{"begin": unix ns, "end": unix ns} of package 1's fault, as far as the simulator applied it"""
+        with open(os.path.join(cls.root, "faults.log")) as f:
+            return {w[1]: int(w[2]) for w in (line.split() for line in f) if w[0] == "1"}
+
+    @classmethod
+    def sim_wraps(cls):
+        """{package: {domain: wraps so far}} of the simulator ({} without it)."""
+        out = {}
+        for pid in (0, 1) if METER == "powercap" else ():
+            try:
+                with open(os.path.join(cls.root, "wraps-%d" % pid)) as f:
+                    out[pid] = {k: int(v) for k, v in (line.split() for line in f)}
+            except FileNotFoundError:
+                out[pid] = {"package": 0, "dram": 0}
+        return out
 
     @classmethod
     def redis_seals(cls):
@@ -272,14 +326,42 @@ class T037Monitor(unittest.TestCase):
         for s in periods(self.seals):
             for pk in s.p["packages"]:
                 t = pk["measured_ns"] / 1e9
-                for d, idle, active in (("package", idle_w(pk["id"])[0], PKG_ACTIVE_W),
-                                        ("dram", idle_w(pk["id"])[1], DRAM_ACTIVE_W)):
+                for d, idle, active in (("package", PKG_IDLE_W, PKG_ACTIVE_W),
+                                        ("dram", DRAM_IDLE_W, DRAM_ACTIVE_W)):
                     self.assertIsNotNone(pk[d], (s.where(), d))
                     raw = pk[d]["raw_uj"] / 1e6
                     self.assertLessEqual(raw, (idle + active) * t * 1.05 + 0.5, (s.where(), pk))
                     self.assertGreaterEqual(raw, idle * t * 0.95 - 0.5, (s.where(), pk))
-                self.assertIsNone(pk["calibration"])
-                self.assertEqual(pk["id"]["idle_uj"], 0, "uncalibrated: idle 0")
+        if METER == "powercap":
+            # every counter wrapped under the monitor (and each seal kept to the law)
+            for pid in (0, 1):
+                for d in ("package", "dram"):
+                    self.assertGreater(self.wraps[1][pid][d], self.wraps[0][pid][d], self.wraps)
+
+    def test_b_idle_is_kept_apart_or_nothing_is_split(self):
+        for s in periods(self.seals):
+            for pk in s.p["packages"]:
+                where = (s.where(), pk["id"])
+                e = [pk[d] for d in ("package", "dram")]
+                if not idle_known(pk["id"]):
+                    # unknown idle: sealed, none of it handed to whoever ran
+                    self.assertIsNone(pk["calibration"], where)
+                    self.assertEqual(pk["idle"], {"source": "unknown", "package_watts": None,
+                                                  "dram_watts": None}, where)
+                    self.assertEqual([x["attributed_uj"] for x in e], [0, 0], where)
+                    self.assertEqual([x["unattributed_uj"] for x in e], [x["raw_uj"] for x in e], where)
+                    continue
+                self.assertEqual(pk["idle"], {"source": "calibration" if METER == "powercap" else "model",
+                                              "package_watts": PKG_IDLE_W, "dram_watts": DRAM_IDLE_W},
+                                 where)
+                if METER == "powercap":
+                    self.assertEqual(pk["calibration"]["sha256"], self.profile_sha256, where)
+                if pk["measured_ns"] > 2 * TICK_NS:
+                    self.assertGreater(e[0]["idle_uj"], 0, where)
+                    # idle = the known watts × the measured time (rounded per interval),
+                    # unless the draw was less
+                    self.assertLessEqual(e[0]["idle_uj"],
+                                         PKG_IDLE_W * pk["measured_ns"] / 1e3 + pk["intervals"] / 2, where)
 
     # --- (c) pid reuse ----------------------------------------------------
     def test_c_a_reused_pid_is_two_processes(self):

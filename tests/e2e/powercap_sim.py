@@ -11,16 +11,18 @@ intel-rapl:0) so the meter must find them by name.  Values are written in
 place, fixed width, one pwrite each, because the meter keeps the files open
 and a rename would never be seen.
 
-One package (package-0 over --cpus) unless --package is given, once per
-package: --package ID=CPUS[:idle=W][:dram-idle=W] (the idle figures default to
---pkg-idle-w and --dram-idle-w; the host monitor's tests give a package no idle
-power so that its whole energy is the law over its CPUs' busy time).
+One package (package-0 over --cpus) unless --package ID=CPUS is given, once
+per package (the host monitor's tests: several packages on one machine).
 
 A meter failure on demand (issue 13): while a file ROOT/fail-ID exists, both
 counters of package ID read as garbage (a reader that keeps the file open sees
 it, where an unlink or chmod would not be); the counters keep counting
 underneath, as a real one would, and read again once the file is gone.  Each
 change is appended to ROOT/faults.log as "ID begin|end UNIX_NS" when applied.
+The wraps so far of package ID's counters are in ROOT/wraps-ID ("package N",
+"dram N" lines; replaced at each wrap); --start-uj and --dram-start-uj start
+the counters that far into their range, so that a test sees a wrap when it
+wants one even where the range must be large.
 
 usage: powercap_sim.py ROOT [--cpus 0-1 | --package ID=CPUS ...] [--range-uj N]
                             [--period-ms 2]
@@ -52,43 +54,35 @@ def busy_jiffies():
     return busy
 
 
-def zone(path, name, range_uj):
+def zone(path, name, range_uj, start=0):
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "name"), "w") as f:
         f.write(name + "\n")
     with open(os.path.join(path, "max_energy_range_uj"), "w") as f:
         f.write("%d\n" % range_uj)
     fd = os.open(os.path.join(path, "energy_uj"), os.O_RDWR | os.O_CREAT, 0o644)
-    os.pwrite(fd, b"%020d\n" % 0, 0)
+    os.pwrite(fd, b"%020d\n" % start, 0)
     return fd
 
 
 class Package:
     def __init__(self, spec, a):
-        head, *opts = spec.split(":")
-        pid, _, cpus = head.partition("=")
+        pid, _, cpus = spec.partition("=")
         self.id, self.cpus = int(pid), cpu_list(cpus)
-        self.idle_w, self.dram_idle_w = a.pkg_idle_w, a.dram_idle_w
-        for o in opts:
-            k, _, v = o.partition("=")
-            if k == "idle":
-                self.idle_w = float(v)
-            elif k == "dram-idle":
-                self.dram_idle_w = float(v)
-            else:
-                raise SystemExit("powercap_sim: unknown package option %r in %r" % (k, spec))
-        self.e_pkg = self.e_dram = 0.0
+        self.e_pkg, self.e_dram = float(a.start_uj), float(a.dram_start_uj)
         self.failing = False
+        self.wraps = (0, 0)
 
     def create(self, root, index, range_uj):
         d = os.path.join(root, "intel-rapl:%d" % index)
-        self.fds = [zone(d, "package-%d" % self.id, range_uj)]
+        self.fds = [zone(d, "package-%d" % self.id, range_uj, int(self.e_pkg))]
         zone(os.path.join(d, "intel-rapl:%d:0" % index), "core", range_uj)
-        self.fds.append(zone(os.path.join(d, "intel-rapl:%d:1" % index), "dram", range_uj))
+        self.fds.append(zone(os.path.join(d, "intel-rapl:%d:1" % index), "dram", range_uj,
+                             int(self.e_dram)))
 
     def advance(self, dt, busy, a):
-        self.e_pkg += (self.idle_w * dt + a.pkg_active_w * busy) * 1e6
-        self.e_dram += (self.dram_idle_w * dt + a.dram_active_w * busy) * 1e6
+        self.e_pkg += (a.pkg_idle_w * dt + a.pkg_active_w * busy) * 1e6
+        self.e_dram += (a.dram_idle_w * dt + a.dram_active_w * busy) * 1e6
 
     def write(self, root, range_uj):
         failing = os.path.exists(os.path.join(root, "fail-%d" % self.id))
@@ -98,6 +92,13 @@ class Package:
                 f.write("%d %s %d\n" % (self.id, "begin" if failing else "end", time.time_ns()))
         for fd, e in zip(self.fds, (self.e_pkg, self.e_dram)):
             os.pwrite(fd, GARBAGE if failing else b"%020d\n" % (int(e) % range_uj), 0)
+        wraps = (int(self.e_pkg) // range_uj, int(self.e_dram) // range_uj)
+        if wraps != self.wraps:
+            self.wraps = wraps
+            tmp = os.path.join(root, ".wraps-%d" % self.id)
+            with open(tmp, "w") as f:
+                f.write("package %d\ndram %d\n" % wraps)
+            os.rename(tmp, os.path.join(root, "wraps-%d" % self.id))
 
 
 def main():
@@ -105,8 +106,10 @@ def main():
     ap.add_argument("root")
     ap.add_argument("--cpus", default="0-1", help="package-0's CPUs (without --package)")
     ap.add_argument("--package", action="append", default=[],
-                    help="ID=CPUS[:idle=W][:dram-idle=W], once per package")
+                    help="ID=CPUS, once per package")
     ap.add_argument("--range-uj", type=int, default=3_000_000)
+    ap.add_argument("--start-uj", type=int, default=0, help="the package counters' first value")
+    ap.add_argument("--dram-start-uj", type=int, default=0, help="the DRAM counters' first value")
     ap.add_argument("--period-ms", type=float, default=2.0)
     ap.add_argument("--pkg-idle-w", type=float, default=8.0)
     ap.add_argument("--pkg-active-w", type=float, default=15.0)
