@@ -5,7 +5,7 @@ over an hour of churn (processes starting and exiting).
 
   bench/monitor_overhead.py [--runs 3] [--seconds 60] [--json FILE]
       CPU: a fresh monitor per run (real eBPF, the simulated powercap tree of
-      tests/e2e, 100 ms ticks, 60 s periods, no Redis) beside bench/threadload.c
+      tests/e2e, 100 ms ticks, 60 s periods, seals to a real Redis) beside bench/threadload.c
       (100 processes × 100 threads, 5 of each waking every 20 ms for 20 µs:
       tens of thousands of context switches a second).  Its CPU time
       (/proc/<pid>/stat utime + stime, every thread) over --seconds after a 5 s
@@ -86,13 +86,14 @@ def ctxt():
     return 0
 
 
-def bpf_run_ns(pid):
-    """Σ run_time_ns of the BPF programs the process holds (bpftool)."""
+def bpf_stats(since_s):
+    """{name: (run_cnt, run_time_ns)} of the monitor's BPF programs (procacct_*,
+    loaded since since_s, unix seconds: bpftool here lists no owning pids)."""
     r = subprocess.run(["bpftool", "--json", "prog", "show"], capture_output=True, text=True)
     if r.returncode:
-        return None
-    return sum(p.get("run_time_ns", 0) for p in json.loads(r.stdout)
-               if any(x.get("pid") == pid for x in p.get("pids", [])))
+        return {}
+    return {p["name"]: (p.get("run_cnt", 0), p.get("run_time_ns", 0)) for p in json.loads(r.stdout)
+            if p.get("name", "").startswith("procacct_") and p.get("loaded_at", 0) >= since_s}
 
 
 def metric(stack, port, name):
@@ -106,10 +107,12 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.S = Stack("powercap")
-        self.root = self.S.start_powercap_sim("--cpus", "0-1", "--period-ms", "10")
+        self.root = self.S.start_powercap_sim("--cpus", "0-1", "--period-ms", "10",
+                                              "--range-uj", "262143328850")   # a real RAPL range
+        self.S.start_redis()   # (the monitor refuses an empty redis_url)
         self.seal_file = os.path.join(self.S.tmp, "monitor-seals.jsonl")
         self.port = free_port()
-        self.config = self.S.write_config("monitor.conf", redis_url="", host_id="bench-monitor",
+        self.config = self.S.write_config("monitor.conf", host_id="bench-monitor",
                                           calibration_file=os.path.join(self.S.tmp, "none.json"))
         self.env = {"JT_METER": "powercap", "JT_POWERCAP_ROOT": self.root,
                     "JT_MONITOR_TICK_MS": 100, "JT_MONITOR_SEAL_SECONDS": 60,
@@ -120,6 +123,7 @@ class Bench:
     def start(self):
         self.runs += 1
         self.name = "monitor%d" % self.runs
+        self.started_s = int(time.time())
         self.pid = start_monitor(self.S, self.name, self.env, self.config).pid
 
     def stop(self):
@@ -148,10 +152,10 @@ def cpu_run(b, seconds):
     with open(stats, "w") as f:
         f.write("1")
     try:
-        bpf0, c0, x0, t0 = bpf_run_ns(b.pid), cpu_seconds(b.pid), ctxt(), time.monotonic()
+        bpf0, c0, x0, t0 = bpf_stats(b.started_s), cpu_seconds(b.pid), ctxt(), time.monotonic()
         missed0 = float(metric(b.S, b.port, "jouletrace_monitor_missed_ticks_total") or 0)
         time.sleep(seconds)
-        bpf1, c1, x1, t1 = bpf_run_ns(b.pid), cpu_seconds(b.pid), ctxt(), time.monotonic()
+        bpf1, c1, x1, t1 = bpf_stats(b.started_s), cpu_seconds(b.pid), ctxt(), time.monotonic()
         missed1 = float(metric(b.S, b.port, "jouletrace_monitor_missed_ticks_total") or 0)
     finally:
         with open(stats, "w") as f:
@@ -159,8 +163,12 @@ def cpu_run(b, seconds):
     rss = proc_sample(b.pid)[0]
     b.stop()
     wall = t1 - t0
+    # per program: runs per second and ns per run (bpf_stats' own clock reads included)
+    progs = {n: (round((bpf1[n][0] - c) / wall), round((bpf1[n][1] - ns) / max(1, bpf1[n][0] - c)))
+             for n, (c, ns) in bpf0.items() if n in bpf1}
     return {"cpu_percent": 100 * (c1 - c0) / wall, "wall_s": round(wall, 1),
-            "bpf_percent": None if bpf0 is None else 100 * (bpf1 - bpf0) / 1e9 / wall,
+            "bpf_percent": 100 * sum(bpf1[n][1] - bpf0[n][1] for n in progs) / 1e9 / wall
+            if progs else None, "bpf_runs_per_s_ns_per_run": progs,
             "ctxt_per_s": round((x1 - x0) / wall), "rss_kib": rss,
             "missed_ticks": missed1 - missed0, "info": labels}
 
@@ -178,6 +186,7 @@ def cpu_mode(b, args):
                       i + 1, r["cpu_percent"],
                       "?" if r["bpf_percent"] is None else "%.3f" % r["bpf_percent"],
                       r["ctxt_per_s"], r["rss_kib"], r["missed_ticks"], r["info"]), flush=True)
+            print("       BPF runs/s and ns per run: %s" % r["bpf_runs_per_s_ns_per_run"], flush=True)
     finally:
         load.stop()
     med = statistics.median(r["cpu_percent"] for r in rows)
@@ -240,6 +249,7 @@ def churn_mode(b, args):
             os.waitpid(c, 0)
         load.stop()
     cpu_total = cpu_seconds(b.pid) - c_start
+    wall = time.monotonic() - t0
     b.stop()
     n = len(samples)
     q2 = [s["rss_kib"] for s in samples[n // 4:n // 2]]
@@ -249,7 +259,6 @@ def churn_mode(b, args):
     m2, m4 = statistics.median(q2), statistics.median(q4)
     growth = 100 * (m4 / m2 - 1)
     ok = growth <= FLAT_PERCENT
-    wall = samples[-1]["t_s"] or 1
     print("\n| quarter | RSS median KiB | min | max |")
     print("|---|---|---|---|")
     for i in range(4):
