@@ -378,7 +378,10 @@ class T037Monitor(unittest.TestCase):
             self.assertAlmostEqual(got / known_uj(r.cpu_ns), 1, delta=0.10, msg=e)
             self.assertTrue(e[-1][1]["exited"], e)
         s = covering(self.seals, r1.spawn_ns)
-        if s is covering(self.seals, r2.exit_ns):
+        same = s is covering(self.seals, r2.exit_ns)
+        print("\n  pid %d twice: start %d and %d, %s" % (
+            r1.pid, r1.start_ticks, r2.start_ticks, "in one period" if same else "across periods"))
+        if same:
             # both lived within one period: that seal lists the pid twice
             self.assertEqual(len([x for x in s.p["processes"] if x["pid"] == r1.pid]), 2, s.where())
 
