@@ -746,7 +746,7 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 				  (int)cfg->server_threads + 2, &ha);
 	if (!a->pool) {
 		err = -errno;
-		util_say(why, whylen, "redis_url %s / redis_sentinels '%s': %s", cfg->redis_url,
+		util_say(why, whylen, "redis_url '%s' / redis_sentinels '%s': %s", cfg->redis_url,
 			 cfg->redis_sentinels, strerror(errno));
 		goto fail;
 	}

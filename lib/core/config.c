@@ -103,7 +103,7 @@ static const struct config_def config_table[] = {
 	INT(max_validate_waiting, "256", 1, 100000),
 	/* redis / queue / lock */
 	STR(redis_url, "redis://127.0.0.1:6379/0", check_redis_url,
-	    "redis://HOST:PORT/DB or unix://PATH"),
+	    "redis://HOST:PORT/DB, unix://PATH, or empty (the monitor only)"),
 	INT(redis_timeout_ms, "2000", 10, 60000),
 	STR(redis_sentinels, "", check_sentinels,
 	    "empty or host:port,host:port,... (at most 16)"),
@@ -228,6 +228,10 @@ static int check_redis_url(const char *v, char *why, size_t cap)
 {
 	const char *rest = NULL;
 
+	/* empty: no Redis, which only jouletrace-monitor can do without (its
+	 * file holds the chain); the server and worker refuse it when they start */
+	if (!*v)
+		return 0;
 	if (strncmp(v, "redis://", 8) == 0)
 		rest = v + 8;
 	else if (strncmp(v, "unix://", 7) == 0)

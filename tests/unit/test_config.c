@@ -247,7 +247,7 @@ START_TEST(test_string_checks)
 	static const char *const bad_listen[] = { "127.0.0.1:0", ":80", "localhost",
 						  "h:65536", "::1:8000", "h:80x", "h:",
 						  "[::1:80", "h:-1" };
-	static const char *const bad_redis[] = { "http://x", "redis://", "unix://", "",
+	static const char *const bad_redis[] = { "http://x", "redis://", "unix://",
 						 "127.0.0.1:6379" };
 	static const char *const bad_cpus[] = { "3-1", "x", "", "1024", "1,", "auto,1" };
 	struct jt_config c;
@@ -264,6 +264,8 @@ START_TEST(test_string_checks)
 	}
 	ck_assert_int_eq(config_set(&c, "redis_url", "unix:///run/redis.sock", &err), 0);
 	ck_assert_int_eq(config_set(&c, "redis_url", "redis://10.0.0.2:6380/3", &err), 0);
+	/* empty: no Redis (the monitor alone runs so; the server and worker refuse) */
+	ck_assert_int_eq(config_set(&c, "redis_url", "", &err), 0);
 	for (size_t i = 0; i < sizeof bad_redis / sizeof *bad_redis; i++)
 		ck_assert_msg(config_set(&c, "redis_url", bad_redis[i], &err) == -EINVAL,
 			      "accepted '%s'", bad_redis[i]);
