@@ -15,8 +15,9 @@ over an hour of churn (processes starting and exiting).
       switch, not to the monitor, so it is reported beside it.
   bench/monitor_overhead.py --churn --minutes 60 [--rate 50] [--json FILE]
       Memory: one monitor while processes start and exit --rate times a
-      second (each spins ~1 ms; one in ten lives 1-3 s) beside 10,000 live,
-      sleeping threads; VmRSS (/proc/<pid>/status) sampled every 10 s.
+      second (forked by bench/threadload.c: each spins ~1 ms; one in ten lives
+      1-3 s) beside 10,000 live, sleeping threads; VmRSS (/proc/<pid>/status)
+      sampled every 10 s.
       Rule: flat when the median of the last quarter's samples is within 5 %
       of the median of the second quarter's (the first quarter is warm-up:
       tables and allocator arenas growing to their working size).
@@ -28,7 +29,6 @@ Linux, a built tree (make): build/jouletrace-monitor.  Wrap in
 import argparse
 import json
 import os
-import random
 import signal
 import statistics
 import subprocess
@@ -210,43 +210,41 @@ def cpu_mode(b, args):
 
 def churn_mode(b, args):
     load = ThreadLoad(args.procs, args.threads // args.procs, 0, 1000, 0)
+    countfile = os.path.join(b.S.tmp, "churned")
+    churner = subprocess.Popen([build_threadload(), "churn", str(args.rate), countfile],
+                               start_new_session=True)
     b.start()
-    samples, children, started = [], set(), 0
-    rng = random.Random(13)
+    samples = []
     t0 = time.monotonic()
-    end, next_sample = t0 + args.minutes * 60, t0
+    end = t0 + args.minutes * 60
     c_start = cpu_seconds(b.pid)
+
+    def churned():
+        try:
+            with open(countfile) as f:
+                return int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            return 0
     try:
-        while time.monotonic() < end:
+        while True:
             now = time.monotonic()
-            if now >= next_sample:
-                rss, fds = proc_sample(b.pid)
-                procs = metric(b.S, b.port, "jouletrace_monitor_processes")
-                samples.append({"t_s": round(now - t0, 1), "rss_kib": rss, "fds": fds,
-                                "cpu_s": round(cpu_seconds(b.pid) - c_start, 3),
-                                "period_processes": procs, "started": started})
-                print("t=%6.0f s  RSS %6d KiB  fds %3d  monitor CPU %7.3f s  processes in period %s  "
-                      "churned %d" % (now - t0, rss, fds, samples[-1]["cpu_s"], procs, started),
-                      flush=True)
-                next_sample += 10
-            # a short life (~1 ms of CPU), or one in ten a longer one
-            life = 1 + 2 * rng.random() if rng.random() < 0.1 else 0
-            pid = os.fork()
-            if pid == 0:
-                t = time.monotonic() + 0.001
-                while time.monotonic() < t:
-                    pass
-                time.sleep(life)
-                os._exit(0)
-            children.add(pid)
-            started += 1
-            for c in list(children):
-                if os.waitpid(c, os.WNOHANG)[0]:
-                    children.discard(c)
-            time.sleep(max(0, t0 + started / args.rate - time.monotonic()))
+            rss, fds = proc_sample(b.pid)
+            procs = metric(b.S, b.port, "jouletrace_monitor_processes")
+            samples.append({"t_s": round(now - t0, 1), "rss_kib": rss, "fds": fds,
+                            "cpu_s": round(cpu_seconds(b.pid) - c_start, 3),
+                            "period_processes": procs, "started": churned()})
+            print("t=%6.0f s  RSS %6d KiB  fds %3d  monitor CPU %7.3f s  processes in period %s  "
+                  "churned %d" % (now - t0, rss, fds, samples[-1]["cpu_s"], procs,
+                                  samples[-1]["started"]), flush=True)
+            if churner.poll() is not None:
+                raise SystemExit("the churner exited %s" % churner.returncode)
+            if now + 10 > end:
+                break
+            time.sleep(max(0, t0 + len(samples) * 10 - time.monotonic()))
+        started = churned()
     finally:
-        for c in children:
-            os.waitpid(c, 0)
+        os.killpg(churner.pid, signal.SIGKILL)
+        churner.wait()
         load.stop()
     cpu_total = cpu_seconds(b.pid) - c_start
     wall = time.monotonic() - t0

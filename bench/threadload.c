@@ -6,10 +6,17 @@
  * The parent prints "ready N" (threads started) on stdout, then waits; kill
  * the process group to stop it.  Built by the benchmark (cc -O2 -pthread).
  *
+ * With "churn": RATE processes a second start and exit (each spins ~1 ms so
+ * the monitor books it; one in ten then sleeps 1-3 s), forked from this small
+ * process so the churn itself costs little; COUNTFILE holds the number started
+ * so far, rewritten every second.
+ *
  * usage: threadload PROCS THREADS WAKERS WAKE_MS SPIN_US
+ *        threadload churn RATE COUNTFILE
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,10 +93,57 @@ static void child(int index, int threads, int wakers, long wake_ns, long spin_ns
 		pause();
 }
 
+static void spin_ns(long ns)
+{
+	long until = now_ns() + ns;
+	while (now_ns() < until)
+		;
+}
+
+/* Never returns; killed by the benchmark. */
+static int churn(double rate, const char *countfile)
+{
+	long period = (long)(1e9 / rate), next = now_ns(), last_write = 0;
+	unsigned long started = 0, seed = 13;
+	int fd = open(countfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || rate <= 0)
+		return 2;
+	signal(SIGCHLD, SIG_DFL);
+	for (;;) {
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		long sleep_ms = (seed >> 33) % 10 == 0 ? 1000 + (long)((seed >> 40) % 2000) : 0;
+		pid_t pid = fork();
+		if (pid == 0) {
+			spin_ns(1000000);
+			if (sleep_ms)
+				usleep((useconds_t)sleep_ms * 1000);
+			_exit(0);
+		}
+		if (pid > 0)
+			started++;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (now_ns() - last_write >= 1000000000L) {
+			char buf[32];
+			int n = snprintf(buf, sizeof buf, "%-20lu\n", started);
+			if (pwrite(fd, buf, (size_t)n, 0) != n)
+				return 1;
+			last_write = now_ns();
+		}
+		next += period;
+		struct timespec t = { next / 1000000000L, next % 1000000000L };
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+			;
+	}
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "churn") == 0)
+		return churn(strtod(argv[2], NULL), argv[3]);
 	if (argc != 6) {
-		fprintf(stderr, "usage: threadload PROCS THREADS WAKERS WAKE_MS SPIN_US\n");
+		fprintf(stderr, "usage: threadload PROCS THREADS WAKERS WAKE_MS SPIN_US\n"
+				"       threadload churn RATE COUNTFILE\n");
 		return 2;
 	}
 	int procs = (int)strtol(argv[1], NULL, 10), threads = (int)strtol(argv[2], NULL, 10);
