@@ -16,8 +16,8 @@ runs but for the failing meter, which a model cannot do.
 
 One scenario runs in setUpClass, the tests then assert over what it left (the
 seal files, Redis, the /metrics pages, the processes' own rusage):
-  1. a burner pinned to CPU 1 burns 1.5 s of CPU over two or more periods and
-     exits in the middle of a period;
+  1. a burner pinned to CPU 1 burns 1.5 s of CPU over two or more periods,
+     sleeps, and exits in the middle of a period (after 0.1 s more);
   2. two processes get the same host pid (/proc/sys/kernel/ns_last_pid) one
      after the other, each burning 0.3 s;
   3. package-1's meter fails (garbage in its counters) for half a second
@@ -181,7 +181,7 @@ class T037Monitor(unittest.TestCase):
 
         # 1. known CPU time on CPU 1, over two periods or more; exit mid-period
         sleep_to_phase(0.1, SEAL_S)
-        cls.b1 = Burner(S.tmp, "jt-burn", 1, 1.5)
+        cls.b1 = Burner(S.tmp, "jt-burn", 1, 1.5, tail=0.1)
         cls.b1.wait_burnt()
         sleep_to_phase(0.5, SEAL_S)
         cls.b1.finish()
@@ -392,7 +392,10 @@ class T037Monitor(unittest.TestCase):
         s = covering(self.seals, b.exit_ns)
         self.assertIsNotNone(s)
         last_seal, last = e[-1]
-        self.assertIs(last_seal, s, "the seal of the exit's period lists it last")
+        seen = [(x.where(), (x.start_ns - b.exit_ns) / 1e9, (x.end_ns - b.exit_ns) / 1e9, y["cpu_ns"],
+                 y["energy_uj"], y["exited"]) for x, y in e]
+        self.assertIs(last_seal, s, "the seal of the exit's period (%s) lists it last: %s" % (
+            s.where(), seen))
         self.assertTrue(last["exited"], last)
         self.assertGreater(last["energy_uj"], 0, last)
         self.assertTrue(all(not x["exited"] for _, x in e[:-1]), e)

@@ -189,16 +189,21 @@ BURN = ("import sys, time\n"
         "while time.process_time() < t:\n"
         "    pass\n"
         "print('burnt', flush=True)\n"
-        "sys.stdin.read()\n")
+        "sys.stdin.read()\n"
+        "t = time.process_time() + float(sys.argv[2])\n"
+        "while time.process_time() < t:\n"
+        "    pass\n")
 
 
 class Burner:
     """A process named by comm (an executable symlink to python3, so even its
     interpreter start-up carries the name) pinned to cpu from its first
-    instruction, that burns `seconds` of CPU, says so, and exits when its stdin
-    closes.  finish() reaps it: cpu_ns is then its whole CPU time (rusage)."""
+    instruction, that burns `seconds` of CPU, says so, and when its stdin
+    closes burns `tail` seconds more and exits (so that the period of its exit
+    holds a share of it that no crowd of small processes outranks).  finish()
+    reaps it: cpu_ns is then its whole CPU time (rusage)."""
 
-    def __init__(self, tmp, comm, cpu, seconds, pid=None):
+    def __init__(self, tmp, comm, cpu, seconds, pid=None, tail=0.0):
         exe = os.path.join(tmp, comm)
         if not os.path.exists(exe):
             os.symlink(PY, exe)
@@ -209,7 +214,7 @@ class Burner:
                 with open("/proc/sys/kernel/ns_last_pid", "w") as f:
                     f.write(str(pid - 1))
             self.spawn_ns = time.time_ns()
-            self.p = subprocess.Popen([exe, "-c", BURN, str(seconds)], stdin=subprocess.PIPE,
+            self.p = subprocess.Popen([exe, "-c", BURN, str(seconds), str(tail)], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE,
                                       preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
             if pid is None or self.p.pid == pid:
