@@ -219,8 +219,7 @@ class Burner:
                                       preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
             if pid is None or self.p.pid == pid:
                 break
-            self.p.kill()
-            self.p.wait()
+            self.kill()
         else:
             raise AssertionError("could not get pid %d again" % pid)
         self.pid = self.p.pid
@@ -243,6 +242,8 @@ class Burner:
         if self.p.returncode is None:
             self.p.kill()
             self.p.wait()
+        self.p.stdin.close()
+        self.p.stdout.close()
 
     def entries(self, seals):
         """(seal, entry) for every period entry of this process (pid and start)."""
