@@ -144,6 +144,7 @@ static int attach_clocks(struct procacct *a, char *why, size_t cap)
 	if (period < 1000000ULL)
 		period = 1000000ULL;
 	a->perf_fd = malloc(CPUSET_MAX * sizeof *a->perf_fd);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by its element */
 	a->perf_link = calloc(CPUSET_MAX, sizeof *a->perf_link);
 	if (!a->perf_fd || !a->perf_link) {
 		util_say(why, cap, "bpf: out of memory");
