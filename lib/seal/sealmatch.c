@@ -61,56 +61,6 @@ static int headline(const json_t *task, const json_t *m, char *why, size_t cap)
 	return 0;
 }
 
-/* A shown process row against the sealed one: "" or the first field that differs. */
-static const char *process_differs(const json_t *r, const json_t *s)
-{
-	static const char *const strs[] = { "comm", "role" };
-	if (!same_int(jsonget_num(r, "pid"), jsonget_num(s, "pid")))
-		return "pid";
-	for (size_t i = 0; i < 2; i++) {
-		const char *a = jsonget_str(r, strs[i]), *b = jsonget_str(s, strs[i]);
-		if (!a || !b || strcmp(a, b) != 0)
-			return strs[i];
-	}
-	/* the reply shows seconds and joules of the sealed whole ns and µJ */
-	if (!close_to(jsonget_num(r, "cpu_seconds"), 1e9, jsonget_num(s, "cpu_ns"), 0.5))
-		return "cpu_seconds";
-	if (!close_to(jsonget_num(r, "energy_joules"), 1e6, jsonget_num(s, "energy_uj"), 0.5))
-		return "energy_joules";
-	return "";
-}
-
-/*
- * Who used the energy, as shown, against the seal: the same processes in the
- * same order with the same figures.  A reply without attribution shows none
- * (nothing to vouch for); one the seal does not have is unsigned.
- */
-static int attribution(const json_t *task, const json_t *pl, char *why, size_t cap)
-{
-	const json_t *shown = json_object_get(json_object_get(task, "attribution"), "processes");
-	const json_t *sealed = json_object_get(json_object_get(pl, "attribution"), "processes");
-	size_t i;
-	const json_t *r;
-
-	if (!shown)
-		return 0;
-	if (!json_is_array(shown) || !json_is_array(sealed) ||
-	    json_array_size(shown) != json_array_size(sealed)) {
-		util_say(why, cap, "the attribution lists %zu processes, the seal %zu",
-			 json_array_size(shown), json_array_size(sealed));
-		return -EBADMSG;
-	}
-	json_array_foreach(shown, i, r) {
-		const char *field = process_differs(r, json_array_get(sealed, i));
-		if (*field) {
-			util_say(why, cap, "attribution process %zu: %s is not the sealed one", i + 1,
-				 field);
-			return -EBADMSG;
-		}
-	}
-	return 0;
-}
-
 int sealmatch_task(const json_t *task, char *why, size_t cap)
 {
 	const json_t *pl = json_object_get(json_object_get(task, "seal"), "payload");
@@ -144,6 +94,5 @@ int sealmatch_task(const json_t *task, char *why, size_t cap)
 		util_say(why, cap, "%zu kept trials, the seal has %zu", k, json_array_size(sealed));
 		return -EBADMSG;
 	}
-	int ret = headline(task, m, why, cap);
-	return ret ? ret : attribution(task, pl, why, cap);
+	return headline(task, m, why, cap);
 }

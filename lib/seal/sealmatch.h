@@ -8,9 +8,8 @@
  * the signature alone would vouch for figures nobody signed.  This compares
  * them: the task id, and for every kept trial in order its passes, wall time,
  * raw and net energy of both domains and the candidate's energy (rounded to
- * µJ as sealed); the headline figures (energy per call, median total); and
- * the attribution's processes (pid, comm, role, on-CPU time and energy, in
- * the sealed order).
+ * µJ as sealed); and the headline figures (energy per call, median total).
+ * The attribution's per-process split is not compared.
  *
  * sealmatch_task: 0 when they agree; -EBADMSG with why naming the first
  * difference; -ENODATA when task holds no sealed measurement to compare (not

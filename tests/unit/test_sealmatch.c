@@ -102,44 +102,6 @@ START_TEST(every_changed_figure_is_found)
 }
 END_TEST
 
-static json_t *process(json_t *t, size_t i)
-{
-	return json_array_get(json_object_get(json_object_get(t, "attribution"), "processes"), i);
-}
-
-/* Who used the energy is sealed too: a shown split that is not the sealed one
- * (the candidate's share moved to a neighbour, say) is found. */
-START_TEST(the_attribution_is_compared)
-{
-	json_t *t = task();
-	json_t *cand = process(t, 0), *other = process(t, 2);
-	double moved = json_number_value(json_object_get(cand, "energy_joules")) / 2;
-	json_object_set_new(cand, "energy_joules", json_real(moved));
-	json_object_set_new(other, "energy_joules",
-			    json_real(json_number_value(json_object_get(other, "energy_joules")) + moved));
-	differs(t, "attribution process 1: energy_joules");
-	json_decref(t);
-	t = task();
-	json_object_set_new(process(t, 1), "role", json_string("foreign"));
-	differs(t, "attribution process 2: role");
-	json_decref(t);
-	t = task();
-	json_object_set_new(process(t, 3), "cpu_seconds", json_real(0));
-	differs(t, "attribution process 4: cpu_seconds");
-	json_decref(t);
-	t = task();
-	json_array_remove(json_object_get(json_object_get(t, "attribution"), "processes"), 5);
-	differs(t, "the attribution lists 15 processes, the seal 16");
-	json_decref(t);
-	/* no attribution shown: nothing unsigned is shown */
-	t = task();
-	json_object_del(t, "attribution");
-	char why[256] = "";
-	ck_assert_msg(sealmatch_task(t, why, sizeof why) == 0, "%s", why);
-	json_decref(t);
-}
-END_TEST
-
 START_TEST(nothing_sealed_is_nodata)
 {
 	json_t *t = task();
@@ -156,7 +118,6 @@ static Suite *sealmatch_suite(void)
 	Suite *s = testutil_suite("sealmatch", &tc);
 	tcase_add_test(tc, a_sealed_task_matches);
 	tcase_add_test(tc, every_changed_figure_is_found);
-	tcase_add_test(tc, the_attribution_is_compared);
 	tcase_add_test(tc, nothing_sealed_is_nodata);
 	return s;
 }
