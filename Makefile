@@ -26,7 +26,8 @@ CLANG   ?= clang
 BPFTOOL ?= bpftool
 # Every third-party library; each binary links only those its layers need.
 PKGS    := libmicrohttpd hiredis libsodium jansson libbpf libseccomp libcurl
-LAYER_DIRS := lib/core lib/api lib/seal lib/store lib/measure executor server worker client
+LAYER_DIRS := lib/core lib/api lib/seal lib/store lib/measure lib/http lib/monitor executor server \
+              worker client monitor
 CPPFLAGS += -D_GNU_SOURCE $(addprefix -I,$(LAYER_DIRS)) -I$(BUILD)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -Wall -Wextra -MMD -MP -pthread -fno-strict-aliasing
@@ -51,32 +52,38 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 lib_srcs = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 LIB_CLIENT   := $(BUILD)/libjt-client.a
+LIB_MONITORD := $(BUILD)/libjt-monitord.a
 LIB_WORKER   := $(BUILD)/libjt-worker.a
 LIB_SERVER   := $(BUILD)/libjt-server.a
 LIB_EXECUTOR := $(BUILD)/libjt-executor.a
+LIB_MONITOR  := $(BUILD)/libjt-monitor.a
+LIB_HTTP     := $(BUILD)/libjt-http.a
 LIB_MEASURE  := $(BUILD)/libjt-measure.a
 LIB_STORE    := $(BUILD)/libjt-store.a
 LIB_SEAL     := $(BUILD)/libjt-seal.a
 LIB_API      := $(BUILD)/libjt-api.a
 LIB_CORE     := $(BUILD)/libjt-core.a
 $(LIB_CLIENT):   $(call obj,$(call lib_srcs,client))
+$(LIB_MONITORD): $(call obj,$(call lib_srcs,monitor))
 $(LIB_WORKER):   $(call obj,$(call lib_srcs,worker))
 $(LIB_SERVER):   $(call obj,$(call lib_srcs,server))
 $(LIB_EXECUTOR): $(call obj,$(call lib_srcs,executor))
+$(LIB_MONITOR):  $(call obj,$(call lib_srcs,lib/monitor))
+$(LIB_HTTP):     $(call obj,$(call lib_srcs,lib/http))
 $(LIB_MEASURE):  $(call obj,$(call lib_srcs,lib/measure))
 $(LIB_STORE):    $(call obj,$(call lib_srcs,lib/store))
 $(LIB_SEAL):     $(call obj,$(call lib_srcs,lib/seal))
 $(LIB_API):      $(call obj,$(call lib_srcs,lib/api))
 $(LIB_CORE):     $(call obj,$(call lib_srcs,lib/core))
-ALL_LIBS := $(LIB_CLIENT) $(LIB_WORKER) $(LIB_SERVER) $(LIB_EXECUTOR) $(LIB_MEASURE) $(LIB_STORE) \
-            $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
+ALL_LIBS := $(LIB_CLIENT) $(LIB_MONITORD) $(LIB_WORKER) $(LIB_SERVER) $(LIB_EXECUTOR) \
+            $(LIB_MONITOR) $(LIB_HTTP) $(LIB_MEASURE) $(LIB_STORE) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tools/*.c)
 # Each tools/NAME.c is a small command, jouletrace-NAME.
 TOOLS := $(patsubst tools/%.c,$(BUILD)/jouletrace-%,$(TOOL_SRCS))
 BINS := $(BUILD)/jouletrace-server $(BUILD)/jouletrace-worker \
-        $(BUILD)/jouletrace-calibrate $(TOOLS) $(BUILD)/jouletrace
+        $(BUILD)/jouletrace-calibrate $(TOOLS) $(BUILD)/jouletrace $(BUILD)/jouletrace-monitor
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
 all: $(BINS)
@@ -89,7 +96,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# --- eBPF (libbpf-bootstrap style): vmlinux.h -> oncpu.bpf.o -> oncpu.skel.h ---
+# --- eBPF (libbpf-bootstrap style): vmlinux.h -> NAME.bpf.o -> NAME.skel.h ---
 # Own flags on purpose: the BPF object never gets CFLAGS (sanitizers, -MMD...).
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -98,13 +105,17 @@ $(BUILD)/vmlinux.h:
 	$(quiet) GEN $@
 	@mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
-$(BUILD)/oncpu.bpf.o: lib/measure/bpf/oncpu.bpf.c lib/measure/bpf/oncpu_bpf.h $(BUILD)/vmlinux.h
+# Each program's sources are listed here; the recipe is shared.
+$(BUILD)/oncpu.bpf.o: lib/measure/bpf/oncpu.bpf.c lib/measure/bpf/oncpu_bpf.h
+$(BUILD)/procacct.bpf.o: lib/monitor/bpf/procacct.bpf.c lib/monitor/bpf/procacct_bpf.h
+$(BUILD)/%.bpf.o: $(BUILD)/vmlinux.h
 	$(quiet) BPF $@
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
-$(BUILD)/oncpu.skel.h: $(BUILD)/oncpu.bpf.o
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $(filter %.bpf.c,$^)
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(quiet) SKEL $@
-	$(Q)$(BPFTOOL) gen skeleton $< name oncpu_bpf > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 $(BUILD)/lib/measure/oncpu.o: $(BUILD)/oncpu.skel.h
+$(BUILD)/lib/monitor/procacct.o: $(BUILD)/procacct.skel.h
 
 $(ALL_LIBS):
 	$(quiet) AR $@
@@ -115,8 +126,8 @@ $(ALL_LIBS):
 # The server (facing the network) has no executor or measure layer in it, so
 # no sandbox, seccomp or BPF code, and does not link libseccomp or libbpf
 # (scripts/check_layers.sh checks the built binary).
-$(BUILD)/jouletrace-server: $(BUILD)/server/main.o $(LIB_SERVER) $(LIB_STORE) $(LIB_SEAL) \
-                            $(LIB_API) $(LIB_CORE)
+$(BUILD)/jouletrace-server: $(BUILD)/server/main.o $(LIB_SERVER) $(LIB_HTTP) $(LIB_STORE) \
+                            $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
 $(BUILD)/jouletrace-server: PKG_LIBS := libmicrohttpd hiredis libsodium jansson
 $(BUILD)/jouletrace-worker: $(BUILD)/worker/main.o $(LIB_WORKER) $(LIB_MEASURE) $(LIB_EXECUTOR) \
                             $(LIB_STORE) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
@@ -132,6 +143,11 @@ $(BUILD)/jouletrace-verify: PKG_LIBS := libsodium jansson
 # measurement code (scripts/check_layers.py checks the binary).
 $(BUILD)/jouletrace: $(BUILD)/client/main.o $(LIB_CLIENT) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
 $(BUILD)/jouletrace: PKG_LIBS := libcurl libsodium jansson
+# The host monitor: its accounting, the HTTP adapter (/metrics), Redis (seals),
+# the meters, seals; no executor, server or worker code (check_layers.py).
+$(BUILD)/jouletrace-monitor: $(BUILD)/monitor/main.o $(LIB_MONITORD) $(LIB_MONITOR) $(LIB_HTTP) \
+                             $(LIB_STORE) $(LIB_MEASURE) $(LIB_SEAL) $(LIB_API) $(LIB_CORE)
+$(BUILD)/jouletrace-monitor: PKG_LIBS := libbpf libmicrohttpd hiredis libsodium jansson
 $(BINS):
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(call libs_of,$(PKG_LIBS))
@@ -171,7 +187,7 @@ FUZZ_CFLAGS := -O1 -g -std=c17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_SAN    := -fsanitize=address,undefined
 FUZZ_CPPFLAGS := -D_GNU_SOURCE $(addprefix -I,$(LAYER_DIRS))
-FUZZ_SRCS   := $(foreach d,lib/core lib/api lib/seal lib/store server executor,$(call lib_srcs,$(d))) \
+FUZZ_SRCS   := $(foreach d,lib/core lib/api lib/seal lib/store lib/http server executor,$(call lib_srcs,$(d))) \
                lib/measure/candidate.c
 FUZZ_LIB    := $(FUZZ_BUILD)/libjt-fuzz.a
 FUZZ_BINS   := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard fuzz/fuzz_*.c))

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The image's one entry point: which jouletrace program a container runs.
 #   server | worker        exec the program with the image's config
+#   monitor                the host monitor (jouletrace-monitor)
 #   calibrate              one-shot: keep a valid profile, or measure idle
 #   worker with JT_CALIBRATE_FIRST=1   calibrate as above, then the worker
 #                          (a second worker host with its own profile)
@@ -62,6 +63,8 @@ worker)
 		calibrate
 	fi
 	exec jouletrace-worker --config "$CONF" ;;
+monitor)
+	exec jouletrace-monitor --config "$CONF" ;;
 calibrate)
 	calibrate ;;
 *)

@@ -1,6 +1,6 @@
 /*
  * fuzz_api — the HTTP API without sockets (server/api.c api_handle, as
- * server/http.c calls it): routing, bearer tokens, request bodies
+ * lib/http/http.c calls it): routing, bearer tokens, request bodies
  * (lib/api/request.c), task ids (lib/store/keys.c), the query strings of
  * /api/v1/seals and DELETE /api/v1/tasks?candidate_id= (percent-decoding),
  * the seal verification body, and the pages' routes (the report under the task

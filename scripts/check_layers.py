@@ -9,7 +9,9 @@
    or measure layers and does not link libseccomp or libbpf;
    jouletrace-verify has no store, measure or executor code either; the
    client jouletrace links client, seal, api and core only (libcurl, jansson,
-   libsodium), no server, store, measure or executor code.
+   libsodium), no server, store, measure or executor code; jouletrace-monitor
+   has no executor, server or worker code and links neither libseccomp nor
+   libcurl.
 
 usage: scripts/check_layers.py [--build DIR]     exit 1 on any violation
 """
@@ -28,15 +30,20 @@ USES = {
     "lib/seal": ["lib/core"],
     "lib/store": ["lib/seal", "lib/core"],
     "lib/measure": ["lib/seal", "lib/api", "lib/core"],
+    "lib/http": ["lib/api", "lib/core"],
+    "lib/monitor": ["lib/measure", "lib/seal", "lib/core"],
     "executor": ["lib/measure", "lib/core"],
-    "server": ["lib/store", "lib/seal", "lib/api", "lib/core"],
+    "server": ["lib/http", "lib/store", "lib/seal", "lib/api", "lib/core"],
     "worker": ["executor", "lib/measure", "lib/store", "lib/seal", "lib/api", "lib/core"],
     "calib": ["lib/measure", "lib/seal", "lib/core"],
     "tools": ["executor", "lib/measure", "lib/store", "lib/seal", "lib/api", "lib/core"],
     "client": ["lib/seal", "lib/api", "lib/core"],
+    "monitor": ["lib/monitor", "lib/http", "lib/store", "lib/measure", "lib/seal", "lib/api",
+                "lib/core"],
 }
 # generated into build/, part of a layer
-GENERATED = {"oncpu.skel.h": "lib/measure", "vmlinux.h": "lib/measure"}
+GENERATED = {"oncpu.skel.h": "lib/measure", "procacct.skel.h": "lib/monitor",
+             "vmlinux.h": "lib/measure"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -103,6 +110,9 @@ def check_binaries(build):
                               ["libseccomp", "libbpf", "libhiredis", "libmicrohttpd"]),
         "jouletrace-calibrate": (["executor", "store", "worker", "server"],
                                  ["libseccomp", "libhiredis", "libmicrohttpd"]),
+        # the host monitor: measures and seals, serves /metrics; never runs or
+        # serves candidate code
+        "jouletrace-monitor": (["executor", "worker", "server"], ["libseccomp", "libcurl"]),
         # the client speaks HTTP (libcurl) to the API and checks seals: nothing else
         "jouletrace": (["executor", "measure", "store", "worker", "server"],
                        ["libseccomp", "libbpf", "libhiredis", "libmicrohttpd"]),

@@ -12,7 +12,7 @@ import sys
 
 MAX_FILE = 820    # "about 800"
 MAX_FUNC = 100
-DIRS = ("lib", "executor", "server", "worker", "client", "tools", "calib", "tests/unit")
+DIRS = ("lib", "executor", "server", "worker", "client", "tools", "calib", "monitor", "tests/unit")
 
 
 def functions(lines):

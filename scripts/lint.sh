@@ -5,9 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-SRC_DIRS=(lib executor server worker client tools calib)
-INC=(-D_GNU_SOURCE -Ilib/core -Ilib/api -Ilib/seal -Ilib/store -Ilib/measure -Iexecutor
-     -Iserver -Iworker -Iclient "-I$BUILD")
+SRC_DIRS=(lib executor server worker client tools calib monitor)
+INC=(-D_GNU_SOURCE -Ilib/core -Ilib/api -Ilib/seal -Ilib/store -Ilib/measure -Ilib/http
+     -Ilib/monitor -Iexecutor -Iserver -Iworker -Iclient -Imonitor "-I$BUILD")
 fail=0
 
 # Unbounded or unsafe by design: every use has a bounded replacement here
@@ -27,7 +27,7 @@ fi
 # like are style; the BPF program is compiled by clang for another target.
 if ! cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	--inline-suppr --suppress=missingIncludeSystem -j"$(nproc)" "${INC[@]}" \
-	-i lib/measure/bpf "${SRC_DIRS[@]}"; then
+	-i lib/measure/bpf -i lib/monitor/bpf "${SRC_DIRS[@]}"; then
 	echo "lint: cppcheck findings above"
 	fail=1
 fi
@@ -35,7 +35,7 @@ fi
 # clang-tidy: the analyzer and the bug-prone checks that do not fight the
 # house style (checks in .clang-tidy).  What it says of generated code (the
 # BPF skeleton libbpf's bpftool writes into $BUILD) is not ours to fix.
-mapfile -t files < <(find "${SRC_DIRS[@]}" -name '*.c' -not -path 'lib/measure/bpf/*' | sort)
+mapfile -t files < <(find "${SRC_DIRS[@]}" -name '*.c' -not -path 'lib/*/bpf/*' 2>/dev/null | sort)
 cflags=$(pkg-config --cflags libmicrohttpd hiredis libsodium jansson libbpf libseccomp libcurl 2>/dev/null)
 export TIDY_FLAGS="-std=c17 ${INC[*]} $cflags"
 # shellcheck disable=SC2016

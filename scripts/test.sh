@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: setup, a -Werror build, Check unit and Redis integration
 # tests, the harness's Python tests, then the end-to-end suites over HTTP (model
-# meter, and a simulated powercap tree with forced wraps), the pages in headless
+# meter, and a simulated powercap tree with forced wraps; both with the host
+# monitor's T037Monitor, ~20 s each, so its ASan+UBSan run too), the pages in headless
 # Chromium (tests/browser: screenshots in build/artifacts/browser) and a load test over
 # two worker hosts (tests/load/load.py; its full size: --tasks 3000).
 #   scripts/test.sh            everything

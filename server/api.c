@@ -33,6 +33,7 @@
 #include "queue.h"
 #include "ratelimit.h"
 #include "redis.h"
+#include "pages.h"
 #include "reportpage.h"
 #include "request.h"
 #include "seals.h"
@@ -593,6 +594,32 @@ static bool matches(const struct route *rt, const char *path)
 	       strcmp(path + n - s, rt->suffix ? rt->suffix : "") == 0;
 }
 
+/* The errors the routing itself gives, for a JSON route and for a page. */
+static const struct {
+	const char *code, *message;        /* JSON (apierr's vocabulary) */
+	int status;
+	const char *title, *page_message;  /* a page answers a browser: its errors are pages too */
+} route_errors[] = {
+	{ "method_not_allowed", "method not allowed here", 405, "Method not allowed",
+	  "This page can only be read (GET)." },
+	{ "unauthorized", "a valid bearer token is required", 401, "Sign in",
+	  "This page needs an API token: sign in with any user name and the token as password." },
+	{ "rate_limited", "too many requests", 429, "Too many requests",
+	  "Too many requests: try again in a few seconds." },
+};
+enum { ROUTE_405, ROUTE_401, ROUTE_429 };
+
+static void route_error(const struct route *rt, const struct http_request *req,
+			struct http_response *resp, int which)
+{
+	if (rt->page)
+		pages_error(resp, route_errors[which].status, route_errors[which].title,
+			    route_errors[which].page_message);
+	else
+		api_respond_error(resp, req, route_errors[which].code, route_errors[which].message,
+				  NULL);
+}
+
 /* Answers req; returns the index of the route that matched (NROUTES: none). */
 static size_t dispatch(struct api *a, const struct http_request *req, struct http_response *resp)
 {
@@ -607,16 +634,12 @@ static size_t dispatch(struct api *a, const struct http_request *req, struct htt
 								     : NULL;
 		if (!fn) {
 			snprintf(resp->allow, sizeof resp->allow, "%s", rt->allow);
-			api_respond_error(resp, req, "method_not_allowed", "method not allowed here", NULL);
+			route_error(rt, req, resp, ROUTE_405);
 			return i;
 		}
 		struct http_request who = *req;
 		if (rt->auth && !authorized(a, req, who.client, sizeof who.client)) {
-			if (rt->page)
-				report_error_page(resp, 401, "Sign in", "This page needs an API token: "
-						  "sign in with any user name and the token as password.");
-			else
-				api_respond_error(resp, req, "unauthorized", "a valid bearer token is required", NULL);
+			route_error(rt, req, resp, ROUTE_401);
 			resp->auth_challenge = true;
 			resp->challenge_basic = rt->page;
 			return i;
@@ -626,7 +649,7 @@ static size_t dispatch(struct api *a, const struct http_request *req, struct htt
 			if (!ratelimit_allow(a->rl, who.client, util_mono_ns(), &retry)) {
 				snprintf(resp->retry_after, sizeof resp->retry_after, "%ld",
 					 (long)ceil(retry));
-				api_respond_error(resp, req, "rate_limited", "too many requests", NULL);
+				route_error(rt, req, resp, ROUTE_429);
 				return i;
 			}
 		}
@@ -723,7 +746,7 @@ struct api *api_new(const struct jt_config *cfg, char *why, size_t whylen)
 				  (int)cfg->server_threads + 2, &ha);
 	if (!a->pool) {
 		err = -errno;
-		util_say(why, whylen, "redis_url %s / redis_sentinels '%s': %s", cfg->redis_url,
+		util_say(why, whylen, "redis_url '%s' / redis_sentinels '%s': %s", cfg->redis_url,
 			 cfg->redis_sentinels, strerror(errno));
 		goto fail;
 	}

@@ -12,7 +12,7 @@
 #include "jsonget.h"
 #include "keys.h"
 #include "redis.h"
-#include "reportpage.h"
+#include "pages.h"
 #include "request.h"
 #include "svg.h"
 #include "tasks.h"
@@ -398,7 +398,7 @@ void comparepage_html(struct api *a, const struct http_request *req, struct http
 	char why[256];
 	load(a, req->query, &l);
 	if (l.status) {
-		report_error_page(resp, l.status, l.status == 422 ? "Bad comparison" : l.status == 404
+		pages_error(resp, l.status, l.status == 422 ? "Bad comparison" : l.status == 404
 				  ? "No such task" : "Not available", l.why);
 		if (l.status == 503)
 			snprintf(resp->retry_after, sizeof resp->retry_after, "5");
@@ -406,12 +406,12 @@ void comparepage_html(struct api *a, const struct http_request *req, struct http
 	}
 	json_t *cmp = compare_build(l.results, l.n, why, sizeof why);
 	if (!cmp) {
-		report_error_page(resp, 500, "Not available", why);
+		pages_error(resp, 500, "Not available", why);
 	} else {
 		struct html h;
 		html_init(&h);
 		comparepage_build(&h, cmp);
-		report_respond(resp, 200, &h, HTML_CSP_NO_SCRIPT);
+		pages_respond(resp, 200, &h, HTML_CSP_NO_SCRIPT);
 	}
 	json_decref(cmp);
 	loaded_free(&l);

@@ -15,7 +15,7 @@
 #include "log.h"
 #include "queue.h"
 #include "redis.h"
-#include "reportpage.h"
+#include "pages.h"
 #include "taskcount.h"
 #include "units.h"
 #include "util.h"
@@ -413,7 +413,7 @@ void dashboard_handle(struct api *a, const struct http_request *req, struct http
 	struct html h;
 	html_init(&h);
 	dashboard_page(&v, &h);
-	report_respond(resp, 200, &h, dashboard_csp);
+	pages_respond(resp, 200, &h, dashboard_csp);
 	hosts_free(&hs);
 	workers_list_free(ws, v.n_workers);
 	recent_free(ts, v.n_tasks);

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dynbuf.h"
+#include "promtext.h"
 
 /* Every code the API sends; anything else is "other" (the last slot). */
 static const int codes[] = { 200, 201, 202, 204, 400, 401, 403, 404, 405, 409, 410,
@@ -65,9 +67,8 @@ static unsigned long long get(const atomic_ullong *v)
 
 int httpstats_write(const struct httpstats *s, struct dynbuf *out)
 {
-	int e = dynbuf_add_str(out, "# HELP jouletrace_http_requests_total HTTP requests answered, "
-				    "by route and status code.\n"
-				    "# TYPE jouletrace_http_requests_total counter\n");
+	int e = promtext_head(out, "jouletrace_http_requests_total", "counter",
+			      "HTTP requests answered, by route and status code.");
 	for (size_t i = 0; !e && i <= s->n; i++) {
 		const char *route = i < s->n ? s->routes[i] : "other";
 		for (size_t c = 0; !e && c < NCODES; c++) {
@@ -83,27 +84,22 @@ int httpstats_write(const struct httpstats *s, struct dynbuf *out)
 		}
 	}
 	if (!e)
-		e = dynbuf_add_str(out, "# HELP jouletrace_http_request_duration_seconds Time from "
-					"request to response, by route.\n"
-					"# TYPE jouletrace_http_request_duration_seconds histogram\n");
+		e = promtext_head(out, "jouletrace_http_request_duration_seconds", "histogram",
+				  "Time from request to response, by route.");
 	for (size_t i = 0; !e && i <= s->n; i++) {
 		const char *route = i < s->n ? s->routes[i] : "other";
-		unsigned long long cum = 0, count = get(&s->r[i].count);
-		if (!count)
+		unsigned long long cum[NBOUNDS + 1], acc = 0;
+		char labels[96];
+		if (!get(&s->r[i].count))
 			continue;
-		for (size_t b = 0; !e && b < NBOUNDS; b++) {
-			cum += get(&s->r[i].bucket[b]);
-			e = dynbuf_printf(out, "jouletrace_http_request_duration_seconds_bucket"
-					       "{route=\"%s\",le=\"%g\"} %llu\n", route, bounds[b], cum);
-		}
-		/* +Inf equals _count: read once, so the two never disagree */
-		cum += get(&s->r[i].bucket[NBOUNDS]);
-		if (!e)
-			e = dynbuf_printf(out, "jouletrace_http_request_duration_seconds_bucket"
-					       "{route=\"%s\",le=\"+Inf\"} %llu\n"
-					       "jouletrace_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n"
-					       "jouletrace_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-					  route, cum, route, (double)get(&s->r[i].sum_ns) / 1e9, route, cum);
+		/* +Inf is the sum of the buckets read here (not count, read apart), so
+		 * the buckets never pass it */
+		for (size_t b = 0; b <= NBOUNDS; b++)
+			cum[b] = acc += get(&s->r[i].bucket[b]);
+		snprintf(labels, sizeof labels, "route=\"%s\",", route);
+		struct promtext_hist h = { .bounds = bounds, .n = NBOUNDS, .cumulative = cum,
+					   .sum = (double)get(&s->r[i].sum_ns) / 1e9 };
+		e = promtext_histogram(out, "jouletrace_http_request_duration_seconds", labels, &h);
 	}
 	return e;
 }

@@ -15,6 +15,7 @@
 #include "jobstats.h"
 #include "keys.h"
 #include "lock.h"
+#include "promtext.h"
 #include "queue.h"
 #include "redis.h"
 #include "taskcount.h"
@@ -37,12 +38,6 @@ struct host_row {
 	bool lock_known, lock_held;
 	long long fence;
 };
-
-/* A metric's HELP and TYPE lines. */
-static int head(struct dynbuf *b, const char *name, const char *type, const char *help)
-{
-	return dynbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 /* Host ids come from keys_id_valid-checked config: no quote or backslash can
  * reach a label, but say so where it is relied on. */
@@ -81,25 +76,25 @@ static size_t hosts_of(struct redis *r, struct host_row *rows, long long *live)
 
 static int write_hosts(struct dynbuf *b, const struct host_row *rows, size_t n, long long live)
 {
-	int e = head(b, "jouletrace_workers_live", "gauge", "Workers whose heartbeat is current.");
+	int e = promtext_head(b, "jouletrace_workers_live", "gauge", "Workers whose heartbeat is current.");
 	e = e ? e : dynbuf_printf(b, "jouletrace_workers_live %lld\n", live);
-	e = e ? e : head(b, "jouletrace_host_workers", "gauge", "Live workers per measurement host.");
+	e = e ? e : promtext_head(b, "jouletrace_host_workers", "gauge", "Live workers per measurement host.");
 	for (size_t k = 0; !e && k < n; k++)
 		e = dynbuf_printf(b, "jouletrace_host_workers{host_id=\"%s\"} %lld\n", rows[k].id,
 				  rows[k].workers);
-	e = e ? e : head(b, "jouletrace_worker_heartbeat_age_seconds", "gauge",
+	e = e ? e : promtext_head(b, "jouletrace_worker_heartbeat_age_seconds", "gauge",
 			 "Age of the freshest worker heartbeat of each host.");
 	for (size_t k = 0; !e && k < n; k++)
 		if (rows[k].heartbeat_age >= 0)
 			e = dynbuf_printf(b, "jouletrace_worker_heartbeat_age_seconds{host_id=\"%s\"} %.3f\n",
 					  rows[k].id, rows[k].heartbeat_age);
-	e = e ? e : head(b, "jouletrace_lock_held", "gauge",
+	e = e ? e : promtext_head(b, "jouletrace_lock_held", "gauge",
 			 "1 while a worker holds the host's measurement lock.");
 	for (size_t k = 0; !e && k < n; k++)
 		if (rows[k].lock_known)
 			e = dynbuf_printf(b, "jouletrace_lock_held{host_id=\"%s\"} %d\n", rows[k].id,
 					  rows[k].lock_held);
-	e = e ? e : head(b, "jouletrace_lock_fencing_token", "gauge",
+	e = e ? e : promtext_head(b, "jouletrace_lock_fencing_token", "gauge",
 			 "The host lock's latest fencing number (it only grows).");
 	for (size_t k = 0; !e && k < n; k++)
 		if (rows[k].lock_known)
@@ -110,7 +105,7 @@ static int write_hosts(struct dynbuf *b, const struct host_row *rows, size_t n, 
 
 static int write_jobs(struct dynbuf *b, const struct jobstats *js)
 {
-	int e = head(b, "jouletrace_jobs_finished_total", "counter",
+	int e = promtext_head(b, "jouletrace_jobs_finished_total", "counter",
 		     "Jobs finished by workers, by kind and outcome.");
 	for (int k = 0; !e && k < 2; k++)
 		for (int o = 0; !e && o < 3; o++)
@@ -118,23 +113,20 @@ static int write_jobs(struct dynbuf *b, const struct jobstats *js)
 					  kinds[k], outcomes[o], js->finished[k][o]);
 	for (int h = 0; !e && h < JOBSTATS_NHIST; h++) {
 		const struct jobstats_hist_view *v = &js->h[h];
-		e = head(b, v->name, "histogram", v->help);
-		for (size_t i = 0; !e && i < v->n_bounds; i++)
-			e = dynbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", v->name, v->bounds[i],
-					  v->cumulative[i]);
-		e = e ? e : dynbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n",
-					  v->name, v->cumulative[v->n_bounds], v->name, v->sum,
-					  v->name, v->count);
+		struct promtext_hist ph = { .bounds = v->bounds, .n = v->n_bounds,
+					    .cumulative = v->cumulative, .sum = v->sum };
+		e = promtext_head(b, v->name, "histogram", v->help);
+		e = e ? e : promtext_histogram(b, v->name, "", &ph);
 	}
 	return e;
 }
 
 static int write_store(struct dynbuf *b, long long qm, long long qv, const long long *counts)
 {
-	int e = head(b, "jouletrace_queue_depth", "gauge", "Jobs waiting, by queue.");
+	int e = promtext_head(b, "jouletrace_queue_depth", "gauge", "Jobs waiting, by queue.");
 	e = e ? e : dynbuf_printf(b, "jouletrace_queue_depth{queue=\"measure\"} %lld\n"
 				     "jouletrace_queue_depth{queue=\"validate\"} %lld\n", qm, qv);
-	e = e ? e : head(b, "jouletrace_tasks", "gauge", "Task records kept, by status.");
+	e = e ? e : promtext_head(b, "jouletrace_tasks", "gauge", "Task records kept, by status.");
 	for (int i = 0; !e && i < TASK_NSTATUS; i++)
 		e = dynbuf_printf(b, "jouletrace_tasks{status=\"%s\"} %lld\n", statuses[i], counts[i]);
 	return e;
@@ -142,22 +134,22 @@ static int write_store(struct dynbuf *b, long long qm, long long qv, const long 
 
 static int write_api(struct dynbuf *b, struct api *a)
 {
-	int e = head(b, "jouletrace_http_responses_total", "counter",
+	int e = promtext_head(b, "jouletrace_http_responses_total", "counter",
 		     "HTTP responses by status class.");
 	e = e ? e : dynbuf_printf(b, "jouletrace_http_responses_total{class=\"2xx\"} %llu\n"
 				     "jouletrace_http_responses_total{class=\"4xx\"} %llu\n"
 				     "jouletrace_http_responses_total{class=\"5xx\"} %llu\n",
 				  (unsigned long long)a->http_2xx, (unsigned long long)a->http_4xx,
 				  (unsigned long long)a->http_5xx);
-	e = e ? e : head(b, "jouletrace_tasks_created_total", "counter",
+	e = e ? e : promtext_head(b, "jouletrace_tasks_created_total", "counter",
 			 "Measure tasks this server queued.");
 	e = e ? e : dynbuf_printf(b, "jouletrace_tasks_created_total %llu\n",
 				  (unsigned long long)a->tasks_created);
-	e = e ? e : head(b, "jouletrace_validations_total", "counter",
+	e = e ? e : promtext_head(b, "jouletrace_validations_total", "counter",
 			 "Validate requests this server handled.");
 	e = e ? e : dynbuf_printf(b, "jouletrace_validations_total %llu\n",
 				  (unsigned long long)a->validations);
-	e = e ? e : head(b, "jouletrace_validations_waiting", "gauge",
+	e = e ? e : promtext_head(b, "jouletrace_validations_waiting", "gauge",
 			 "Validate requests waiting for a worker's answer (no thread held).");
 	e = e ? e : dynbuf_printf(b, "jouletrace_validations_waiting %u\n",
 				  validwait_waiting(a->vw));
@@ -186,7 +178,7 @@ void metrics_handle(struct api *a, const struct http_request *req, struct http_r
 	if (r)
 		redis_pool_put(a->pool, r);
 	dynbuf_init(&b, METRICS_MAX_BYTES);
-	e = head(&b, "jouletrace_up", "gauge", "1 when the component answers.");
+	e = promtext_head(&b, "jouletrace_up", "gauge", "1 when the component answers.");
 	e = e ? e : dynbuf_printf(&b, "jouletrace_up{component=\"redis\"} %d\n", up);
 	e = e ? e : write_api(&b, a);
 	if (!e && up)
@@ -195,15 +187,5 @@ void metrics_handle(struct api *a, const struct http_request *req, struct http_r
 		e = write_hosts(&b, rows, nrows, live);
 	if (!e && have_jobs)
 		e = write_jobs(&b, &js);
-	size_t len = 0;
-	char *text = e ? NULL : dynbuf_take(&b, &len);
-	dynbuf_free(&b);
-	if (!text) {
-		resp->status = 500;
-		return;
-	}
-	resp->status = 200;
-	resp->content_type = "text/plain; version=0.0.4";
-	resp->body = text;
-	resp->body_len = len;
+	http_metrics_response(resp, &b, e);
 }

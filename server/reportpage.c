@@ -10,6 +10,7 @@
 #include "api_impl.h"
 #include "jsonget.h"
 #include "keys.h"
+#include "pages.h"
 #include "redis.h"
 #include "sealmatch.h"
 #include "svg.h"
@@ -529,39 +530,6 @@ int report_build(struct html *h, const json_t *task, const struct report_seal *s
 	return html_end(h);
 }
 
-/* ---- responses ------------------------------------------------------------ */
-
-void report_respond(struct http_response *resp, int status, struct html *h, const char *csp)
-{
-	static const char failed[] = "<!DOCTYPE html>\n<title>jouletrace</title>"
-				     "<p>The page could not be built.</p>\n";
-	size_t len = 0;
-	int err;
-	resp->body = html_finish(h, &len, &err);
-	resp->status = status;
-	if (!resp->body) {
-		resp->body = strdup(failed);
-		len = resp->body ? strlen(resp->body) : 0;
-		resp->status = 500;
-	}
-	resp->body_len = len;
-	resp->content_type = REPORT_CONTENT_TYPE;
-	resp->csp = csp;
-}
-
-void report_error_page(struct http_response *resp, int status, const char *title,
-		       const char *message)
-{
-	struct html h;
-	html_init(&h);
-	html_begin(&h, title, NULL);
-	html_raw(&h, "<section class=\"card\" id=\"error\"><p>");
-	html_text(&h, message);
-	html_raw(&h, "</p><p><a href=\"/\">The dashboard</a></p></section>");
-	html_end(&h);
-	report_respond(resp, status, &h, HTML_CSP_NO_SCRIPT);
-}
-
 /* ---- the handler ---------------------------------------------------------- */
 
 static void check_seal(struct api *a, const json_t *task, struct report_seal *sv)
@@ -590,7 +558,7 @@ void report_handle(struct api *a, const struct http_request *req, struct http_re
 		id[n] = '\0';
 	}
 	if (!keys_task_id_valid(id)) {
-		report_error_page(resp, 404, "No such task", "There is no task with that id.");
+		pages_error(resp, 404, "No such task", "There is no task with that id.");
 		return;
 	}
 	struct redis *r = redis_pool_get(a->pool);
@@ -598,12 +566,12 @@ void report_handle(struct api *a, const struct http_request *req, struct http_re
 	if (r)
 		redis_pool_put(a->pool, r);
 	if (err == -ENOENT) {
-		report_error_page(resp, 404, "No such task",
+		pages_error(resp, 404, "No such task",
 				  "There is no task with that id (or its result has expired).");
 		goto out;
 	}
 	if (err || !(task = json_loads(body, 0, NULL))) {
-		report_error_page(resp, err ? 503 : 500, "Not available",
+		pages_error(resp, err ? 503 : 500, "Not available",
 				  err ? "Redis is unreachable: try again shortly." : "The task's record is unreadable.");
 		if (err)
 			snprintf(resp->retry_after, sizeof resp->retry_after, "5");
@@ -612,7 +580,7 @@ void report_handle(struct api *a, const struct http_request *req, struct http_re
 	check_seal(a, task, &sv);
 	html_init(&h);
 	report_build(&h, task, &sv);
-	report_respond(resp, 200, &h, HTML_CSP_NO_SCRIPT);
+	pages_respond(resp, 200, &h, HTML_CSP_NO_SCRIPT);
 out:
 	json_decref(task);
 	free(body);

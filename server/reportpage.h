@@ -13,9 +13,6 @@
  * an unknown or malformed id is a 404 page.  Every string from the task goes
  * through html_text.
  *
- * Also the response helpers every page shares (report_respond,
- * report_error_page): text/html, the CSP, nosniff, no-store.
- *
  * Thread safety: as api.h (any number of HTTP threads); report_build is a pure
  * function of its arguments.
  */
@@ -31,7 +28,6 @@
 
 struct api;
 
-#define REPORT_CONTENT_TYPE "text/html; charset=utf-8"
 #define REPORT_SUFFIX "/report"
 
 /* What became of the task's seal: checked by the caller (seals_check). */
@@ -52,16 +48,5 @@ int report_build(struct html *h, const json_t *task, const struct report_seal *s
 
 /* The route's handler (api.c's routing: path is TASKS_PREFIX{id}/report). */
 void report_handle(struct api *a, const struct http_request *req, struct http_response *resp);
-
-/*
- * The finished page h as the response with status and the pages' headers
- * (text/html, Content-Security-Policy csp, nosniff, no-store); a 500 page
- * when h failed.  h is left empty.
- */
-void report_respond(struct http_response *resp, int status, struct html *h, const char *csp);
-
-/* A short page with status: the heading title and the message (both escaped). */
-void report_error_page(struct http_response *resp, int status, const char *title,
-		       const char *message);
 
 #endif

@@ -734,7 +734,7 @@ struct worker *worker_new(const struct jt_config *cfg, volatile sig_atomic_t *st
 	w->r_keep = redis_open_ha(cfg->redis_url, (int)cfg->redis_timeout_ms, &ha);
 	if (!w->r_main || !w->r_val || !w->r_keep) {
 		err = -errno;
-		util_say(why, whylen, "redis_url %s / redis_sentinels '%s': %s", cfg->redis_url,
+		util_say(why, whylen, "redis_url '%s' / redis_sentinels '%s': %s", cfg->redis_url,
 			 cfg->redis_sentinels, strerror(errno));
 		goto fail;
 	}

@@ -103,7 +103,7 @@ static const struct config_def config_table[] = {
 	INT(max_validate_waiting, "256", 1, 100000),
 	/* redis / queue / lock */
 	STR(redis_url, "redis://127.0.0.1:6379/0", check_redis_url,
-	    "redis://HOST:PORT/DB or unix://PATH"),
+	    "redis://HOST:PORT/DB, unix://PATH, or empty (the monitor only)"),
 	INT(redis_timeout_ms, "2000", 10, 60000),
 	STR(redis_sentinels, "", check_sentinels,
 	    "empty or host:port,host:port,... (at most 16)"),
@@ -135,6 +135,15 @@ static const struct config_def config_table[] = {
 	INT(calibration_valid_days, "7", 1, 365),
 	DBL(calibration_max_cv_percent, "10", 0.1, 100),
 	DBL(calibration_max_busy_percent, "10", 0, 100),
+	/* host monitor */
+	INT(monitor_tick_ms, "100", 10, 10000),
+	INT(monitor_seal_seconds, "60", 1, 86400),
+	STR(monitor_seal_file, "run/monitor-seals.jsonl", check_nonempty, "a path"),
+	INT(monitor_seal_file_max_bytes, "16777216", 4096, 1099511627776.0),
+	INT(monitor_seal_file_keep, "10", 1, 1000),
+	INT(monitor_top_processes, "50", 1, 10000),
+	STR(monitor_listen, "127.0.0.1:9101", check_listen, "host:port, port 1..65535"),
+	STR(monitor_packages, "auto", check_nonempty, "auto or P=CPUS;P=CPUS, e.g. 0=0-3;1=4-7"),
 	/* logging */
 	ENUM(log_level, "info", level_values, "debug|info|warn|error"),
 	ENUM(log_format, "text", format_values, "text|json"),
@@ -219,6 +228,10 @@ static int check_redis_url(const char *v, char *why, size_t cap)
 {
 	const char *rest = NULL;
 
+	/* empty: no Redis, which only jouletrace-monitor can do without (its
+	 * file holds the chain); the server and worker refuse it when they start */
+	if (!*v)
+		return 0;
 	if (strncmp(v, "redis://", 8) == 0)
 		rest = v + 8;
 	else if (strncmp(v, "unix://", 7) == 0)

@@ -100,6 +100,16 @@ struct jt_config {
 	long max_calls_per_window;         /* 16777216, 1024..2^30: passes × test cases of one
 					   * window at most (bounds sizing) */
 
+	/* host monitor (jouletrace-monitor, issue 13) */
+	long monitor_tick_ms;              /* 100, 10..10000: one accounting interval */
+	long monitor_seal_seconds;         /* 60, 1..86400: one sealed period (wall-clock aligned) */
+	char *monitor_seal_file;           /* run/monitor-seals.jsonl: the chain, one seal per line */
+	long monitor_seal_file_max_bytes;  /* 16 MiB, 4096..2^40: rotate before passing it */
+	long monitor_seal_file_keep;       /* 10, 1..1000: rotated files kept (FILE.1 newest) */
+	long monitor_top_processes;        /* 50, 1..10000: processes named per seal and in /metrics */
+	char *monitor_listen;              /* 127.0.0.1:9101: /metrics and /health */
+	char *monitor_packages;            /* auto | "P=CPUS;P=CPUS": CPU → package override */
+
 	/* logging */
 	char *log_level;           /* debug|info|warn|error */
 	char *log_format;          /* text|json */

@@ -27,14 +27,27 @@ static uint64_t clock_ns(clockid_t id)
 uint64_t util_mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 uint64_t util_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
 
-void util_rfc3339(uint64_t ns, char out[UTIL_RFC3339_LEN])
+/* digits of the fraction: 6 (µs) or 3 (ms); truncated, never rounded up, so a
+ * time never reads as later than it was. */
+static void rfc3339(uint64_t ns, int digits, char out[UTIL_RFC3339_LEN])
 {
 	time_t sec = (time_t)(ns / 1000000000ull);
+	unsigned long div = digits == 3 ? 1000000ul : 1000ul;
 	struct tm tm;
 	gmtime_r(&sec, &tm);
 	size_t n = strftime(out, UTIL_RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, UTIL_RFC3339_LEN - n, ".%06luZ",
-		 (unsigned long)((ns % 1000000000ull) / 1000));
+	snprintf(out + n, UTIL_RFC3339_LEN - n, ".%0*luZ", digits,
+		 (unsigned long)((ns % 1000000000ull) / div));
+}
+
+void util_rfc3339(uint64_t ns, char out[UTIL_RFC3339_LEN])
+{
+	rfc3339(ns, 6, out);
+}
+
+void util_rfc3339_ms(uint64_t ns, char out[UTIL_RFC3339_LEN])
+{
+	rfc3339(ns, 3, out);
 }
 
 int util_rfc3339_parse(const char *s, uint64_t *ns)

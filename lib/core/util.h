@@ -19,6 +19,8 @@ uint64_t util_mono_ns(void);          /* CLOCK_MONOTONIC in ns */
 uint64_t util_realtime_ns(void);      /* CLOCK_REALTIME in ns */
 /* Formats a CLOCK_REALTIME ns value as RFC 3339 UTC with microseconds. */
 void util_rfc3339(uint64_t realtime_ns, char out[UTIL_RFC3339_LEN]);
+/* The same with milliseconds ("2026-11-30T21:00:00.000Z"), truncated. */
+void util_rfc3339_ms(uint64_t realtime_ns, char out[UTIL_RFC3339_LEN]);
 /* Parses what util_rfc3339 writes (fraction optional, 'Z' required). */
 int util_rfc3339_parse(const char *s, uint64_t *realtime_ns);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calib.h"
+#include "lrsplit.h"
 #include "measure.h"
 #include "oncpu.h"
 
@@ -83,52 +84,22 @@ static int by_role_then_time(const void *a, const void *b)
 	return x->pid - y->pid;
 }
 
-struct rem {
-	uint64_t r;
-	size_t i;
-};
-
-static int by_remainder(const void *a, const void *b)
-{
-	const struct rem *x = a, *y = b;
-	if (x->r != y->r)
-		return x->r < y->r ? 1 : -1;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/*
- * Largest remainder: shares floor(|E|·w_i/denom), then one µJ more for the
- * largest remainders until the attributed total floor(|E|·Σw/denom) is
- * reached (fewer than n of them).  Returns the unattributed rest, or
- * INT64_MIN on ENOMEM.
- */
+/* The shared largest-remainder split (lrsplit.h) into the rows' energy_uj.
+ * Returns the unattributed rest, or INT64_MIN on ENOMEM. */
 static int64_t split(struct attrib_proc *g, const uint64_t *w, size_t n, int64_t energy,
 		     uint64_t denom)
 {
-	unsigned __int128 mag = (unsigned __int128)(energy < 0 ? -(__int128)energy : energy);
-	struct rem *rem = calloc(n ? n : 1, sizeof *rem);
-	int64_t sign = energy < 0 ? -1 : 1, assigned = 0;
-	uint64_t wsum = 0;
+	int64_t *share = calloc(n ? n : 1, sizeof *share), rest = INT64_MIN;
+	struct lrsplit_rem *rem = calloc(n ? n : 1, sizeof *rem);
 
-	if (!rem)
-		return INT64_MIN;
-	for (size_t i = 0; i < n; i++)
-		wsum += w[i];
-	int64_t target = (int64_t)(mag * wsum / denom);
-	for (size_t i = 0; i < n; i++) {
-		unsigned __int128 num = mag * w[i];
-		g[i].energy_uj = (int64_t)(num / denom);
-		rem[i].r = (uint64_t)(num % denom);
-		rem[i].i = i;
-		assigned += g[i].energy_uj;
+	if (share && rem) {
+		rest = lrsplit(energy, w, n, denom, share, rem);
+		for (size_t i = 0; i < n; i++)
+			g[i].energy_uj = share[i];
 	}
-	qsort(rem, n, sizeof *rem, by_remainder);
-	for (int64_t k = 0; k < target - assigned && (size_t)k < n; k++)
-		g[rem[k].i].energy_uj++;
-	for (size_t i = 0; i < n; i++)
-		g[i].energy_uj *= sign;
+	free(share);
 	free(rem);
-	return sign * (int64_t)(mag - (unsigned __int128)target);
+	return rest;
 }
 
 /*

@@ -118,12 +118,12 @@ void meter_close(struct meter *m)
 		m->ops->close(m);
 }
 
-struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_layout *layout,
-				char *why, size_t whylen)
+void meter_options_config(const struct jt_config *cfg, int socket, const struct cpuset *cpus,
+			  struct meter_options *o)
 {
-	struct meter_options o = {
+	*o = (struct meter_options){
 		.kind = cfg->meter, .powercap_root = cfg->powercap_root,
-		.socket = layout->socket, .cpus = &layout->package,
+		.socket = socket, .cpus = cpus,
 		.model_idle_package_watts = cfg->model_idle_package_watts,
 		.model_active_watts_per_cpu = cfg->model_active_watts_per_cpu,
 		.model_idle_dram_watts = cfg->model_idle_dram_watts,
@@ -131,7 +131,14 @@ struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_la
 		.proc_root = "",
 	};
 	for (int d = 0; d < METER_NDOMAINS; d++)
-		o.max_plausible_watts[d] = d == METER_DRAM ? cfg->max_plausible_dram_watts
-							   : cfg->max_plausible_package_watts;
+		o->max_plausible_watts[d] = d == METER_DRAM ? cfg->max_plausible_dram_watts
+							    : cfg->max_plausible_package_watts;
+}
+
+struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_layout *layout,
+				char *why, size_t whylen)
+{
+	struct meter_options o;
+	meter_options_config(cfg, layout->socket, &layout->package, &o);
 	return meter_open(&o, why, whylen);
 }

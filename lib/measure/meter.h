@@ -89,6 +89,12 @@ struct cpu_layout;
  */
 struct meter *meter_open_config(const struct jt_config *cfg, const struct cpu_layout *layout,
 				char *why, size_t whylen);
+/*
+ * The same options for any package: socket and its CPUs (borrowed by *o until
+ * meter_open returns).  The host monitor opens one meter per package with it.
+ */
+void meter_options_config(const struct jt_config *cfg, int socket, const struct cpuset *cpus,
+			  struct meter_options *o);
 
 /* Fills *out.  Cheap: one pread per zone.  -EIO/-errno when a counter read fails. */
 int meter_read(struct meter *m, struct meter_reading *out);

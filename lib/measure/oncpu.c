@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include "bpf/oncpu_bpf.h"
 #include "oncpu.skel.h"
 
+#include "bpfsrc.h"
 #include "cpuset.h"
 #include "log.h"
 #include "util.h"
@@ -63,21 +63,6 @@ struct oncpu {
 	/* proc */
 	struct oncpu_proc *proc;
 };
-
-__attribute__((format(printf, 2, 0)))
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	char line[512];
-	vsnprintf(line, sizeof line, fmt, ap);
-	size_t len = strlen(line);
-	while (len && line[len - 1] == '\n')
-		line[--len] = '\0';
-	/* Info, not warn: a host without BPF is expected, and oncpu_open's why says it once. */
-	log_msg(level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG, "%s", line);
-	return 0;
-}
 
 static int cmp_entry(const void *pa, const void *pb)
 {
@@ -153,35 +138,14 @@ static int bulk_read(struct oncpu *o, size_t *n)
 {
 	size_t got = 0;
 	if (!o->no_batch) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		__u32 batch = 0;
-		bool first = true;
-		for (;;) {
-			__u32 count = (__u32)(ONCPU_BPF_MAX_TASKS - got);
-			if (count == 0)
-				break;
-			int err = bpf_map_lookup_batch(o->map_fd, first ? NULL : &batch, &batch,
-						       o->keys + got, o->vals + got, &count, &opts);
-			first = false;
-			if (err && err != -ENOENT)
-				count = 0;   /* only ENOENT promises a valid count with an error */
-			got += count;
-			if (err == -ENOENT)
-				break;
-			if (err == -ENOSPC)   /* map grew past capacity while we read: keep what fits */
-				break;
-			if (err && got == 0 && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
-				log_debug("oncpu: no map batch ops (%s), iterating", strerror(-err));
-				o->no_batch = true;
-				break;
-			}
-			if (err)
-				return err;
-		}
-		if (!o->no_batch) {
-			*n = got;
-			return 0;
-		}
+		int err = bpfsrc_batch(o->map_fd, false, o->keys, sizeof *o->keys, o->vals,
+				       sizeof *o->vals, ONCPU_BPF_MAX_TASKS, n);
+		if (err == -ENOSPC)   /* map grew past capacity while we read: keep what fits */
+			err = 0;
+		if (err != -EOPNOTSUPP)
+			return err;
+		log_debug("oncpu: no map batch ops, iterating");
+		o->no_batch = true;
 	}
 	__u32 key = 0, next;
 	const void *prevp = NULL;
@@ -320,10 +284,11 @@ static void bpf_stop(struct oncpu *o)
 	o->vals = NULL;
 }
 
-static int bpf_start(struct oncpu *o, char *why, size_t whylen)
+static int bpf_start(void *ctx, char *why, size_t whylen)
 {
+	struct oncpu *o = ctx;
 	int ret = 0;
-	libbpf_set_print(libbpf_log);
+	bpfsrc_log_install();
 
 	o->ncpu = cpuset_count(&o->cpus);
 	o->cpu_list = calloc((size_t)o->ncpu, sizeof *o->cpu_list);
@@ -355,16 +320,9 @@ static int bpf_start(struct oncpu *o, char *why, size_t whylen)
 			o->skel->rodata->measurement_mask[c / 64] |= 1ULL << (c % 64);
 	}
 	ret = oncpu_bpf__load(o->skel);
-	if (ret) {
-		util_say(why, whylen, "bpf: load: %s%s", strerror(-ret),
-		    ret == -EPERM ? " (needs root, or CAP_BPF and CAP_PERFMON)" : "");
+	ret = bpfsrc_loaded(ret, ret ? NULL : o->skel->bss, why, whylen);
+	if (ret)
 		goto out;
-	}
-	if (!o->skel->bss) {
-		ret = -ENOTSUP;
-		util_say(why, whylen, "bpf: global data not mappable on this kernel");
-		goto out;
-	}
 	ret = oncpu_bpf__attach(o->skel);
 	if (ret) {
 		util_say(why, whylen, "bpf: attach sched_switch: %s", strerror(-ret));
@@ -378,11 +336,17 @@ out:
 	return ret;
 }
 
+static int proc_start(void *ctx)
+{
+	struct oncpu *o = ctx;
+	o->proc = oncpu_proc_open(&o->cpus);
+	return o->proc ? 0 : -errno;
+}
+
 struct oncpu *oncpu_open(const struct cpuset *cpus, const struct cpuset *measurement,
 			 bool allow_bpf, char *why, size_t whylen)
 {
 	int ret = 0;
-	char reason[256] = "";
 	struct oncpu *o = calloc(1, sizeof *o);
 	if (!o)
 		return NULL;
@@ -401,24 +365,11 @@ struct oncpu *oncpu_open(const struct cpuset *cpus, const struct cpuset *measure
 		util_say(why, whylen, "no watched or no measurement CPUs");
 		goto out;
 	}
-	if (allow_bpf) {
-		if (bpf_start(o, reason, sizeof reason) == 0) {
-			o->src = ONCPU_BPF;
-			util_say(why, whylen, "%s", "");
-			goto out;
-		}
-		log_debug("oncpu: %s; falling back to /proc", reason);
-	} else {
-		util_say(reason, sizeof reason, "bpf: disabled by configuration");
+	ret = bpfsrc_choose("oncpu", allow_bpf, bpf_start, proc_start, o, why, whylen);
+	if (ret >= 0) {
+		o->src = ret == BPFSRC_BPF ? ONCPU_BPF : ONCPU_PROC;
+		ret = 0;
 	}
-	o->proc = oncpu_proc_open(&o->cpus);
-	if (!o->proc) {
-		ret = -errno;
-		util_say(why, whylen, "%s; proc: %s", reason, strerror(errno));
-		goto out;
-	}
-	o->src = ONCPU_PROC;
-	util_say(why, whylen, "%s", reason);
 out:
 	if (ret) {
 		free(o);

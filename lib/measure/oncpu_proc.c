@@ -26,8 +26,6 @@
 #define PROC_MAX_TRACKED 65536
 /* pid_max can be at most 2^22: a /proc scan never legitimately holds more. */
 #define PROC_MAX_PROCS (4 * 1024 * 1024)
-/* /proc/<pid>/stat is one line of ~52 numbers and a 16-byte comm. */
-#define STAT_MAX 1024
 
 struct ident {
 	pid_t pid;
@@ -55,60 +53,6 @@ struct scan {
 	size_t n;
 	size_t *byppid;        /* indexes into pi, sorted by ppid */
 };
-
-struct stat_fields {
-	pid_t ppid;
-	uint64_t start;
-	uint64_t ticks;        /* utime + stime */
-	char comm[16];
-};
-
-/* comm may hold spaces and ')', so the fields start after the last ')'. */
-static int parse_stat(const char *buf, struct stat_fields *f)
-{
-	const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-	if (!open || !close || close < open)
-		return -EIO;
-	size_t len = (size_t)(close - open - 1);
-	if (len > sizeof f->comm - 1)
-		len = sizeof f->comm - 1;
-	memcpy(f->comm, open + 1, len);
-	f->comm[len] = '\0';
-	/* After ')': field 3 is state, 4 ppid, 14/15 utime/stime, 22 starttime. */
-	const char *s = close + 1;
-	unsigned long long v[23] = { 0 };
-	int field = 3;
-	while (*s && field <= 22) {
-		while (*s == ' ')
-			s++;
-		if (!*s)
-			break;
-		if (field == 3) {
-			s++;   /* the state letter */
-		} else {
-			char *end;
-			errno = 0;
-			v[field] = strtoull(s, &end, 10);
-			if (end == s || errno)
-				return -EIO;
-			s = end;
-		}
-		field++;
-	}
-	if (field <= 22)
-		return -EIO;
-	f->ppid = (pid_t)v[4];
-	f->ticks = v[14] + v[15];
-	f->start = v[22];
-	return 0;
-}
-
-static int read_stat(const char *path, struct stat_fields *f)
-{
-	char buf[STAT_MAX];
-	int ret = util_read_line(path, buf, sizeof buf);
-	return ret ? ret : parse_stat(buf, f);
-}
 
 static int cmp_ident(const void *pa, const void *pb)
 {
@@ -177,9 +121,9 @@ static int scan_proc(struct scan *sc)
 			cap = ncap;
 		}
 		char path[64];
-		struct stat_fields f;
+		struct procstat_pid f;
 		snprintf(path, sizeof path, "/proc/%lld/stat", pid);
-		if (read_stat(path, &f))
+		if (procstat_pid_read(path, &f))
 			continue;   /* exited since readdir */
 		sc->pi[sc->n++] = (struct pinfo){ .pid = (pid_t)pid, .ppid = f.ppid, .start = f.start };
 	}
@@ -285,9 +229,9 @@ static int add_threads(struct oncpu_proc *p, const struct pinfo *pi, struct oncp
 			p->dropped++;
 			continue;
 		}
-		struct stat_fields f;
+		struct procstat_pid f;
 		snprintf(path, sizeof path, "/proc/%d/task/%lld/stat", (int)pi->pid, tid);
-		if (read_stat(path, &f))
+		if (procstat_pid_read(path, &f))
 			continue;
 		/* schedstat is ns-exact; stat's ticks are the fallback without SCHED_INFO. */
 		uint64_t ns = f.ticks * (1000000000ULL / (uint64_t)p->hz);
@@ -334,9 +278,9 @@ struct oncpu_proc *oncpu_proc_open(const struct cpuset *cpus)
 int oncpu_proc_track(struct oncpu_proc *p, pid_t root)
 {
 	char path[64];
-	struct stat_fields f;
+	struct procstat_pid f;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)root);
-	int ret = read_stat(path, &f);
+	int ret = procstat_pid_read(path, &f);
 	if (ret)
 		return ret == -ENOENT ? -ESRCH : ret;
 	struct ident key = { .pid = root, .start = f.start };

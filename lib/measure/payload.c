@@ -29,17 +29,6 @@ int payload_submission_sha256(const struct measure_request *req, char hex[65])
 	return err;
 }
 
-/* The machine, and the name it measured under: several hosts sharing one
- * Redis (or one machine playing two) are told apart by host_id. */
-static json_t *host_json(const struct hostid *h, const char *host_id)
-{
-	return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s}",
-		"fingerprint", h->fingerprint, "machine_id", h->machine_id,
-		"product_uuid", h->product_uuid[0] ? h->product_uuid : NULL,
-		"cpu_model", h->cpu_model, "microcode", h->microcode, "kernel", h->kernel,
-		"hostname", h->hostname, "host_id", host_id ? host_id : hostid_name(h, NULL));
-}
-
 static json_t *domains_json(unsigned present, const uint64_t *u, const int64_t *s,
 			    const uint32_t *w)
 {
@@ -116,7 +105,7 @@ json_t *payload_build(const struct payload_input *in)
 		" s:{s:i, s:s, s:s, s:i, s:b, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:I, s:I, s:I, s:I, s:I,"
 		" s:o, s:o, s:s}}",
 		"seal_version", 1, "issuer", "jouletrace", "task_id", in->task_id,
-		"issued_at", issued, "host", host_json(in->host, in->host_id), "submission_sha256", in->submission_sha256,
+		"issued_at", issued, "host", hostid_json(in->host, in->host_id), "submission_sha256", in->submission_sha256,
 		"meter", "backend", meter_backend(in->meter), "estimated", meter_estimated(in->meter),
 		"domains", domains,
 		"calibration", cal,

@@ -12,6 +12,7 @@
 
 #include "cpuset.h"
 #include "dynbuf.h"
+#include "util.h"
 
 struct procstat {
 	int fd;
@@ -154,4 +155,61 @@ void procstat_close(struct procstat *ps)
 	close(ps->fd);
 	dynbuf_free(&ps->buf);
 	free(ps);
+}
+
+uint64_t procstat_clk_ns(void)
+{
+	long hz = procstat_hz();
+	return 1000000000ULL / (uint64_t)(hz > 0 ? hz : 100);
+}
+
+/* /proc/<pid>/stat is one line of ~52 numbers and a 16-byte comm. */
+#define PID_STAT_MAX 1024
+
+int procstat_pid_parse(const char *line, struct procstat_pid *out)
+{
+	const char *open = strchr(line, '('), *close = strrchr(line, ')');
+	if (!open || !close || close < open)
+		return -EIO;
+	size_t len = (size_t)(close - open - 1);
+	if (len > sizeof out->comm - 1)
+		len = sizeof out->comm - 1;
+	/* After ')': field 3 is state, then numbers; 39 is the last one we use. */
+	const char *s = close + 1;
+	unsigned long long v[40] = { 0 };
+	int field = 3;
+	while (*s && field <= 39) {
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		if (field == 3) {
+			s++;   /* the state letter */
+		} else {
+			char *end;
+			errno = 0;
+			/* strtoull: rsslim is often 2^64-1; a negative field (nice) wraps, unused */
+			v[field] = strtoull(s, &end, 10);
+			if (end == s || errno)
+				return -EIO;
+			s = end;
+		}
+		field++;
+	}
+	if (field <= 22)
+		return -EIO;
+	memcpy(out->comm, open + 1, len);
+	out->comm[len] = '\0';
+	out->ppid = (int)v[4];
+	out->ticks = v[14] + v[15];
+	out->start = v[22];
+	out->processor = field > 39 ? (int)v[39] : -1;
+	return 0;
+}
+
+int procstat_pid_read(const char *path, struct procstat_pid *out)
+{
+	char buf[PID_STAT_MAX];
+	int ret = util_read_line(path, buf, sizeof buf);
+	return ret ? ret : procstat_pid_parse(buf, out);
 }

@@ -10,6 +10,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 /* The first processor block of /proc/cpuinfo is all we need; large boxes have megabytes. */
@@ -153,4 +155,13 @@ int hostid_collect(const char *root, struct hostid *out)
 	}
 	hostid_fingerprint(out);
 	return 0;
+}
+
+json_t *hostid_json(const struct hostid *h, const char *host_id)
+{
+	return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s}",
+		"fingerprint", h->fingerprint, "machine_id", h->machine_id,
+		"product_uuid", h->product_uuid[0] ? h->product_uuid : NULL,
+		"cpu_model", h->cpu_model, "microcode", h->microcode, "kernel", h->kernel,
+		"hostname", h->hostname, "host_id", host_id ? host_id : hostid_name(h, NULL));
 }

@@ -26,12 +26,15 @@
  * so a kernel, microcode or hostname change gives a new fingerprint (and
  * invalidates a calibration made under the old one — intended).
  *
- * Thread safety: reentrant.  No allocation survives the call.
+ * Thread safety: reentrant.  No allocation survives the call but
+ * hostid_json's result (the caller's).
  */
 #ifndef JT_HOSTID_H
 #define JT_HOSTID_H
 
 #include <stddef.h>
+
+#include <jansson.h>
 
 struct hostid {
 	char machine_id[64];
@@ -62,5 +65,15 @@ void hostid_fingerprint(struct hostid *h);
  * hostname.  Points into configured or h.
  */
 const char *hostid_name(const struct hostid *h, const char *configured);
+
+/*
+ * The seals' "host" object: fingerprint, machine_id, product_uuid (null when
+ * unknown), cpu_model, microcode, kernel, hostname and host_id (the name the
+ * host measures under: several hosts sharing one Redis, or one machine
+ * playing two, are told apart by it; NULL = hostid_name(h, NULL)).  Task seals
+ * and the host monitor's seals carry the same object.  New reference, NULL on
+ * ENOMEM.
+ */
+json_t *hostid_json(const struct hostid *h, const char *host_id);
 
 #endif

@@ -426,3 +426,27 @@ int jcs_serialize(const json_t *v, char **out, size_t *len)
 	return run(v, out, len, &why);
 }
 
+
+json_t *jcs_string_clean(const char *s)
+{
+	size_t len = strlen(s), i = 0, k = 0;
+	char *t = malloc(len + 1);
+	json_t *v;
+
+	if (!t)
+		return NULL;
+	while (i < len) {
+		size_t at = i;
+		uint32_t cp;
+		if (jcs_utf8_next((const unsigned char *)s, len, &i, &cp) == 0) {
+			memcpy(t + k, s + at, i - at);
+			k += i - at;
+		} else {
+			t[k++] = '?';    /* one byte of the bad sequence; resync on the next */
+			i = at + 1;
+		}
+	}
+	v = json_stringn(t, k);
+	free(t);
+	return v;
+}

@@ -72,4 +72,12 @@ int jcs_canonicalize_text(const char *text, size_t len, char **out, size_t *outl
  */
 int jcs_format_double(double d, char *buf, size_t cap);
 
+/*
+ * A JSON string of s (NUL-terminated text from outside: a process name, a
+ * cgroup path) that jcs_serialize always accepts: every byte of an invalid
+ * UTF-8 sequence or an encoded surrogate becomes '?', so no such text can make
+ * a payload unsignable.  New reference, NULL on ENOMEM.
+ */
+json_t *jcs_string_clean(const char *s);
+
 #endif

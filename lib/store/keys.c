@@ -202,3 +202,13 @@ int keys_seal_log(char *buf, size_t cap, const char *key_id)
 		return -EINVAL;
 	return fmt(buf, cap, KEYS_PREFIX "seal:log:%s", key_id);
 }
+
+int keys_monitor_seals(char *buf, size_t cap, const char *host_id)
+{
+	return by_id(buf, cap, "monitor:seals", host_id);
+}
+
+int keys_monitor_head(char *buf, size_t cap, const char *host_id)
+{
+	return by_id(buf, cap, "monitor:head", host_id);
+}

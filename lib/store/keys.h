@@ -23,6 +23,9 @@
  *                                        "created_at"} JSON (sealchain.h)
  *   jt:seal:head:{key_id}        hash    sequence, sha256 (of the last payload)
  *   jt:seal:log:{key_id}         zset    score = sequence, member = seal JSON
+ *   jt:monitor:seals:{host_id}   zset    the host monitor's seals: score = sequence,
+ *                                        member = seal JSON, the newest 10080 (monseals.h)
+ *   jt:monitor:head:{host_id}    hash    sequence, sha256, end of its newest seal
  *
  * Builders write into caller buffers: 0, -ENAMETOOLONG when the key does not
  * fit in cap, -EINVAL when an id fails validation (so user input never shapes a
@@ -85,5 +88,8 @@ int keys_count(char *buf, size_t cap, const char *status);
 bool keys_seal_key_id_valid(const char *key_id);
 int keys_seal_head(char *buf, size_t cap, const char *key_id);
 int keys_seal_log(char *buf, size_t cap, const char *key_id);
+/* The host monitor's seal chain of one host (monseals.h); host_id as keys_id_valid. */
+int keys_monitor_seals(char *buf, size_t cap, const char *host_id);
+int keys_monitor_head(char *buf, size_t cap, const char *host_id);
 
 #endif

@@ -37,6 +37,8 @@ import e2e_client  # noqa: E402
 from e2e_client import T035Client  # noqa: E402,F401 - run from here
 import e2e_pages  # noqa: E402
 from e2e_pages import T036Pages  # noqa: E402,F401 - run from here
+import e2e_monitor  # noqa: E402
+from e2e_monitor import T037Monitor  # noqa: E402,F401 - run from here
 
 METER = "model"
 ATTRIBUTION = "bpf"
@@ -845,6 +847,7 @@ def main():
     e2e_crash.ENABLED = METER == "model"
     e2e_client.ENABLED = METER == "model"
     e2e_pages.ENABLED = METER == "model"
+    e2e_monitor.METER = METER   # both: the model run is the one also under ASan+UBSan
     # the README's start script runs build/, never a sanitizer build
     e2e_start.ENABLED = METER == "model" and "san-" not in BUILD
     prog = unittest.main(module=__name__, argv=[sys.argv[0], "-v"] + rest, exit=False)

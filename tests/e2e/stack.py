@@ -151,14 +151,20 @@ class Stack:
         self.request = request
         return bare
 
+    def start_powercap_sim(self, *args):
+        """The simulated powercap tree (powercap_sim.py args, then sim_args),
+        at the config's powercap_root; returns that root once it is ready."""
+        root = os.path.join(self.tmp, "powercap")
+        self._spawn("powercap_sim", [PY, os.path.join(REPO, "tests", "e2e", "powercap_sim.py"),
+                                     root, "--infra-cpu", str(self.infra_cpu)]
+                    + list(args) + self.sim_args)
+        wait_for(lambda: os.path.exists(os.path.join(root, "ready")), 10, "powercap simulator")
+        return root
+
     def start(self):
         if self.meter == "powercap":
-            root = os.path.join(self.tmp, "powercap")
             # the law covers the whole package, as a real one does
-            self._spawn("powercap_sim", [PY, os.path.join(REPO, "tests", "e2e", "powercap_sim.py"),
-                                         root, "--cpus", layout()["package_cpus"],
-                                         "--infra-cpu", str(self.infra_cpu)] + self.sim_args)
-            wait_for(lambda: os.path.exists(os.path.join(root, "ready")), 10, "powercap simulator")
+            self.start_powercap_sim("--cpus", layout()["package_cpus"])
         self.start_redis()
         self.config = self.write_config()
         self.calibrate()

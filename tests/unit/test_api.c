@@ -80,12 +80,12 @@ static json_t *call(struct fixture *f, const char *method, const char *path, con
 	return j;
 }
 
-/* Runs one GET with a query; returns the body as text (caller frees). */
-static char *get_text(struct fixture *f, const char *path, const char *query, const char *auth,
-		      struct http_response *resp)
+/* Runs one request with a query; returns the body as text (caller frees). */
+static char *call_text(struct fixture *f, const char *method, const char *path, const char *query,
+		       const char *auth, struct http_response *resp)
 {
 	struct http_request req = {
-		.method = "GET", .path = path, .query = query, .authorization = auth, .body = "",
+		.method = method, .path = path, .query = query, .authorization = auth, .body = "",
 		.request_id = "req-1", .remote_addr = "127.0.0.1",
 	};
 	memset(resp, 0, sizeof *resp);
@@ -93,6 +93,12 @@ static char *get_text(struct fixture *f, const char *path, const char *query, co
 	char *body = resp->body ? resp->body : strdup("");
 	resp->body = NULL;
 	return body;
+}
+
+static char *get_text(struct fixture *f, const char *path, const char *query, const char *auth,
+		      struct http_response *resp)
+{
+	return call_text(f, "GET", path, query, auth, resp);
 }
 
 static void assert_page(const struct http_response *r, const char *body, int status)
@@ -283,9 +289,20 @@ START_TEST(pages_auth_and_errors)
 	assert_page(&r, b, 503);
 	ck_assert_str_eq(r.retry_after, "5");
 	free(b);
-	json_decref(call(&f, "DELETE", task, NULL, basic_good, NULL, &r));
-	ck_assert_int_eq(r.status, 405);
-	ck_assert_str_eq(r.allow, "GET");
+	/* HEAD is GET's answer (libmicrohttpd sends its headers only) */
+	b = call_text(&f, "HEAD", "/", "", basic_good, &r);
+	assert_page(&r, b, 200);
+	ck_assert_ptr_eq(r.csp, dashboard_csp);
+	free(b);
+	/* a page's 405 is a page (a browser shows it), with Allow */
+	const char *not_get[][2] = { { "DELETE", task }, { "POST", "/" }, { "DELETE", "/compare" } };
+	for (size_t i = 0; i < 3; i++) {
+		b = call_text(&f, not_get[i][0], not_get[i][1], "", basic_good, &r);
+		assert_page(&r, b, 405);
+		ck_assert_str_eq(r.allow, "GET");
+		ck_assert_ptr_nonnull(strstr(b, "Method not allowed"));
+		free(b);
+	}
 
 	/* a bad ids list: 422 naming ids (JSON) or a 422 page */
 	b = get_text(&f, "/api/v1/compare", "ids=a,b", basic_good, &r);
@@ -298,6 +315,22 @@ START_TEST(pages_auth_and_errors)
 	free(b);
 	b = get_text(&f, "/api/v1/compare", "ids=00000000-0000-4000-8000-000000000000", basic_good, &r);
 	ck_assert_int_eq(r.status, 503);
+	free(b);
+	teardown_api(&f);
+
+	/* past the rate limit: a page's 429 is a page, with Retry-After; JSON stays JSON */
+	setup_api(&f, true, 1);
+	b = get_text(&f, "/compare", "ids=a", basic_good, &r);
+	assert_page(&r, b, 422);
+	free(b);
+	b = get_text(&f, "/compare", "ids=a", basic_good, &r);
+	assert_page(&r, b, 429);
+	ck_assert_int_ge(atoi(r.retry_after), 1);
+	ck_assert_ptr_nonnull(strstr(b, "Too many requests"));
+	free(b);
+	b = get_text(&f, "/api/v1/compare", "ids=a", basic_good, &r);
+	ck_assert_int_eq(r.status, 429);
+	ck_assert_ptr_nonnull(strstr(b, "\"rate_limited\""));
 	free(b);
 	teardown_api(&f);
 }

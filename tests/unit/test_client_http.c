@@ -1,5 +1,5 @@
 /* The client over real HTTP on loopback: client/httpc against the service's
- * own HTTP adapter (server/http.c, libmicrohttpd) with a scripted handler,
+ * own HTTP adapter (lib/http/http.c, libmicrohttpd) with a scripted handler,
  * and the --wait loop (client/submit) through 503 + Retry-After, Ctrl-C and
  * an unreachable server. */
 #include <check.h>

@@ -80,6 +80,13 @@ START_TEST(test_defaults)
 	ck_assert_double_eq(c.calibration_max_cv_percent, 10.0);
 	ck_assert_double_eq(c.calibration_max_busy_percent, 10.0);
 	ck_assert_double_eq(c.noise_floor_joules, 0.001);
+	/* issue 13 fixes these */
+	ck_assert_int_eq(c.monitor_tick_ms, 100);
+	ck_assert_int_eq(c.monitor_seal_seconds, 60);
+	ck_assert_str_eq(c.monitor_seal_file, "run/monitor-seals.jsonl");
+	ck_assert_int_eq(c.monitor_top_processes, 50);
+	ck_assert_str_eq(c.monitor_listen, "127.0.0.1:9101");
+	ck_assert_str_eq(c.monitor_packages, "auto");
 	config_free(&c);
 	ck_assert_ptr_null(c.listen);
 	config_free(&c); /* idempotent */
@@ -163,6 +170,8 @@ static const struct bound_case bounds[] = {
 	{ "model_idle_package_watts", "-0.5", "1000.5", "0", "1000" },
 	{ "noise_floor_joules", "-1e-9", "1e7", "0", "1e6" },
 	{ "calibration_max_busy_percent", "-0.1", "100.1", "0", "100" },
+	{ "monitor_tick_ms", "9", "10001", "10", "10000" },
+	{ "monitor_top_processes", "0", "10001", "1", "10000" },
 };
 
 START_TEST(test_bounds)
@@ -238,7 +247,7 @@ START_TEST(test_string_checks)
 	static const char *const bad_listen[] = { "127.0.0.1:0", ":80", "localhost",
 						  "h:65536", "::1:8000", "h:80x", "h:",
 						  "[::1:80", "h:-1" };
-	static const char *const bad_redis[] = { "http://x", "redis://", "unix://", "",
+	static const char *const bad_redis[] = { "http://x", "redis://", "unix://",
 						 "127.0.0.1:6379" };
 	static const char *const bad_cpus[] = { "3-1", "x", "", "1024", "1,", "auto,1" };
 	struct jt_config c;
@@ -255,6 +264,8 @@ START_TEST(test_string_checks)
 	}
 	ck_assert_int_eq(config_set(&c, "redis_url", "unix:///run/redis.sock", &err), 0);
 	ck_assert_int_eq(config_set(&c, "redis_url", "redis://10.0.0.2:6380/3", &err), 0);
+	/* empty: no Redis (the monitor alone runs so; the server and worker refuse) */
+	ck_assert_int_eq(config_set(&c, "redis_url", "", &err), 0);
 	for (size_t i = 0; i < sizeof bad_redis / sizeof *bad_redis; i++)
 		ck_assert_msg(config_set(&c, "redis_url", bad_redis[i], &err) == -EINVAL,
 			      "accepted '%s'", bad_redis[i]);

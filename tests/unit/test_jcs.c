@@ -708,6 +708,32 @@ START_TEST(texts_generated_vs_node)
 }
 END_TEST
 
+/* Outside text (a process name, a cgroup path) always serializes: bad bytes
+ * become '?', good UTF-8 (and control characters, escaped) stays. */
+START_TEST(string_clean)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "plain", "\"plain\"" },
+		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
+		{ "a\xff\xfe" "b", "\"a??b\"" },
+		{ "\xc3(", "\"?(\"" },                      /* a lead byte without its tail */
+		{ "\xed\xa0\x80x", "\"???x\"" },          /* an encoded surrogate */
+		{ "\xe2\x82", "\"??\"" },                  /* cut short at the end */
+		{ "tab\tnl\n", "\"tab\\tnl\\n\"" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		json_t *v = jcs_string_clean(cases[i].in);
+		char *out = NULL;
+		size_t len;
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(jcs_serialize(v, &out, &len), 0);
+		ck_assert_str_eq(out, cases[i].out);
+		free(out);
+		json_decref(v);
+	}
+}
+END_TEST
+
 static Suite *jcs_suite(void)
 {
 	Suite *s = suite_create("jcs");
@@ -722,6 +748,7 @@ static Suite *jcs_suite(void)
 	tcase_add_test(tc, depth_limit);
 	tcase_add_test(tc, number_fixed_cases);
 	tcase_add_test(tc, nul_in_keys);
+	tcase_add_test(tc, string_clean);
 	suite_add_tcase(s, tc);
 	TCase *gen = tcase_create("generated");
 	tcase_set_timeout(gen, 600);   /* >100k doubles, node start-up, sanitizers */

@@ -557,3 +557,18 @@ void http_stop(struct http_server *s)
 		close(lfd);
 	free(s);
 }
+
+void http_metrics_response(struct http_response *resp, struct dynbuf *b, int err)
+{
+	size_t len = 0;
+	char *text = err ? NULL : dynbuf_take(b, &len);
+	dynbuf_free(b);
+	if (!text) {
+		resp->status = 500;
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4";
+	resp->body = text;
+	resp->body_len = len;
+}

@@ -1,6 +1,6 @@
 /*
  * http.h — a thin adapter over libmicrohttpd so handlers never see it (only
- * server/http.c includes <microhttpd.h>).
+ * lib/http/http.c includes <microhttpd.h>).
  *
  * One handler receives every complete request with its whole body in memory
  * and fills one response.  The adapter owns the limits:
@@ -104,6 +104,14 @@ struct http_server *http_start(const struct http_options *o, http_handler_fn fn,
 struct http_deferred;
 struct http_deferred *http_defer(const struct http_request *req, struct http_response *resp);
 void http_deferred_finish(struct http_deferred *d, struct http_response *answer);
+
+struct dynbuf;
+/*
+ * A /metrics answer: 200 with b's text as Prometheus's text format (0.0.4),
+ * or 500 when err (the text could not be built) is set.  b is emptied and
+ * freed either way.  Shared by the server's and the host monitor's /metrics.
+ */
+void http_metrics_response(struct http_response *resp, struct dynbuf *b, int err);
 
 /* The port actually bound (useful after listening on port 0). */
 int http_port(const struct http_server *s);
