@@ -145,14 +145,13 @@ class T037Monitor(unittest.TestCase):
         cls.S.close_checked()
 
     @classmethod
-    def monitor_env(cls, top_n, redis=True):
+    def monitor_env(cls, top_n, redis=True, max_bytes=65536):
         meter = dict(MODEL) if METER == "model" else {"JT_METER": "powercap", "JT_POWERCAP_ROOT": cls.root}
         if not redis:
             meter["JT_REDIS_URL"] = ""    # its seals in its file only
         return {**meter, "JT_MONITOR_PACKAGES": "0=0;1=1", "JT_MONITOR_TICK_MS": TICK_MS,
                 "JT_MONITOR_SEAL_SECONDS": SEAL_S, "JT_MONITOR_SEAL_FILE": cls.seal_file,
-                # rotation past 64 KiB: the chain is checked across files
-                "JT_MONITOR_SEAL_FILE_MAX_BYTES": 65536, "JT_MONITOR_SEAL_FILE_KEEP": 1000,
+                "JT_MONITOR_SEAL_FILE_MAX_BYTES": max_bytes, "JT_MONITOR_SEAL_FILE_KEEP": 1000,
                 "JT_MONITOR_TOP_PROCESSES": top_n,
                 "JT_MONITOR_LISTEN": "127.0.0.1:%d" % cls.mport}
 
@@ -235,7 +234,12 @@ class T037Monitor(unittest.TestCase):
                                       preexec_fn=lambda: os.sched_setaffinity(0, {1}))
                      for _ in range(8)]
         cls.restart_ns = time.time_ns()
-        start_monitor(S, "monitor2", cls.monitor_env(TOP_N2, redis=False), cls.config)
+        # The restart rotates at its first seal, whatever the first run wrote
+        # (how much depends on how many processes the host ran): the chain is
+        # checked across files, and the first run's file keeps its many lines.
+        size = sum(os.path.getsize(f) for f in seal_files(cls.seal_file))
+        assert size > 4096, "the first run wrote only %d bytes of seals" % size
+        start_monitor(S, "monitor2", cls.monitor_env(TOP_N2, redis=False, max_bytes=4096), cls.config)
         cls.pages = []
         for _ in range(4):
             time.sleep(0.7)
