@@ -5,8 +5,9 @@
 #   `compose up -d --build`, one real measurement through the API, its seal
 #   verified with jouletrace-verify against GET /api/v1/keys, the worker's
 #   process killed and brought back by the restart policy, a second worker
-#   "host" taking a job under its own lock, and everything torn down with its
-#   volumes.
+#   "host" taking a job under its own lock, the host monitor sealing periods
+#   (its /health, /metrics, Redis key and seal chain checked), and everything
+#   torn down with its volumes.
 #
 #   scripts/compose-smoke.sh          exit 0 passed (or SKIPPED), 1 failed
 #
@@ -208,4 +209,24 @@ own=$("${C[@]}" exec -T redis redis-cli -p "$JT_REDIS_PORT" GET jt:fence:second-
 	die "fencing counters $(echo $fences) (second host's: $own) do not match task $T3's number $fence"
 "${C[@]}" start worker >/dev/null 2>&1
 say "second host measured task $T3 on CPU $host under its own lock (fencing token $fence)"
+
+# --- 7. the host monitor: /health, /metrics, a seal chain in its volume and Redis
+export JT_MONITOR_SEAL_SECONDS=2 JT_MONITOR_LISTEN=127.0.0.1:$(free_port)
+timeout 600 "${C[@]}" up -d monitor >>"$WORK/up.log" 2>&1 || die "the monitor did not start"
+MON=http://$JT_MONITOR_LISTEN
+wait_for 60 "the monitor's /health" curl -fsS --max-time 5 "$MON/health"
+curl -fsS --max-time 10 "$MON/metrics" >"$WORK/metrics.txt" || die "the monitor's /metrics"
+grep -q '^jouletrace_monitor_' "$WORK/metrics.txt" || die "no jouletrace_monitor_ series in /metrics"
+monitor_seals() { # -> how many seals the monitor's Redis key holds
+	"${C[@]}" exec -T redis sh -c "k=\$(redis-cli -p $JT_REDIS_PORT --scan --pattern 'jt:monitor:seals:*' | head -n 1);
+		[ -n \"\$k\" ] && redis-cli -p $JT_REDIS_PORT ZCARD \"\$k\"" | tr -d '\r'
+}
+two_seals() { [[ $(monitor_seals) -ge 2 ]]; }
+wait_for 60 "two monitor seals in Redis" two_seals
+VOL=$("$DOCKER" volume ls -q --filter "label=com.docker.compose.project=$PROJECT" | grep '_monitor$') ||
+	die "no monitor volume"
+"$DOCKER" run --rm --network none --user 0 -v "$VOL:/m:ro" -v "$WORK:/x:ro" \
+	--entrypoint jouletrace-verify jouletrace:local --chain --pubkey /x/keys.json /m/monitor-seals.jsonl \
+	>"$WORK/chain.txt" 2>&1 || { cat "$WORK/chain.txt"; die "the monitor's seal chain does not verify"; }
+say "monitor: /health and /metrics answer, $(monitor_seals) seals in Redis, its seal file verifies as a chain ($(tail -n 1 "$WORK/chain.txt"))"
 say "passed"
