@@ -26,6 +26,7 @@ int monopts_from_config(const struct jt_config *cfg, struct monopts *o, char *wh
 	o->key_file = cfg->key_file;
 	o->redis_url = cfg->redis_url;
 	o->calibration_file = cfg->calibration_file;
+	o->calibration_files = cfg->monitor_calibration_files;
 	o->host_id = cfg->host_id;
 	o->allow_bpf = strcmp(cfg->attribution_source, "proc") != 0;
 	o->require_bpf = strcmp(cfg->attribution_source, "bpf") == 0;

@@ -30,6 +30,7 @@ struct monopts {
 	unsigned seal_file_keep;
 	const char *listen, *packages;
 	const char *key_file, *redis_url, *calibration_file, *host_id;
+	const char *calibration_files;   /* monitor_calibration_files: "" or FILE;FILE */
 	bool allow_bpf;                  /* attribution_source is not "proc" */
 	bool require_bpf;                /* attribution_source is "bpf": no fallback */
 	size_t redis_backlog, seal_queue;

@@ -1,7 +1,10 @@
 /* ticker_open.c — the ticker's set-up: packages, meters, calibration, on-CPU
  * source, books (see ticker.h). */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,48 +48,98 @@ static int open_meters(struct ticker *t, const struct jt_config *cfg, char *why,
 }
 
 /*
+ * One calibration profile: it applies to the package it was taken on (its
+ * socket), on this host and meter, while valid, when that package has none
+ * yet.  Every package it does not calibrate notes why, after the reasons of
+ * the profiles tried before it.
+ */
+static void try_profile(struct ticker_facts *f, const char *path, const struct hostid *host,
+			bool listed)
+{
+	struct calib_profile p;
+	char reason[200] = "";
+	int err = calib_load_checked(path, host->fingerprint, f->meter, NULL, util_realtime_ns(), &p,
+				     reason, sizeof reason);
+	for (int i = 0; i < f->map.n; i++) {
+		if (!err && p.socket == f->map.id[i]) {
+			if (!f->calibrated[i]) {
+				f->calibrated[i] = true;
+				f->calib[i] = p;
+			} else {
+				log_warn("package %d: %s ignored: already calibrated by profile %.12s",
+					 f->map.id[i], path, f->calib[i].sha256);
+			}
+			continue;
+		}
+		if (f->calibrated[i])
+			continue;
+		char *w = f->calib_why[i];
+		size_t used = strnlen(w, sizeof f->calib_why[i]);
+		if (used + 1 >= sizeof f->calib_why[i])
+			continue;
+		if (err)
+			snprintf(w + used, sizeof f->calib_why[i] - used, "%s%s: %s", used ? "; " : "",
+				 path, reason);
+		else
+			snprintf(w + used, sizeof f->calib_why[i] - used, "%s%s: package %d's profile",
+				 used ? "; " : "", path, p.socket);
+	}
+	if (err && listed)   /* named in monitor_calibration_files on purpose: say so */
+		log_warn("monitor_calibration_files: %s not used: %s", path, reason);
+}
+
+/*
  * The idle power of each package, without which its busy energy cannot be
- * told apart: the calibration profile applies to the package it was taken on
- * (its socket), on this host and meter, while valid.  The model meter's idle
- * is its own law (model_idle_*_watts).  Any other package's idle is unknown:
- * its energy is sealed but none of it is split among processes, since handing
- * idle power out to whoever happened to run is the error to avoid.
+ * told apart: from calibration_file and monitor_calibration_files (FILE;FILE),
+ * each profile for the package it names.  The model meter's idle is its own
+ * law (model_idle_*_watts).  Any other package's idle is unknown: its energy
+ * is sealed but none of it is split among processes, since handing idle power
+ * out to whoever happened to run is the error to avoid.
  */
 static void load_calibration(struct ticker *t, const struct jt_config *cfg,
 			     const struct hostid *host, double (*idle)[LEDGER_NDOMAINS])
 {
 	struct ticker_facts *f = &t->facts;
-	struct calib_profile p;
-	char reason[256] = "";
 	bool model = strcmp(f->meter, "model") == 0;
-	int err = calib_load_checked(t->o->calibration_file, host->fingerprint, f->meter, NULL,
-				     util_realtime_ns(), &p, reason, sizeof reason);
-	for (int i = 0; i < f->map.n; i++) {
-		if (err)
-			util_say(f->calib_why[i], sizeof f->calib_why[i], "%s", reason);
-		else if (p.socket != f->map.id[i])
-			util_say(f->calib_why[i], sizeof f->calib_why[i],
-				 "the profile %s is package %d's", t->o->calibration_file, p.socket);
-		else {
-			f->calibrated[i] = true;
-			f->calib[i] = p;
+
+	try_profile(f, t->o->calibration_file, host, false);
+	for (const char *s = t->o->calibration_files ? t->o->calibration_files : ""; *s;) {
+		size_t n = strcspn(s, ";");
+		char path[PATH_MAX];
+		while (n && isspace((unsigned char)s[n - 1]))
+			n--;
+		while (n && isspace((unsigned char)*s))
+			s++, n--;
+		if (n && n < sizeof path) {
+			memcpy(path, s, n);
+			path[n] = '\0';
+			try_profile(f, path, host, true);
+		} else if (n) {
+			log_warn("monitor_calibration_files: a path of %zu bytes ignored", n);
 		}
+		s += strcspn(s, ";");
+		if (*s == ';')
+			s++;
+	}
+	for (int i = 0; i < f->map.n; i++) {
+		const struct calib_profile *p = &f->calib[i];
 		f->idle_source[i] = f->calibrated[i] ? "calibration" : model ? "model" : "unknown";
-		idle[i][LEDGER_PACKAGE] = f->calibrated[i] ? p.idle_package_watts
+		idle[i][LEDGER_PACKAGE] = f->calibrated[i] ? p->idle_package_watts
 					  : model ? cfg->model_idle_package_watts : NAN;
-		idle[i][LEDGER_DRAM] = f->calibrated[i] ? p.idle_dram_watts
+		idle[i][LEDGER_DRAM] = f->calibrated[i] ? p->idle_dram_watts
 				       : model ? cfg->model_idle_dram_watts : NAN;
 		f->idle_watts[i][0] = idle[i][LEDGER_PACKAGE];
 		f->idle_watts[i][1] = idle[i][LEDGER_DRAM];
 		if (f->calibrated[i])
 			log_info("package %d: calibrated, idle %.3f W (+ DRAM %.3f W), profile %.12s",
-				 f->map.id[i], p.idle_package_watts, p.idle_dram_watts, p.sha256);
+				 f->map.id[i], p->idle_package_watts, p->idle_dram_watts, p->sha256);
 		else if (model)
 			log_info("package %d: the model meter's idle %.3f W (+ DRAM %.3f W) kept apart",
 				 f->map.id[i], idle[i][LEDGER_PACKAGE], idle[i][LEDGER_DRAM]);
 		else
 			log_warn("package %d: idle power unknown, so none of its energy is split among "
-				 "processes (run jouletrace-calibrate): %s", f->map.id[i], f->calib_why[i]);
+				 "processes (run jouletrace-calibrate on it): %s", f->map.id[i],
+				 f->calib_why[i]);
 	}
 }
 

@@ -144,6 +144,7 @@ static const struct config_def config_table[] = {
 	INT(monitor_top_processes, "50", 1, 10000),
 	STR(monitor_listen, "127.0.0.1:9101", check_listen, "host:port, port 1..65535"),
 	STR(monitor_packages, "auto", check_nonempty, "auto or P=CPUS;P=CPUS, e.g. 0=0-3;1=4-7"),
+	STR(monitor_calibration_files, "", NULL, NULL),
 	/* logging */
 	ENUM(log_level, "info", level_values, "debug|info|warn|error"),
 	ENUM(log_format, "text", format_values, "text|json"),

@@ -109,6 +109,7 @@ struct jt_config {
 	long monitor_top_processes;        /* 50, 1..10000: processes named per seal and in /metrics */
 	char *monitor_listen;              /* 127.0.0.1:9101: /metrics and /health */
 	char *monitor_packages;            /* auto | "P=CPUS;P=CPUS": CPU → package override */
+	char *monitor_calibration_files;   /* "": calibration_file only; "FILE;FILE": more profiles */
 
 	/* logging */
 	char *log_level;           /* debug|info|warn|error */

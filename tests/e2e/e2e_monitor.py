@@ -9,8 +9,9 @@ with jouletrace-calibrate for its host fingerprint, then given package 1 and
 the known idle: a real calibration on a shared VM would count its background
 too), so its dynamic energy is the law's 15 + 2 W per busy second and a
 process's known energy there is 17 W × its own CPU time.  Package-0 has no
-profile: its idle is unknown, so the monitor seals its energy and splits none
-of it.  With the model meter (METER "model": the same law from the model's own
+profile in the first run: its idle is unknown, so the monitor seals its energy
+and splits none of it; the restarted monitor is given package-0's profile too
+(monitor_calibration_files, after a missing file).  With the model meter (METER "model": the same law from the model's own
 reading of /proc/stat, its idle kept apart on both packages) the same scenario
 runs but for the failing meter, which a model cannot do.
 
@@ -76,9 +77,11 @@ CROWD = ("import time\n"
          "    time.sleep(0.045)\n")
 
 
-def idle_known(package):
-    """Is the package's idle power known to the monitor (so its dynamic energy is split)?"""
-    return METER == "model" or package == 1
+def idle_known(package, seal, restart_ns):
+    """Is the package's idle power known to the monitor in that seal (so its
+    dynamic energy is split)?  Package-0's profile is given to the restarted
+    monitor only (monitor_calibration_files)."""
+    return METER == "model" or package == 1 or seal.start_ns >= restart_ns
 
 
 def exact_profile(S, config, path, package):
@@ -145,10 +148,12 @@ class T037Monitor(unittest.TestCase):
         cls.S.close_checked()
 
     @classmethod
-    def monitor_env(cls, top_n, redis=True, max_bytes=65536):
+    def monitor_env(cls, top_n, redis=True, max_bytes=65536, more_profiles=""):
         meter = dict(MODEL) if METER == "model" else {"JT_METER": "powercap", "JT_POWERCAP_ROOT": cls.root}
         if not redis:
             meter["JT_REDIS_URL"] = ""    # its seals in its file only
+        if more_profiles:
+            meter["JT_MONITOR_CALIBRATION_FILES"] = more_profiles
         return {**meter, "JT_MONITOR_PACKAGES": "0=0;1=1", "JT_MONITOR_TICK_MS": TICK_MS,
                 "JT_MONITOR_SEAL_SECONDS": SEAL_S, "JT_MONITOR_SEAL_FILE": cls.seal_file,
                 "JT_MONITOR_SEAL_FILE_MAX_BYTES": max_bytes, "JT_MONITOR_SEAL_FILE_KEEP": 1000,
@@ -177,6 +182,15 @@ class T037Monitor(unittest.TestCase):
                                     calibration_file=profile)
         if METER == "powercap":
             cls.profile_sha256 = exact_profile(S, cls.config, profile, package=1)
+            # package-0's, the same law, for the restarted monitor
+            with open(profile) as f:
+                prof0 = json.load(f)
+            prof0["socket"] = 0
+            cls.profile0 = os.path.join(S.tmp, "calibration-package0.json")
+            with open(cls.profile0, "wb") as f:
+                f.write(json.dumps(prof0, indent=1).encode())
+            with open(cls.profile0, "rb") as f:
+                cls.profile0_sha256 = hashlib.sha256(f.read()).hexdigest()
         start_monitor(S, "monitor", cls.monitor_env(TOP_N), cls.config)
         cls.wraps = [cls.sim_wraps()]
         cls.wait_seals(1)
@@ -239,7 +253,10 @@ class T037Monitor(unittest.TestCase):
         # checked across files, and the first run's file keeps its many lines.
         size = sum(os.path.getsize(f) for f in seal_files(cls.seal_file))
         assert size > 4096, "the first run wrote only %d bytes of seals" % size
-        start_monitor(S, "monitor2", cls.monitor_env(TOP_N2, redis=False, max_bytes=4096), cls.config)
+        # package-0's profile, after one that does not exist (which only logs)
+        more = "" if METER == "model" else "%s ; %s" % (os.path.join(S.tmp, "no-such.json"), cls.profile0)
+        start_monitor(S, "monitor2", cls.monitor_env(TOP_N2, redis=False, max_bytes=4096, more_profiles=more),
+                      cls.config)
         cls.pages = []
         for _ in range(4):
             time.sleep(0.7)
@@ -350,7 +367,7 @@ class T037Monitor(unittest.TestCase):
             for pk in s.p["packages"]:
                 where = (s.where(), pk["id"])
                 e = [pk[d] for d in ("package", "dram")]
-                if not idle_known(pk["id"]):
+                if not idle_known(pk["id"], s, self.restart_ns):
                     # unknown idle: sealed, none of it handed to whoever ran
                     self.assertIsNone(pk["calibration"], where)
                     self.assertEqual(pk["idle"], {"source": "unknown", "package_watts": None,
@@ -362,13 +379,18 @@ class T037Monitor(unittest.TestCase):
                                               "package_watts": PKG_IDLE_W, "dram_watts": DRAM_IDLE_W},
                                  where)
                 if METER == "powercap":
-                    self.assertEqual(pk["calibration"]["sha256"], self.profile_sha256, where)
+                    self.assertEqual(pk["calibration"]["sha256"],
+                                     self.profile_sha256 if pk["id"] == 1 else self.profile0_sha256, where)
                 if pk["measured_ns"] > 2 * TICK_NS:
                     self.assertGreater(e[0]["idle_uj"], 0, where)
                     # idle = the known watts × the measured time (rounded per interval),
                     # unless the draw was less
                     self.assertLessEqual(e[0]["idle_uj"],
                                          PKG_IDLE_W * pk["measured_ns"] / 1e3 + pk["intervals"] / 2, where)
+        if METER == "powercap":
+            # the listed profile that does not exist was said, not silently skipped
+            self.assertRegex(self.S.log("monitor2"),
+                             r"warn .*monitor_calibration_files: \S*no-such\.json not used")
 
     # --- (c) pid reuse ----------------------------------------------------
     def test_c_a_reused_pid_is_two_processes(self):
