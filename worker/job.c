@@ -88,6 +88,7 @@ static void on_edge(void *arg, int edge, struct measure_trial *t)
 		.foreign_max_percent = w->env->cfg->attribution_foreign_max_percent,
 		.measurement_cpus = cpuset_count(&w->cpu),
 		.shared_package = w->env->layout->shared_package, .calib = w->env->calib,
+		.exact_cpu = oncpu_source(w->env->oncpu) == ONCPU_BPF,
 	};
 	if ((w->err = attrib_trial_split(&diff, &o, t, &win)))
 		goto out;

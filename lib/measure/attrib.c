@@ -189,6 +189,9 @@ int attrib_trial_split(const struct oncpu_snapshot *diff, const struct attrib_tr
 	t->foreign_percent = out->foreign_percent;
 	if (p.capacity_ns)
 		t->cpu_share = (double)out->role_ns[ATTRIB_CANDIDATE] / (double)p.capacity_ns;
+	/* /proc's jiffies are too coarse for a 20 ms sizing window */
+	if (o->exact_cpu)
+		t->cpu_ns = out->role_ns[ATTRIB_CANDIDATE];
 	/* A shared package's energy is the neighbours' too: the candidate's
 	 * figure is its part of the split (energy_basis candidate_share). */
 	if (o->shared_package) {

@@ -102,6 +102,7 @@ struct attrib_trial_opts {
 	int measurement_cpus;                /* the capacity: window × this many CPUs */
 	bool shared_package;                 /* give t the candidate's share */
 	const struct calib_profile *calib;   /* its baseline; NULL = none */
+	bool exact_cpu;                      /* the on-CPU source books every switch (bpf): set t->cpu_ns */
 };
 /*
  * Splits the measured window t (its net and idle energy, the calibrated

@@ -234,6 +234,12 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
  * and is the reference of the tampering check: preemption only slows one, and
  * a window the observer finds contaminated is run again instead.
  */
+/* The window's on-CPU time says what the candidate did: known, and its CPU kept busy. */
+static bool cpu_busy(const struct measure_trial *t)
+{
+	return t->cpu_ns > 0 && t->passes > 0 && !(t->flags & MEASURE_FLAG_LOW_CPU_SHARE);
+}
+
 static int size_passes(struct run *r)
 {
 	const struct measure_params *p = r->p;
@@ -244,7 +250,7 @@ static int size_passes(struct run *r)
 	struct measure_trial t;
 	int err;
 
-	double best = INFINITY;
+	double best = INFINITY, best_cpu = INFINITY;
 	for (r->out->sizing_windows = 0;;) {
 		if ((err = window(r, k, r->on_edge, &t, true)))
 			return err;
@@ -261,6 +267,9 @@ static int size_passes(struct run *r)
 		 * the fastest warm window is the reference (the first is cold). */
 		if (r->out->sizing_windows > 0 && t.ns_per_pass > 0 && t.ns_per_pass < best)
 			best = t.ns_per_pass;
+		if (r->out->sizing_windows > 0 && cpu_busy(&t) &&
+		    (double)t.cpu_ns / (double)t.passes < best_cpu)
+			best_cpu = (double)t.cpu_ns / (double)t.passes;
 		/* Two warm windows at least: the reference is the faster, so one
 		 * window stretched by something no observer sees (a VM's stolen
 		 * time, an interrupt storm) cannot make honest trials look 40x
@@ -281,6 +290,7 @@ static int size_passes(struct run *r)
 	 * trials fall short by a hair and are resized (a whole trial lost). */
 	double want = ceil((double)min_ns * MEASURE_SIZING_MARGIN / ns);
 	r->out->sizing_ns_per_pass = ns;
+	r->out->sizing_cpu_ns_per_pass = isfinite(best_cpu) ? best_cpu : 0;
 	r->out->pass_seconds = ns / 1e9;
 	r->out->passes = want < 1 ? 1 : want > (double)max ? max : (long)want;
 	return 0;
@@ -340,12 +350,29 @@ void measure_check_trial(const struct measure_params *p, const struct measure_re
 	if (per_call < MEASURE_MIN_CALL_NS) {
 		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
 		util_say(why, cap, "%.3f ns per call, faster than any call can be", per_call);
+		return;
+	}
+	if (cpu_busy(t) && out->sizing_cpu_ns_per_pass > 0) {
+		/* What the kernel saw the candidate run, per pass, against the same
+		 * in the sizing run: neither edges nor a busy infra CPU in it, so
+		 * short windows on a saturated host do not look faster than sized. */
+		double cpp = (double)t->cpu_ns / (double)t->passes;
+		if (off_by(cpp, out->sizing_cpu_ns_per_pass) > f) {
+			t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
+			util_say(why, cap, "%.4g us of CPU per pass against %.4g us in the sizing run "
+				 "(%.1fx off, more than %.1fx)", cpp / 1e3,
+				 out->sizing_cpu_ns_per_pass / 1e3,
+				 off_by(cpp, out->sizing_cpu_ns_per_pass), f);
+			return;
+		}
 	} else if (off_by(t->ns_per_pass, out->sizing_ns_per_pass) > f) {
 		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
 		util_say(why, cap, "%.4g us per pass against %.4g us in the sizing run (%.1fx off, "
 			 "more than %.1fx)", t->ns_per_pass / 1e3, out->sizing_ns_per_pass / 1e3,
 			 off_by(t->ns_per_pass, out->sizing_ns_per_pass), f);
-	} else if (isfinite(mt) && off_by(t->ns_per_pass, mt) > f) {
+		return;
+	}
+	if (isfinite(mt) && off_by(t->ns_per_pass, mt) > f) {
 		t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
 		util_say(why, cap, "%.4g us per pass against a median of %.4g us in the other "
 			 "trials (%.1fx off)", t->ns_per_pass / 1e3, mt / 1e3, off_by(t->ns_per_pass, mt));

@@ -104,6 +104,10 @@ struct measure_trial {
 	bool sizing;              /* a sizing window (observed for contamination only) */
 	double foreign_percent;   /* set by the observer, if any */
 	double cpu_share;         /* candidate on-CPU time / capacity; < 0 = unknown (observer) */
+	/* The candidate's on-CPU time as the kernel booked it at every context
+	 * switch (observer, bpf source); 0 = unknown.  Unlike wall_ns it holds
+	 * nothing of the window's edges or of waiting for a busy infra CPU. */
+	uint64_t cpu_ns;
 	/* The candidate's part of the window's dynamic energy on a shared package
 	 * (observer: its on-CPU time over all busy time of the package); < 0 = not
 	 * split, the whole package net is the candidate's (a dedicated package). */
@@ -144,6 +148,9 @@ struct measure_result {
 	size_t n_trials;
 	struct measure_trial trials[MEASURE_MAX_TRIALS];
 	double sizing_ns_per_pass;/* the reference for the tampering check */
+	/* Its on-CPU counterpart, from the sizing windows that kept their CPU
+	 * busy and had cpu_ns (0 = none): the reference when a trial has it too. */
+	double sizing_cpu_ns_per_pass;
 	long sizing_windows;
 	long retries;             /* windows repeated (contaminated or inconsistent):
 				   * trials, and sizing windows (sizing_retries of them);
@@ -207,8 +214,10 @@ void measure_summarize(const struct measure_params *p, struct measure_result *ou
 /*
  * The tampering check measure_run() applies to each measured trial t (not yet
  * counted in out->trials), exposed for tests: time per call under
- * MEASURE_MIN_CALL_NS, time per pass off out->sizing_ns_per_pass or the median
- * of the kept trials by more than p->tamper_ratio (3 when unset), or energy
+ * MEASURE_MIN_CALL_NS, time per pass off the sizing run's (on-CPU time per
+ * pass against out->sizing_cpu_ns_per_pass when both are known and the trial
+ * kept its CPU busy, else wall time against out->sizing_ns_per_pass) or off the
+ * median of the kept trials by more than p->tamper_ratio (3 when unset), or energy
  * per pass off the kept trials' median by more than that ratio widened by
  * their spread (ratio + 3 × CV) — energy only where it carries a signal:
  * positive, above the noise floor, not low_cpu_share.  Sets

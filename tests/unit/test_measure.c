@@ -363,6 +363,62 @@ START_TEST(consistency_rules)
 }
 END_TEST
 
+/*
+ * With the kernel's on-CPU time of both (bpf observer), the sizing check
+ * compares CPU per pass: a sizing run stretched by its edges or a busy infra
+ * CPU no longer makes an honest trial look too fast, and a trial that skips
+ * the work still is caught, however its wall time looks.
+ */
+START_TEST(consistency_by_cpu_time)
+{
+	struct measure_params p = params();
+	struct measure_result *out = calloc(1, sizeof *out);
+	struct measure_trial t;
+	char why[256];
+
+	p.n_tests = 1;
+	out->sizing_ns_per_pass = 40000;     /* 40 us a pass in wall time: edges, mostly */
+	out->sizing_cpu_ns_per_pass = 2000;  /* 2 us of CPU a pass */
+	t = trial(50000, 0.1e9, 5000, 0);    /* 2 us a pass: 20x "faster" than sized */
+	t.cpu_ns = 95000000;                 /* 1.9 us of CPU a pass */
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert_msg(t.flags == 0, "%s", why);
+	ck_assert_double_eq_tol(t.ratio_to_sizing, 0.05, 1e-9);   /* shown as it was */
+	/* the work skipped: a tenth of the CPU a pass, within 3x in wall time */
+	out->sizing_ns_per_pass = 2000;
+	t = trial(50000, 0.1e9, 5000, 0);
+	t.cpu_ns = 10000000;
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	ck_assert_msg(strstr(why, "of CPU per pass"), "%s", why);
+	/* a trial that mostly waited says nothing by its CPU: wall time again */
+	out->sizing_ns_per_pass = 40000;
+	t = trial(50000, 0.1e9, 5000, MEASURE_FLAG_LOW_CPU_SHARE);
+	t.cpu_ns = 10000000;
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	ck_assert_msg(strstr(why, "us per pass against") && !strstr(why, "of CPU"), "%s", why);
+	/* no on-CPU reference (proc source, or no busy sizing window): wall time */
+	out->sizing_cpu_ns_per_pass = 0;
+	t = trial(50000, 0.1e9, 5000, 0);
+	t.cpu_ns = 95000000;
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	/* passing the CPU check still leaves the kept trials' median to pass */
+	out->sizing_ns_per_pass = 2000;
+	out->sizing_cpu_ns_per_pass = 2000;
+	out->trials[0] = trial(50000, 0.02e9, 5000, 0);
+	out->trials[1] = trial(50000, 0.02e9, 5000, 0);
+	out->n_trials = 2;
+	t = trial(50000, 0.1e9, 5000, 0);    /* 5x the trials' median */
+	t.cpu_ns = 100000000;
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
+	ck_assert_msg(strstr(why, "other trials"), "%s", why);
+	free(out);
+}
+END_TEST
+
 /* The fake powercap counter of reset_inside_a_window_is_retried. */
 static char pc_dir[64];
 
@@ -599,6 +655,7 @@ static Suite *measure_suite(void)
 	tcase_add_test(tc, reply_lines);
 	tcase_add_test(tc, wrong_unchecked_passes_are_caught);
 	tcase_add_test(tc, consistency_rules);
+	tcase_add_test(tc, consistency_by_cpu_time);
 	tcase_add_test(tc, reset_inside_a_window_is_retried);
 	tcase_add_test(tc, contaminated_sizing_window_is_redone);
 	tcase_add_test(tc, candidate_share_is_the_headline);
