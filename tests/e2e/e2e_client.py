@@ -105,9 +105,15 @@ class T035Client(unittest.TestCase):
         # not a terminal: plain lines, one per change, no cursor movement
         self.assertNotIn("\r", out)
         self.assertNotIn("\x1b", out)
-        trials = re.findall(r"^\[ *\d+\.\d s\] measuring  trial (\d)/3 \(\d+ %\)$", out, re.M)
+        trials = re.findall(r"^\[ *\d+\.\d s\] measuring  trial (\d)/3 \((\d+) %\)$", out, re.M)
         self.assertTrue(trials, out)
-        self.assertEqual(trials, sorted(trials), out)
+        # Polled twice a second, a 0.25 s trial may never be seen, and a short
+        # trial makes the kept ones warm-ups (counting starts again at 1): no
+        # order to expect, but each line's trial and progress agree (the
+        # worker's 10 % + 85 % × the trials done).
+        for n, pct in trials:
+            self.assertIn(n, "123", out)
+            self.assertEqual(int(pct), round(100 * (0.1 + 0.85 * (int(n) - 1) / 3)), out)
         for k in ("task          %s  completed\n" % tid, "candidate     busy <b>1</b>\n",
                   "tests         1/1 passed\n", "energy/call   ", "95% CI [", "time/call ",
                   "power ", "trials        ", "CV ", "package/DRAM  ", "top processes",
