@@ -234,10 +234,20 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
  * and is the reference of the tampering check: preemption only slows one, and
  * a window the observer finds contaminated is run again instead.
  */
-/* The window's on-CPU time says what the candidate did: known, and its CPU kept busy. */
+/*
+ * The window's on-CPU time says what the candidate did: known, and the
+ * candidate ran for most of what other tasks left of its CPUs.  Waiting code
+ * (sleep, a pipe) leaves them idle, and its CPU per pass is mostly the
+ * harness's per-window cost, which short sizing windows share among fewer
+ * passes; code preempted by neighbours still runs whenever it can, and its
+ * CPU per pass is its own (the wall time per pass is the neighbours' too).
+ */
 static bool cpu_busy(const struct measure_trial *t)
 {
-	return t->cpu_ns > 0 && t->passes > 0 && !(t->flags & MEASURE_FLAG_LOW_CPU_SHARE);
+	if (t->cpu_ns == 0 || t->passes <= 0 || t->cpu_share < 0)
+		return false;
+	double left = 1 - t->foreign_percent / 100;
+	return left <= 0 || t->cpu_share / left >= MEASURE_LOW_CPU_SHARE;
 }
 
 static int size_passes(struct run *r)

@@ -381,6 +381,7 @@ START_TEST(consistency_by_cpu_time)
 	out->sizing_cpu_ns_per_pass = 2000;  /* 2 us of CPU a pass */
 	t = trial(50000, 0.1e9, 5000, 0);    /* 2 us a pass: 20x "faster" than sized */
 	t.cpu_ns = 95000000;                 /* 1.9 us of CPU a pass */
+	t.cpu_share = 0.95;
 	measure_check_trial(&p, out, &t, why, sizeof why);
 	ck_assert_msg(t.flags == 0, "%s", why);
 	ck_assert_double_eq_tol(t.ratio_to_sizing, 0.05, 1e-9);   /* shown as it was */
@@ -388,13 +389,25 @@ START_TEST(consistency_by_cpu_time)
 	out->sizing_ns_per_pass = 2000;
 	t = trial(50000, 0.1e9, 5000, 0);
 	t.cpu_ns = 10000000;
+	t.cpu_share = 0.95;
 	measure_check_trial(&p, out, &t, why, sizeof why);
 	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
 	ck_assert_msg(strstr(why, "of CPU per pass"), "%s", why);
-	/* a trial that mostly waited says nothing by its CPU: wall time again */
+	/* preempted by neighbours (30 % of the CPU, 65 % foreign): 3.5x slower in
+	 * wall time than sized, its own CPU per pass as sized: consistent */
+	out->sizing_cpu_ns_per_pass = 2000;
+	t = trial(50000, 0.35e9, 5000, MEASURE_FLAG_LOW_CPU_SHARE);
+	t.cpu_ns = 100000000;
+	t.cpu_share = 0.3;
+	t.foreign_percent = 65;
+	measure_check_trial(&p, out, &t, why, sizeof why);
+	ck_assert_msg(!(t.flags & MEASURE_FLAG_TIME_INCONSISTENT), "%s", why);
+	/* a trial that mostly waited (its CPUs idle, not taken) says nothing by
+	 * its CPU: wall time again */
 	out->sizing_ns_per_pass = 40000;
 	t = trial(50000, 0.1e9, 5000, MEASURE_FLAG_LOW_CPU_SHARE);
 	t.cpu_ns = 10000000;
+	t.cpu_share = 0.1;
 	measure_check_trial(&p, out, &t, why, sizeof why);
 	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
 	ck_assert_msg(strstr(why, "us per pass against") && !strstr(why, "of CPU"), "%s", why);
@@ -402,6 +415,7 @@ START_TEST(consistency_by_cpu_time)
 	out->sizing_cpu_ns_per_pass = 0;
 	t = trial(50000, 0.1e9, 5000, 0);
 	t.cpu_ns = 95000000;
+	t.cpu_share = 0.95;
 	measure_check_trial(&p, out, &t, why, sizeof why);
 	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
 	/* passing the CPU check still leaves the kept trials' median to pass */
@@ -412,6 +426,7 @@ START_TEST(consistency_by_cpu_time)
 	out->n_trials = 2;
 	t = trial(50000, 0.1e9, 5000, 0);    /* 5x the trials' median */
 	t.cpu_ns = 100000000;
+	t.cpu_share = 1;
 	measure_check_trial(&p, out, &t, why, sizeof why);
 	ck_assert(t.flags & MEASURE_FLAG_TIME_INCONSISTENT);
 	ck_assert_msg(strstr(why, "other trials"), "%s", why);
