@@ -226,15 +226,6 @@ static int window(struct run *r, long passes, measure_edge_fn on_edge, struct me
 }
 
 /*
- * SPEC §3 step 3, driven from here: windows of 1 pass, then of as many passes
- * as the last window says will last long enough for the window's edges to be
- * negligible (at least twice as many), until one does and at least two ran
- * (so a slow first call — a cache being filled — is not the reference).  The
- * fastest time per pass of the windows after the first sets the pass count
- * and is the reference of the tampering check: preemption only slows one, and
- * a window the observer finds contaminated is run again instead.
- */
-/*
  * The window's on-CPU time says what the candidate did: known, and the
  * candidate ran for most of what other tasks left of its CPUs.  Waiting code
  * (sleep, a pipe) leaves them idle, and its CPU per pass is mostly the
@@ -250,6 +241,21 @@ static bool cpu_busy(const struct measure_trial *t)
 	return left <= 0 || t->cpu_share / left >= MEASURE_LOW_CPU_SHARE;
 }
 
+/* What the kernel saw the candidate run per pass (cpu_busy windows only). */
+static double cpu_per_pass(const struct measure_trial *t)
+{
+	return (double)t->cpu_ns / (double)t->passes;
+}
+
+/*
+ * SPEC §3 step 3, driven from here: windows of 1 pass, then of as many passes
+ * as the last window says will last long enough for the window's edges to be
+ * negligible (at least twice as many), until one does and at least two ran
+ * (so a slow first call — a cache being filled — is not the reference).  The
+ * fastest time per pass of the windows after the first sets the pass count
+ * and is the reference of the tampering check: preemption only slows one, and
+ * a window the observer finds contaminated is run again instead.
+ */
 static int size_passes(struct run *r)
 {
 	const struct measure_params *p = r->p;
@@ -277,9 +283,8 @@ static int size_passes(struct run *r)
 		 * the fastest warm window is the reference (the first is cold). */
 		if (r->out->sizing_windows > 0 && t.ns_per_pass > 0 && t.ns_per_pass < best)
 			best = t.ns_per_pass;
-		if (r->out->sizing_windows > 0 && cpu_busy(&t) &&
-		    (double)t.cpu_ns / (double)t.passes < best_cpu)
-			best_cpu = (double)t.cpu_ns / (double)t.passes;
+		if (r->out->sizing_windows > 0 && cpu_busy(&t) && cpu_per_pass(&t) < best_cpu)
+			best_cpu = cpu_per_pass(&t);
 		/* Two warm windows at least: the reference is the faster, so one
 		 * window stretched by something no observer sees (a VM's stolen
 		 * time, an interrupt storm) cannot make honest trials look 40x
@@ -366,7 +371,7 @@ void measure_check_trial(const struct measure_params *p, const struct measure_re
 		/* What the kernel saw the candidate run, per pass, against the same
 		 * in the sizing run: neither edges nor a busy infra CPU in it, so
 		 * short windows on a saturated host do not look faster than sized. */
-		double cpp = (double)t->cpu_ns / (double)t->passes;
+		double cpp = cpu_per_pass(t);
 		if (off_by(cpp, out->sizing_cpu_ns_per_pass) > f) {
 			t->flags |= MEASURE_FLAG_TIME_INCONSISTENT;
 			util_say(why, cap, "%.4g us of CPU per pass against %.4g us in the sizing run "

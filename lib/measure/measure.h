@@ -148,8 +148,9 @@ struct measure_result {
 	size_t n_trials;
 	struct measure_trial trials[MEASURE_MAX_TRIALS];
 	double sizing_ns_per_pass;/* the reference for the tampering check */
-	/* Its on-CPU counterpart, from the sizing windows that kept their CPU
-	 * busy and had cpu_ns (0 = none): the reference when a trial has it too. */
+	/* Its on-CPU counterpart, from the sizing windows with cpu_ns whose
+	 * candidate ran for most of what neighbours left of its CPUs (0 = none):
+	 * the reference for a trial of that kind. */
 	double sizing_cpu_ns_per_pass;
 	long sizing_windows;
 	long retries;             /* windows repeated (contaminated or inconsistent):
@@ -215,8 +216,9 @@ void measure_summarize(const struct measure_params *p, struct measure_result *ou
  * The tampering check measure_run() applies to each measured trial t (not yet
  * counted in out->trials), exposed for tests: time per call under
  * MEASURE_MIN_CALL_NS, time per pass off the sizing run's (on-CPU time per
- * pass against out->sizing_cpu_ns_per_pass when both are known and the trial
- * kept its CPU busy, else wall time against out->sizing_ns_per_pass) or off the
+ * pass against out->sizing_cpu_ns_per_pass when both are known and the trial's
+ * candidate ran for most of what neighbours left of its CPUs, else wall time
+ * against out->sizing_ns_per_pass) or off the
  * median of the kept trials by more than p->tamper_ratio (3 when unset), or energy
  * per pass off the kept trials' median by more than that ratio widened by
  * their spread (ratio + 3 × CV) — energy only where it carries a signal:
