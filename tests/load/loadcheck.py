@@ -7,11 +7,13 @@ import collections
 import datetime
 import json
 import re
+import time
 
 FINAL = ("completed", "failed", "cancelled")
 RSS_SLACK_KIB = 2048
 RSS_SLACK_RATIO = 0.10
 FD_SLACK = 2
+DRAIN_TAIL_SECONDS = 30  # see Check.drained
 MAX_FALSE_TAMPER = 0.25   # share of honest measurements that may end tampering_suspected
 
 
@@ -140,16 +142,27 @@ class Check:
                                                                           status["completed"]))
 
     def drained(self):
-        """The queues are empty and no lock is left."""
-        R = self.R
-        left = {"jt:q:measure": R.cmd("LLEN", "jt:q:measure"),
-                "jt:delayed:measure": R.cmd("ZCARD", "jt:delayed:measure")}
-        for k in R.scan("jt:proc:measure:*"):
-            left[k] = R.cmd("LLEN", k)
-        for k in R.scan("jt:lock:*"):
-            left[k] = "held"
+        """The queues are empty and no lock is left, DRAIN_TAIL_SECONDS at most
+        after every task's record became final: a task's status is final a
+        moment before its worker has stopped the candidate, released the lock
+        and acked the job (a task cancelled while it runs most of all)."""
+        R, deadline = self.R, time.monotonic() + DRAIN_TAIL_SECONDS
+        t0 = time.monotonic()
+        while True:
+            left = {"jt:q:measure": R.cmd("LLEN", "jt:q:measure"),
+                    "jt:delayed:measure": R.cmd("ZCARD", "jt:delayed:measure")}
+            for k in R.scan("jt:proc:measure:*"):
+                left[k] = R.cmd("LLEN", k)
+            for k in R.scan("jt:lock:*"):
+                left[k] = "held"
+            if not any(v for v in left.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.s["drain_tail_seconds"] = round(time.monotonic() - t0, 2)
         if any(v for v in left.values()):
-            self.fail("not drained: %s" % left)
+            jobs = [j for k in R.scan("jt:proc:measure:*") for j in R.cmd("LRANGE", k, 0, -1)]
+            self.fail("not drained %d s after every task ended: %s; jobs held: %s"
+                      % (DRAIN_TAIL_SECONDS, left, [str(j)[:200] for j in jobs]))
 
     def once(self):
         """Nothing ran twice: worker logs, attempts, the seal chain."""
