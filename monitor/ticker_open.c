@@ -103,23 +103,14 @@ static void load_calibration(struct ticker *t, const struct jt_config *cfg,
 	bool model = strcmp(f->meter, "model") == 0;
 
 	try_profile(f, t->o->calibration_file, host, false);
-	for (const char *s = t->o->calibration_files ? t->o->calibration_files : ""; *s;) {
-		size_t n = strcspn(s, ";");
+	struct util_items it = { .rest = t->o->calibration_files, .sep = ';' };
+	while (util_items_next(&it)) {
 		char path[PATH_MAX];
-		while (n && isspace((unsigned char)s[n - 1]))
-			n--;
-		while (n && isspace((unsigned char)*s))
-			s++, n--;
-		if (n && n < sizeof path) {
-			memcpy(path, s, n);
-			path[n] = '\0';
+		if (it.len && it.len < sizeof path) {   /* config.c refused longer */
+			memcpy(path, it.item, it.len);
+			path[it.len] = '\0';
 			try_profile(f, path, host, true);
-		} else if (n) {
-			log_warn("monitor_calibration_files: a path of %zu bytes ignored", n);
 		}
-		s += strcspn(s, ";");
-		if (*s == ';')
-			s++;
 	}
 	for (int i = 0; i < f->map.n; i++) {
 		const struct calib_profile *p = &f->calib[i];

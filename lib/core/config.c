@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ static int check_sandbox_controls(const char *v, char *why, size_t cap)
 static int check_listen(const char *v, char *why, size_t cap);
 static int check_redis_url(const char *v, char *why, size_t cap);
 static int check_sentinels(const char *v, char *why, size_t cap);
+static int check_paths(const char *v, char *why, size_t cap);
 static int check_master_name(const char *v, char *why, size_t cap);
 static int check_nonempty(const char *v, char *why, size_t cap);
 static int check_host_id(const char *v, char *why, size_t cap);
@@ -144,7 +146,7 @@ static const struct config_def config_table[] = {
 	INT(monitor_top_processes, "50", 1, 10000),
 	STR(monitor_listen, "127.0.0.1:9101", check_listen, "host:port, port 1..65535"),
 	STR(monitor_packages, "auto", check_nonempty, "auto or P=CPUS;P=CPUS, e.g. 0=0-3;1=4-7"),
-	STR(monitor_calibration_files, "", NULL, NULL),
+	STR(monitor_calibration_files, "", check_paths, "FILE;FILE, each under PATH_MAX bytes"),
 	/* logging */
 	ENUM(log_level, "info", level_values, "debug|info|warn|error"),
 	ENUM(log_format, "text", format_values, "text|json"),
@@ -252,25 +254,35 @@ static int check_redis_url(const char *v, char *why, size_t cap)
  * REDIS_MAX_SENTINELS, which lib/core cannot include). */
 static int check_sentinels(const char *v, char *why, size_t cap)
 {
+	struct util_items it = { .rest = v, .sep = ',' };
 	char item[300];
 	int n = 0;
 
-	for (const char *p = v; *p;) {
-		size_t len = strcspn(p, ",");
-		if (++n > 16 || len >= sizeof item) {
-			util_say(why, cap, n > 16 ? "more than 16 sentinels" : "an item is too long");
+	while (util_items_next(&it)) {
+		if (++n > 16 || !it.len || it.len >= sizeof item) {
+			util_say(why, cap, n > 16 ? "more than 16 sentinels" : !it.len ?
+				 "an item is empty" : "an item is too long");
 			return -EINVAL;
 		}
-		memcpy(item, p, len);
-		item[len] = '\0';
+		memcpy(item, it.item, it.len);
+		item[it.len] = '\0';
 		if (check_listen(item, why, cap))
 			return -EINVAL;
-		p += len;
-		if (*p == ',' && !*++p) {
-			util_say(why, cap, "ends with a comma");
+	}
+	return 0;
+}
+
+/* Empty, or paths separated by ';' (empty items are skipped). */
+static int check_paths(const char *v, char *why, size_t cap)
+{
+	struct util_items it = { .rest = v, .sep = ';' };
+	int n = 0;
+
+	while (util_items_next(&it))
+		if (it.len && (++n > 64 || it.len >= PATH_MAX)) {
+			util_say(why, cap, n > 64 ? "more than 64 paths" : "a path of %zu bytes", it.len);
 			return -EINVAL;
 		}
-	}
 	return 0;
 }
 

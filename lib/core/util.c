@@ -1,6 +1,7 @@
 /* util.c — see util.h. */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -243,5 +244,23 @@ bool util_is_lower_hex(const char *s, size_t len)
 	for (; *s; s++)
 		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
 			return false;
+	return true;
+}
+
+bool util_items_next(struct util_items *it)
+{
+	const char *s = it->rest;
+	if (!s || (!*s && !it->more))
+		return false;
+	const char stop[2] = { it->sep, '\0' };
+	size_t n = strcspn(s, stop);
+	it->more = s[n] == it->sep;
+	it->rest = it->more ? s + n + 1 : NULL;
+	while (n && isspace((unsigned char)*s))
+		s++, n--;
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	it->item = s;
+	it->len = n;
 	return true;
 }

@@ -58,4 +58,23 @@ bool util_is_lower_hex(const char *s, size_t len);
 int util_parse_i64(const char *s, long long *out);
 int util_parse_double(const char *s, double *out);
 
+/*
+ * The items of a list separated by sep, each without the blanks around it:
+ *
+ *	struct util_items it = { .rest = list, .sep = ';' };
+ *	while (util_items_next(&it))
+ *		use(it.item, it.len);     (not NUL-terminated)
+ *
+ * An empty item (two separators in a row, or one at either end) comes back
+ * with len 0, for the caller to refuse or skip.  A NULL or "" list has none.
+ */
+struct util_items {
+	const char *rest;   /* the caller's list; NULL once the last item is out */
+	char sep;
+	bool more;          /* private: the last item ended at a separator */
+	const char *item;
+	size_t len;
+};
+bool util_items_next(struct util_items *it);
+
 #endif

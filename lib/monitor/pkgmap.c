@@ -130,17 +130,15 @@ static int parse_segment(const char *s, size_t len, const struct cpuset *online,
 static int build_override(const char *spec, const struct cpuset *online, struct pkgmap *m,
 			  char *why, size_t cap)
 {
-	const char *s = spec;
-	for (;;) {
-		const char *end = strchr(s, ';');
-		size_t len = end ? (size_t)(end - s) : strlen(s);
-		int ret = parse_segment(s, len, online, m, why, cap);
+	struct util_items it = { .rest = spec, .sep = ';' };
+	if (!*spec)   /* an empty override is a mistake, not "no packages" */
+		return parse_segment(spec, 0, online, m, why, cap);
+	while (util_items_next(&it)) {
+		int ret = parse_segment(it.item, it.len, online, m, why, cap);
 		if (ret)
 			return ret;
-		if (!end)
-			return 0;
-		s = end + 1;
 	}
+	return 0;
 }
 
 int pkgmap_build(const char *sysfs_root, const char *spec, struct pkgmap *out, char *why,

@@ -144,23 +144,20 @@ static int parse_tcp(struct redis *r, const char *p)
 	return 0;
 }
 
-/* "host:port,host:port,..." (spaces around items allowed; port 26379 by default). */
+/* "host:port,host:port,..." (blanks around items allowed, empty items
+ * skipped; port 26379 by default). */
 static int parse_sentinels(struct redis *r, const char *list)
 {
-	const char *p = list;
+	struct util_items it = { .rest = list, .sep = ',' };
 
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (!*p)
-			break;
-		size_t n = strcspn(p, ", ");
+	while (util_items_next(&it)) {
+		if (!it.len)
+			continue;
 		if (r->nsentinels == REDIS_MAX_SENTINELS)
 			return -EINVAL;
 		struct sentinel_addr *a = &r->sentinels[r->nsentinels++];
-		if (parse_hostport(p, n, 26379, a->host, sizeof a->host, &a->port))
+		if (parse_hostport(it.item, it.len, 26379, a->host, sizeof a->host, &a->port))
 			return -EINVAL;
-		p += n;
 	}
 	return r->nsentinels ? 0 : -EINVAL;
 }

@@ -273,9 +273,9 @@ START_TEST(test_string_checks)
 		ck_assert_msg(config_set(&c, "measurement_cpus", bad_cpus[i], &err) == -EINVAL,
 			      "accepted '%s'", bad_cpus[i]);
 	static const char *const good_sentinels[] = { "", "10.0.0.1:26379",
-						      "a:1,[::1]:26379,b.lab:26380" };
+						      "a:1,[::1]:26379,b.lab:26380", " a:1 , b:2 " };
 	static const char *const bad_sentinels[] = { "a", "a:1,", ",a:1", "a:1,,b:2", "a:0",
-						     "a:1 ,b:2", "1:1,2:1,3:1,4:1,5:1,6:1,7:1,"
+						     "a:1 b:2", "1:1,2:1,3:1,4:1,5:1,6:1,7:1,"
 						     "8:1,9:1,10:1,11:1,12:1,13:1,14:1,15:1,16:1,"
 						     "17:1" };
 	for (size_t i = 0; i < sizeof good_sentinels / sizeof *good_sentinels; i++)
@@ -284,6 +284,16 @@ START_TEST(test_string_checks)
 	for (size_t i = 0; i < sizeof bad_sentinels / sizeof *bad_sentinels; i++)
 		ck_assert_msg(config_set(&c, "redis_sentinels", bad_sentinels[i], &err) == -EINVAL,
 			      "accepted '%s'", bad_sentinels[i]);
+	/* monitor_calibration_files: paths, empty items skipped, at most 64 */
+	char many[64 * 3 + 8] = "";
+	for (int i = 0; i < 64; i++)
+		strcat(many, "p;;");     /* 64 paths, and empty items between them */
+	ck_assert_msg(config_set(&c, "monitor_calibration_files", "a.json; /b/c.json;", &err) == 0,
+		      "%s", err.msg);
+	ck_assert_msg(config_set(&c, "monitor_calibration_files", many, &err) == 0, "%s", err.msg);
+	strcat(many, "q");
+	ck_assert_int_eq(config_set(&c, "monitor_calibration_files", many, &err), -EINVAL);
+	ck_assert_msg(strstr(err.msg, "more than 64 paths"), "%s", err.msg);
 	ck_assert_int_eq(config_set(&c, "redis_master_name", "", &err), -EINVAL);
 	ck_assert_int_eq(config_set(&c, "redis_master_name", "jt main", &err), -EINVAL);
 	ck_assert_int_eq(config_set(&c, "redis_min_replicas", "17", &err), -EINVAL);
