@@ -346,12 +346,40 @@ static bool replicated(const struct api *a, struct redis *r, const struct http_r
 	return false;
 }
 
+/*
+ * Admits and queues a new task (or finds the one scoped names, created since
+ * the caller looked): 0, or -1 with resp set.
+ */
+static int create(struct api *a, struct redis *r, const struct http_request *req,
+		  const struct measure_request *m, const char *scoped,
+		  struct http_response *resp, char id[40], bool *existing, long long *depth)
+{
+	char *canon = NULL;
+	int err, ret = -1;
+
+	if (admit(r, req, m, resp) || queue_full(a, r, req, resp, depth))
+		goto out;
+	canon = request_to_json(m);
+	struct task_new t = { .request_json = canon, .candidate_id = m->candidate_id,
+			      .problem_name = m->problem_name };
+	err = canon ? tasks_create(r, &t, scoped, a->cfg->result_ttl_seconds, id, existing)
+		    : -ENOMEM;
+	if (err == -ENOMEM)
+		api_respond_error(resp, req, "internal_error", "out of memory", NULL);
+	else if (err)
+		api_not_ready(resp, req, "Redis failed while queueing; nothing was queued");
+	else
+		ret = 0;
+out:
+	free(canon);
+	return ret;
+}
+
 static void h_measure(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct measure_request m;
 	char id[40];
 	struct redis *r = NULL;
-	char *canon = NULL;
 	long long depth = 0;
 	bool existing = false;
 	int err;
@@ -376,30 +404,19 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 		api_not_ready(resp, req, "Redis is unreachable; nothing was queued");
 		goto out;
 	}
-	if (admit(r, req, &m, resp))
-		goto out;
-	canon = request_to_json(&m);
-	struct task_new t = { .request_json = canon, .candidate_id = m.candidate_id,
-			      .problem_name = m.problem_name };
-	if (queue_full(a, r, req, resp, &depth))
-		goto out;
 	/* an Idempotency-Key is the client's own: another client's same key is
 	 * another task (client, then the key's digest: always under the limit) */
 	char scoped[sizeof req->client + 80], digest[UTIL_SHA256_HEX_LEN];
 	if (req->idempotency_key) {
 		util_sha256_hex(req->idempotency_key, strlen(req->idempotency_key), digest);
 		snprintf(scoped, sizeof scoped, "%s\n%s", req->client, digest);
+		/* a replay names a task that is already queued: no limit that
+		 * keeps new tasks out applies to it */
+		existing = tasks_idem_lookup(r, scoped, id) == 0;
 	}
-	err = canon ? tasks_create(r, &t, req->idempotency_key ? scoped : NULL,
-				   a->cfg->result_ttl_seconds, id, &existing)
-		    : -ENOMEM;
-	if (err) {
-		if (err == -ENOMEM)
-			api_respond_error(resp, req, "internal_error", "out of memory", NULL);
-		else
-			api_not_ready(resp, req, "Redis failed while queueing; nothing was queued");
+	if (!existing && (err = create(a, r, req, &m, req->idempotency_key ? scoped : NULL,
+				       resp, id, &existing, &depth)))
 		goto out;
-	}
 	atomic_fetch_add(&a->tasks_created, existing ? 0 : 1);
 	/* for DELETE /api/v1/tasks?candidate_id= (bulkcancel.h) */
 	if (!existing && m.candidate_id && taskidx_candidate_add(r, m.candidate_id, id,
@@ -420,7 +437,6 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 out:
 	if (r)
 		redis_pool_put(a->pool, r);
-	free(canon);
 	request_free(&m);
 }
 

@@ -123,6 +123,7 @@ static const struct redis_script finish_script = {
 	"  redis.call('HSET', KEYS[1], 'error_type', ARGV[6], 'error_message', ARGV[7])\n"
 	"end\n"
 	"if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'energy_per_call_j', ARGV[9]) end\n"
+	"redis.call('HDEL', KEYS[1], 'seal', 'sealed_result')\n"
 	"redis.call('SREM', KEYS[2], ARGV[8])\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))\n"
@@ -225,13 +226,55 @@ static void now_rfc3339(char out[UTIL_RFC3339_LEN])
 
 /* ------------------------------------------------------------ create */
 
+/* The Redis key of an idempotency key: its digest, so any bytes fit. */
+static int idem_key(char *buf, size_t size, const char *idempotency_key)
+{
+	char sha[UTIL_SHA256_HEX_LEN];
+	size_t kl = strlen(idempotency_key);
+
+	if (kl == 0 || kl > TASKS_MAX_IDEM_KEY)
+		return -EINVAL;
+	util_sha256_hex(idempotency_key, kl, sha);
+	return keys_idem(buf, size, sha);
+}
+
+/* KEYS: idem.  ARGV: task key prefix.  → the task's id, or nil. */
+static const struct redis_script idem_script = {
+	"tasks_idem_lookup",
+	"local old = redis.call('GET', KEYS[1])\n"
+	"if old and redis.call('EXISTS', ARGV[1] .. old) == 1 then return old end\n"
+	"return false\n",
+};
+
+int tasks_idem_lookup(struct redis *r, const char *idempotency_key, char id_out[37])
+{
+	char idem[KEYS_MAX];
+	struct redis_reply *rep = NULL;
+	const char *keys[] = { idem }, *args[] = { KEYS_TASK_PREFIX };
+	int ret;
+
+	if (!idempotency_key)
+		return -EINVAL;
+	if ((ret = idem_key(idem, sizeof idem, idempotency_key)) ||
+	    (ret = redis_eval(r, &idem_script, 1, keys, 1, args, &rep)))
+		return ret;
+	if (rep->type == REDIS_T_NIL)
+		ret = -ENOENT;
+	else if (rep->type != REDIS_T_STR || !keys_task_id_valid(rep->str))
+		ret = -EPROTO;
+	else
+		memcpy(id_out, rep->str, 37);
+	redis_reply_free(rep);
+	return ret;
+}
+
+
 int tasks_create(struct redis *r, const struct task_new *t,
 		 const char *idempotency_key, long idem_ttl_s,
 		 char id_out[37], bool *existing)
 {
 	char task[KEYS_MAX], q[KEYS_MAX], cq[KEYS_MAX], idem[KEYS_MAX];
 	char created[UTIL_RFC3339_LEN], ttl[24], id[37];
-	char sha[UTIL_SHA256_HEX_LEN];
 	char cap[24];
 	const char *args[12];
 	struct redis_reply *rep = NULL;
@@ -242,11 +285,7 @@ int tasks_create(struct redis *r, const struct task_new *t,
 	if (!t || !t->request_json || !*t->request_json)
 		return -EINVAL;
 	if (idempotency_key) {
-		size_t kl = strlen(idempotency_key);
-		if (kl == 0 || kl > TASKS_MAX_IDEM_KEY)
-			return -EINVAL;
-		util_sha256_hex(idempotency_key, kl, sha);
-		if ((ret = keys_idem(idem, sizeof idem, sha)))
+		if ((ret = idem_key(idem, sizeof idem, idempotency_key)))
 			return ret;
 		nkeys = 5;
 	}

@@ -24,7 +24,9 @@
  * finished task, built once by tasks_finish so reads copy it verbatim),
  * energy_per_call_j (the result's energy_metrics.energy_per_call_joules,
  * "%.17g", copied at finish so the dashboard lists 50 tasks without fetching
- * and parsing 50 bodies).  The id also enters jt:recent at create (recent.h).
+ * and parsing 50 bodies), seal and sealed_result (taskseal.h: a result sealed
+ * but not yet stored; tasks_finish drops them).  The id also enters jt:recent
+ * at create (recent.h).
  * Finished and cancelled records expire after ttl_s.
  *
  * Worker protocol for a measure job (payload = task id):
@@ -77,6 +79,14 @@ struct task_new {
 int tasks_create(struct redis *r, const struct task_new *t,
 		 const char *idempotency_key, long idem_ttl_s,
 		 char id_out[37], bool *existing);
+
+/*
+ * The task an idempotency_key already names, if it still exists: 0 and its id
+ * in id_out, -ENOENT when there is none, -EINVAL for a key tasks_create would
+ * refuse, or a redis_cmd error.  For answering a replay before any limit that
+ * would refuse a new task; tasks_create still decides atomically.
+ */
+int tasks_idem_lookup(struct redis *r, const char *idempotency_key, char id_out[37]);
 
 /*
  * The GET /api/v1/tasks/{id} body (malloc'd, caller frees; *len optional):

@@ -78,6 +78,10 @@ class T031Admission(unittest.TestCase):
         try:
             self.assertIn(429, codes, codes)
             self.assertLessEqual(len(ids), 3, codes)
+            # a replay is not a new task: the limit does not refuse it
+            r = S.post("/api/v1/measure", body(), port=port, headers=first)
+            self.assertEqual((r.status, r.json.get("task_id"), r.json.get("idempotent_replay")),
+                             (202, ids[0], True), r.raw)
         finally:
             self.cancel_all(ids)
 
@@ -123,9 +127,9 @@ class T031Admission(unittest.TestCase):
         S.start_server("perclient", config=conf, port=port)
         ids = []
         try:
-            codes = []
-            for _ in range(5):   # seconds each: at most one of them leaves the queue
-                r = S.post("/api/v1/measure", body(), port=port, headers=self.A)
+            codes, first = [], dict(self.A, **{"Idempotency-Key": "first-of-A"})
+            for k in range(5):   # seconds each: at most one of them leaves the queue
+                r = S.post("/api/v1/measure", body(), port=port, headers=first if k == 0 else self.A)
                 codes.append(r.status)
                 if r.status == 202:
                     ids.append(r.json["task_id"])
@@ -135,6 +139,10 @@ class T031Admission(unittest.TestCase):
                     self.assertEqual(r.headers.get("Retry-After"), "30")
             self.assertIn(429, codes, codes)
             self.assertLessEqual(len(ids), 3, codes)
+            # a replay is not a new task: the limit does not refuse it
+            r = S.post("/api/v1/measure", body(), port=port, headers=first)
+            self.assertEqual((r.status, r.json.get("task_id"), r.json.get("idempotent_replay")),
+                             (202, ids[0], True), r.raw)
             # another client is not held back by A's queue
             b = S.post("/api/v1/measure", body(), port=port, headers=self.B)
             self.assertEqual(b.status, 202, b.raw)

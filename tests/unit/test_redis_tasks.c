@@ -230,8 +230,13 @@ START_TEST(idempotency_key)
 {
 	char a[37], b[37], c[37];
 	bool existing;
+	ck_assert_int_eq(tasks_idem_lookup(r, "key-1", b), -ENOENT);
 	create(NULL, NULL, "key-1", a, &existing);
 	ck_assert(!existing);
+	memset(b, 0, sizeof b);
+	ck_assert_int_eq(tasks_idem_lookup(r, "key-1", b), 0);
+	ck_assert_str_eq(a, b);
+	ck_assert_int_eq(tasks_idem_lookup(r, "key-2", b), -ENOENT);
 	create(NULL, NULL, "key-1", b, &existing);
 	ck_assert(existing);
 	ck_assert_str_eq(a, b);
@@ -245,6 +250,7 @@ START_TEST(idempotency_key)
 	char key[KEYS_MAX];
 	ck_assert_int_eq(keys_task(key, sizeof key, a), 0);
 	ck_assert_int_eq(redis_cmdv(r, NULL, "DEL", key, REDIS_END), 0);
+	ck_assert_int_eq(tasks_idem_lookup(r, "key-1", b), -ENOENT);
 	create(NULL, NULL, "key-1", b, &existing);
 	ck_assert(!existing);
 	ck_assert_str_ne(a, b);
@@ -255,6 +261,8 @@ START_TEST(idempotency_key)
 	struct task_new t = { .request_json = REQ };
 	ck_assert_int_eq(tasks_create(r, &t, big, 60, c, &existing), -EINVAL);
 	ck_assert_int_eq(tasks_create(r, &t, "", 60, c, &existing), -EINVAL);
+	ck_assert_int_eq(tasks_idem_lookup(r, big, c), -EINVAL);
+	ck_assert_int_eq(tasks_idem_lookup(r, "", c), -EINVAL);
 	t.request_json = NULL;
 	ck_assert_int_eq(tasks_create(r, &t, NULL, 60, c, &existing), -EINVAL);
 }
