@@ -307,14 +307,19 @@ class T037Monitor(unittest.TestCase):
         self.assertGreaterEqual(len(e), 2, "a 1.5 s burn spans two periods or more: %s" % e)
         got = sum(x["energy_uj"] for _, x in e)
         known = known_uj(b.cpu_ns)
-        print("\n  burner pid %d: %.3f s CPU (rusage), %.3f s booked over %d seals; energy %.3f J, "
-              "known %.3f J (%+.2f %%)" % (b.pid, b.cpu_ns / 1e9, sum(x["cpu_ns"] for _, x in e) / 1e9,
-                                            len(e), got / 1e6, known / 1e6, 100 * (got / known - 1)))
+        print("\n  burner pid %d: %.3f s CPU (rusage) + %.3f s stolen, %.3f s booked over %d seals; "
+              "energy %.3f J, known %.3f J (%+.2f %%)" % (
+                  b.pid, b.cpu_ns / 1e9, b.steal_ns / 1e9, sum(x["cpu_ns"] for _, x in e) / 1e9,
+                  len(e), got / 1e6, known / 1e6, 100 * (got / known - 1)))
         self.assertAlmostEqual(got / known, 1, delta=0.05)
         pk = sum(x["package_uj"] for _, x in e)
         self.assertAlmostEqual(pk / (PKG_ACTIVE_W * b.cpu_ns / 1e3), 1, delta=0.05)
-        # on-CPU time as the kernel counts it for the process itself
-        self.assertAlmostEqual(sum(x["cpu_ns"] for _, x in e) / b.cpu_ns, 1, delta=0.02)
+        # booked on-CPU time: the kernel's count for the process, plus what
+        # the hypervisor stole meanwhile (which the kernel leaves out, and a
+        # booking between context switches cannot)
+        on_cpu = b.cpu_ns + b.steal_ns
+        self.assertAlmostEqual(sum(x["cpu_ns"] for _, x in e) / on_cpu, 1,
+                               delta=0.02 + b.STEAL_SLACK_NS / on_cpu)
         with open("/proc/self/cgroup") as f:
             cgroup = [line[3:].strip() for line in f if line.startswith("0::")][0]
         for _, x in e:

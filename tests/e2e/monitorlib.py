@@ -195,19 +195,38 @@ BURN = ("import sys, time\n"
         "    pass\n")
 
 
+TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
+
+
+def steal_ticks(cpu):
+    """Time the hypervisor took from cpu so far (/proc/stat, in ticks)."""
+    with open("/proc/stat") as f:
+        for line in f:
+            w = line.split()
+            if w[0] == "cpu%d" % cpu:
+                return int(w[8])
+    return 0
+
+
 class Burner:
     """A process named by comm (an executable symlink to python3, so even its
     interpreter start-up carries the name) pinned to cpu from its first
     instruction, that burns `seconds` of CPU, says so, and when its stdin
     closes burns `tail` seconds more and exits (so that the period of its exit
     holds a share of it that no crowd of small processes outranks).  finish()
-    reaps it: cpu_ns is then its whole CPU time (rusage)."""
+    reaps it: cpu_ns is then its whole CPU time (rusage), and steal_ns the
+    time the hypervisor took from its CPU while it burnt (/proc/stat, to
+    STEAL_SLACK_NS): the kernel leaves steal out of a task's CPU time
+    (PARAVIRT_TIME_ACCOUNTING), a booking between context switches does not."""
+    STEAL_SLACK_NS = 2 * TICK_NS     # two tick-grained differences
 
     def __init__(self, tmp, comm, cpu, seconds, pid=None, tail=0.0):
         exe = os.path.join(tmp, comm)
         if not os.path.exists(exe):
             os.symlink(PY, exe)
+        self.cpu = cpu
         self.cpu_ns = self.exit_ns = None
+        self.steal = [steal_ticks(cpu)]
         for _ in range(50):
             if pid is not None:
                 # the next pid the kernel hands out is pid (root, initial namespace)
@@ -227,12 +246,17 @@ class Burner:
 
     def wait_burnt(self):
         line = self.p.stdout.readline()
+        self.steal.append(steal_ticks(self.cpu))
         assert line == b"burnt\n", line
 
     def finish(self):
+        self.steal.append(steal_ticks(self.cpu))
         self.p.stdin.close()
         _, status, ru = os.wait4(self.pid, 0)
         self.exit_ns = time.time_ns()
+        self.steal.append(steal_ticks(self.cpu))
+        st = self.steal
+        self.steal_ns = ((st[1] - st[0]) + (st[3] - st[2]) if len(st) == 4 else 0) * TICK_NS
         self.p.returncode = os.waitstatus_to_exitcode(status)
         self.p.stdout.close()
         self.cpu_ns = int((ru.ru_utime + ru.ru_stime) * 1e9)
