@@ -382,7 +382,6 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 	struct redis *r = NULL;
 	long long depth = 0;
 	bool existing = false;
-	int err;
 
 	memset(&m, 0, sizeof m);
 	if (parse_request(req, resp, REQUEST_MEASURE, &m))
@@ -414,8 +413,8 @@ static void h_measure(struct api *a, const struct http_request *req, struct http
 		 * keeps new tasks out applies to it */
 		existing = tasks_idem_lookup(r, scoped, id) == 0;
 	}
-	if (!existing && (err = create(a, r, req, &m, req->idempotency_key ? scoped : NULL,
-				       resp, id, &existing, &depth)))
+	if (!existing && create(a, r, req, &m, req->idempotency_key ? scoped : NULL, resp, id,
+				&existing, &depth))
 		goto out;
 	atomic_fetch_add(&a->tasks_created, existing ? 0 : 1);
 	/* for DELETE /api/v1/tasks?candidate_id= (bulkcancel.h) */
