@@ -36,7 +36,7 @@ libs_of = $(shell pkg-config --libs $(1) 2>/dev/null) -lm -pthread
 ifeq ($(DEVELOPER),1)
 CFLAGS  += -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wvla -Wundef -Wcast-align -Wwrite-strings \
-           -Wold-style-definition -Wno-unused-parameter
+           -Wold-style-definition
 endif
 ifneq ($(strip $(SANITIZE)),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -262,7 +262,7 @@ static int seal_result(struct worker *w, const char *id, struct job_outcome *o)
 
 /* What a finished job took, for /metrics; best effort (a lost sample is no
  * lost result). */
-static void record_job(struct worker *w, struct redis *r, const char *kind, const char *outcome,
+static void record_job(struct redis *r, const char *kind, const char *outcome,
 		       uint64_t t0, const struct job_outcome *o)
 {
 	struct jobstats_sample s = {
@@ -299,7 +299,7 @@ static bool runnable_here(struct worker *w, const char *id, const struct measure
 		snprintf(msg, sizeof msg, "no live host could run it within host_busy_retry_seconds: %s",
 			 cant);
 		fail_task(w, id, "host_busy", msg);
-		record_job(w, w->r_main, KEYS_KIND_MEASURE, "failed", util_mono_ns(), NULL);
+		record_job(w->r_main, KEYS_KIND_MEASURE, "failed", util_mono_ns(), NULL);
 	}
 	return false;
 }
@@ -408,7 +408,7 @@ static void run_task(struct worker *w, const char *id)
 	}
 out:
 	if (outcome)
-		record_job(w, w->r_main, KEYS_KIND_MEASURE, outcome, t0, &out);
+		record_job(w->r_main, KEYS_KIND_MEASURE, outcome, t0, &out);
 	job_outcome_free(&out);
 	request_free(&req);
 	free(reqjson);
@@ -521,7 +521,7 @@ static void run_validate_job(struct worker *w, const char *payload, size_t len)
 		}
 	}
 	if (reply) {
-		record_job(w, w->r_val, KEYS_KIND_VALIDATE,
+		record_job(w->r_val, KEYS_KIND_VALIDATE,
 			   json_object_get(reply, "error_type") ? "failed" : "completed", t0, NULL);
 		char *s = json_dumps(reply, JSON_COMPACT);
 		int err = s ? reply_to_job(w->r_val, job, s, 20) : -ENOMEM;
