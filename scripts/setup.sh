@@ -8,6 +8,7 @@ PKGS=(build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g
       libcurl4-openssl-dev   # the client jouletrace (client/httpc.c)
       check redis-server python3 curl procps cppcheck clang-tidy tmux
       prometheus    # promtool, which checks /metrics in the e2e tests
+      gdb           # stops a worker between sealing and storing (tests/e2e/e2e_crash.py)
       chromium nodejs)   # the pages in headless Chromium (tests/browser; nodejs brings npm)
 
 # The dedicated unprivileged user candidate code runs as (SPEC §9, docs/SECURITY.md):

@@ -29,6 +29,7 @@
 #include "sealchain.h"
 #include "station.h"
 #include "taskcount.h"
+#include "taskseal.h"
 #include "tasks.h"
 #include "util.h"
 #include "workers.h"
@@ -238,9 +239,31 @@ static void fail_task(struct worker *w, const char *id, const char *type, const 
 }
 
 /*
+ * The result an earlier attempt sealed but did not store (its worker died in
+ * between) replaces o's: 0, or -ENOENT when there is none (taskseal.h).
+ */
+static int sealed_earlier(struct worker *w, const char *id, struct job_outcome *o)
+{
+	json_t *res = NULL;
+	int err = taskseal_result(w->r_main, id, &res);
+
+	if (err == 0) {
+		job_outcome_free(o);
+		o->ok = true;
+		o->result = res;
+		o->n_trials = 0;          /* /metrics: this attempt measured nothing */
+		o->energy_joules = -1;
+		log_info("task %s was sealed by an earlier attempt: storing that result", id);
+	}
+	return err;
+}
+
+/*
  * Signs the payload into the chain (Redis) and puts the seal in the result.
  * Retried while Redis is down, like the result itself: a measurement is
- * never stored without its seal.
+ * never stored without its seal.  The sealed result enters the task's record
+ * in the same step (taskseal.h).  When an earlier attempt sealed the task
+ * first, o becomes that attempt's result (0): the first seal is the one.
  */
 static int seal_result(struct worker *w, const char *id, struct job_outcome *o)
 {
@@ -248,9 +271,11 @@ static int seal_result(struct worker *w, const char *id, struct job_outcome *o)
 	int err;
 
 	for (long delay = 100;; delay = delay < 5000 ? delay * 2 : 5000) {
-		err = sealchain_sign_append(w->r_main, &w->key, o->seal_payload, &seal);
+		err = taskseal_sign(w->r_main, &w->key, id, o->seal_payload, o->result, &seal);
 		if (err == 0)
 			break;
+		if (err == -EEXIST || err == -ENOENT)   /* ENOENT: the task is gone */
+			return err == -ENOENT ? -ECANCELED : sealed_earlier(w, id, o);
 		log_warn("sealing task %s: %s; retrying", id, strerror(-err));
 		if (stopping(w) || err == -EINVAL || err == -EBADMSG)
 			return err == -EINVAL || err == -EBADMSG ? err : -ECANCELED;
@@ -340,6 +365,7 @@ static void run_task(struct worker *w, const char *id)
 	struct job_outcome out = { 0 };
 	char why[512], *reqjson = NULL;
 	const char *outcome = "failed";   /* NULL: not finished (back in the queue) */
+	bool unsealed = false;
 	int err;
 
 	uint64_t t0 = util_mono_ns();
@@ -365,6 +391,8 @@ static void run_task(struct worker *w, const char *id)
 		fail_task(w, id, "internal", why);
 		goto out;
 	}
+	if (sealed_earlier(w, id, &out) == 0)
+		goto store;       /* measuring again would seal the task twice */
 	if (!runnable_here(w, id, &req, &calib)) {
 		outcome = NULL;   /* left to another host, or failed there */
 		goto out;
@@ -377,13 +405,13 @@ static void run_task(struct worker *w, const char *id)
 	}
 	if (err == 0 && out.ok)
 		completed_extras(w, &out, t0);
-	bool unsealed = false;
 	if (err == 0 && out.ok && (err = seal_result(w, id, &out)) != 0) {
 		job_outcome_free(&out);
 		if ((unsealed = err != -ECANCELED))
 			fail_task(w, id, "internal", "the result could not be sealed");
 		err = -ECANCELED; /* already stored (or stopping) */
 	}
+store:
 	if (err == -ECANCELED && tc.timed_out && !unsealed) {
 		/* max_job_seconds: one job may not hold the lock for hours */
 		char msg[256];

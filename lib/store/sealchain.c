@@ -15,18 +15,28 @@
 #include "util.h"
 
 /*
- * KEYS: head, log.  ARGV: expected sequence ("0" = no head), expected sha256
- * ("" = none), new sequence, new sha256, seal text.  → 1 committed, 0 the
- * head moved (somebody else signed first).
+ * KEYS: head, log [, record].  ARGV: expected sequence ("0" = no head),
+ * expected sha256 ("" = none), new sequence, new sha256, seal text
+ * [, seal field [, field, value]].  → 1 committed, 0 the head moved
+ * (somebody else signed first), 2 the record is gone, 3 the record already
+ * holds a seal (2 and 3 append nothing).
  */
 static const struct redis_script commit_script = {
 	"sealchain_commit",
+	"if #KEYS == 3 then\n"
+	"  if redis.call('EXISTS', KEYS[3]) == 0 then return 2 end\n"
+	"  if redis.call('HEXISTS', KEYS[3], ARGV[6]) == 1 then return 3 end\n"
+	"end\n"
 	"local h = redis.call('HMGET', KEYS[1], 'sequence', 'sha256')\n"
 	"local seq = h[1] or '0'\n"
 	"local sha = h[2] or ''\n"
 	"if seq ~= ARGV[1] or sha ~= ARGV[2] then return 0 end\n"
 	"redis.call('HSET', KEYS[1], 'sequence', ARGV[3], 'sha256', ARGV[4])\n"
 	"redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])\n"
+	"if #KEYS == 3 then\n"
+	"  redis.call('HSET', KEYS[3], ARGV[6], ARGV[5])\n"
+	"  if ARGV[7] then redis.call('HSET', KEYS[3], ARGV[7], ARGV[8]) end\n"
+	"end\n"
 	"return 1\n",
 };
 
@@ -230,6 +240,12 @@ static void backoff(int attempt)
 int sealchain_sign_append(struct redis *r, const struct seal_key *k, json_t *payload,
 			  json_t **seal)
 {
+	return sealchain_sign_append_also(r, k, payload, NULL, seal);
+}
+
+int sealchain_sign_append_also(struct redis *r, const struct seal_key *k, json_t *payload,
+			       const struct sealchain_also *also, json_t **seal)
+{
 	char head_key[KEYS_MAX], log_key[KEYS_MAX], new_seq[24], new_sha[65];
 	struct redis_reply *rep = NULL;
 	json_t *s = NULL;
@@ -240,7 +256,8 @@ int sealchain_sign_append(struct redis *r, const struct seal_key *k, json_t *pay
 	if (!seal)
 		return -EINVAL;
 	*seal = NULL;
-	if (!r || !k || !json_is_object(payload))
+	if (!r || !k || !json_is_object(payload) ||
+	    (also && (!also->key || !also->seal_field || (!also->field) != (!also->value))))
 		return -EINVAL;
 	if ((ret = keys_seal_head(head_key, sizeof head_key, k->key_id)) ||
 	    (ret = keys_seal_log(log_key, sizeof log_key, k->key_id)))
@@ -267,9 +284,12 @@ int sealchain_sign_append(struct redis *r, const struct seal_key *k, json_t *pay
 		    (ret = seal_payload_sha256(payload, new_sha)))
 			goto out;
 		snprintf(new_seq, sizeof new_seq, "%lld", h.seq + 1);
-		const char *keys[] = { head_key, log_key };
-		const char *args[] = { h.seq_text, h.sha, new_seq, new_sha, text };
-		ret = redis_eval(r, &commit_script, 2, keys, 5, args, &rep);
+		const char *keys[] = { head_key, log_key, also ? also->key : NULL };
+		const char *args[] = { h.seq_text, h.sha, new_seq, new_sha, text,
+				       also ? also->seal_field : NULL,
+				       also ? also->field : NULL, also ? also->value : NULL };
+		ret = redis_eval(r, &commit_script, also ? 3 : 2, keys,
+				 !also ? 5 : also->field ? 8 : 6, args, &rep);
 		if (ret == -EIO || ret == -ETIMEDOUT) {
 			if (landed(r, log_key, new_seq, text))
 				ret = 0;
@@ -282,6 +302,10 @@ int sealchain_sign_append(struct redis *r, const struct seal_key *k, json_t *pay
 			goto out;
 		if (committed == 1)
 			break;
+		if (committed == 2 || committed == 3) {
+			ret = committed == 2 ? -ENOENT : -EEXIST;
+			goto out;
+		}
 		log_debug("seal chain %s: sequence %s taken by another signer, retrying",
 			  k->key_id, new_seq);
 		ret = -EAGAIN;

@@ -68,6 +68,25 @@ int sealchain_sign_append(struct redis *r, const struct seal_key *k, json_t *pay
 			  json_t **seal);
 
 /*
+ * What sealchain_sign_append_also writes in the same Redis step as the seal
+ * lands in the log: key (a hash that must exist) gets the seal's text in
+ * seal_field and, when field is not NULL, value in field.  A record that
+ * already holds seal_field is never sealed again.
+ */
+struct sealchain_also {
+	const char *key, *seal_field;
+	const char *field, *value;     /* both NULL, or both set */
+};
+
+/*
+ * sealchain_sign_append, and also (NULL = nothing) in the same step.  More
+ * errors: -ENOENT (also->key does not exist) and -EEXIST (it already holds a
+ * seal); with both, nothing was appended.  -EINVAL for a half-filled also.
+ */
+int sealchain_sign_append_also(struct redis *r, const struct seal_key *k, json_t *payload,
+			       const struct sealchain_also *also, json_t **seal);
+
+/*
  * *json = the GET /api/v1/seals?after=N body (malloc'd):
  *   {"seals":[seal, ...],"next_after":M}
  * the seals with sequence > after, ordered by sequence (then key_id), at most

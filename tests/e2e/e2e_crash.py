@@ -11,7 +11,10 @@ lock after 3 s):
   with the lock free and no queue holding it;
 * Redis killed with SIGKILL while tasks are queued and one runs, and started
   again from its append-only file: the queued tasks are still there and
-  complete, and the queued/running counts agree with the task records.
+  complete, and the queued/running counts agree with the task records;
+* a worker killed after its seal entered the chain but before the result was
+  stored (gdb stops it there): the next attempt stores that sealed result and
+  does not measure again, so the task has one seal.
 
 run_e2e.py imports the class.
 """
@@ -150,18 +153,53 @@ class T034Crash(unittest.TestCase):
             self.assertEqual(t["status"], "completed", t)
         self.assert_quiet()
 
-    def test_z_the_seal_chain_survived_it_all(self):
-        # after the kills above and Redis's restart: one chain, no gap, no
-        # task sealed twice (the killed workers died before sealing)
+    def test_e_killed_between_sealing_and_storing(self):
+        S = self.S
+        tid = S.post("/api/v1/measure", body(TRIAL_SLOW, energy_measurement_trials=8,
+                                             min_trials=8)).json["task_id"]
+        wait_for(lambda: self.stage_is(tid, "measuring"), 90, "a trial", step=0.05)
+        name = self.runner(tid)
+        pid = S.procs[name].pid
+        # gdb stops the worker as taskseal_sign returns (the seal is in the
+        # chain and in the task's record, the result not stored) and kills it
+        gdb = subprocess.run(
+            ["gdb", "-p", str(pid), "-batch", "-nx", "-iex", "set debuginfod enabled off",
+             "-ex", "set pagination off",
+             "-ex", "handle all nostop noprint pass", "-ex", "break taskseal_sign", "-ex", "continue",
+             "-ex", "finish", "-ex", "kill"],
+            capture_output=True, text=True, timeout=120)
+        self.assertIn("Breakpoint 1, ", gdb.stdout, gdb.stdout + gdb.stderr)
+        self.assertIn("Value returned is $1 = 0", gdb.stdout, gdb.stdout + gdb.stderr)
+        wait_for(lambda: S.procs[name].poll() is not None, 10, "the worker killed")
+        sealed = [s for s in self.seals() if s["payload"]["task_id"] == tid]
+        self.assertEqual(len(sealed), 1, sealed)
+        self.assertEqual(self.redis("HGET", "jt:task:" + tid, "status"), "running")
+        t = S.wait_task(tid, timeout=180)
+        S.start_worker(name)
+        self.assertEqual(t["status"], "completed", t)
+        self.assertEqual(self.redis("HGET", "jt:task:" + tid, "attempts"), "2")
+        # the result stored is the one sealed, and no second seal was made
+        self.assertEqual(t["seal"], sealed[0])
+        self.assertEqual(len([s for s in self.seals() if s["payload"]["task_id"] == tid]), 1)
+        self.assertIn("task %s was sealed by an earlier attempt" % tid,
+                      S.log("worker") + S.log("worker2"))
+        self.assertEqual(self.redis("HEXISTS", "jt:task:" + tid, "sealed_result"), "0")
+        self.assert_quiet()
+
+    def seals(self):
         seals, after = [], 0
         while True:
             r = self.S.get("/api/v1/seals?after=%d&limit=100" % after)
             self.assertEqual(r.status, 200, r.raw)
             if not r.json["seals"]:
-                break
+                return seals
             seals += r.json["seals"]
             after = r.json["next_after"]
-        payloads = [s["payload"] for s in seals]
+
+    def test_z_the_seal_chain_survived_it_all(self):
+        # after the kills above and Redis's restart: one chain, no gap, no
+        # task sealed twice (test_e's worker died after sealing)
+        payloads = [s["payload"] for s in self.seals()]
         self.assertGreaterEqual(len(payloads), 6)
         self.assertEqual([p["sequence"] for p in payloads], list(range(1, len(payloads) + 1)))
         self.assertIsNone(payloads[0]["prev_seal_sha256"])

@@ -1,6 +1,7 @@
 /* The seal chain against a real redis-server: keys, concurrent signers, the log. */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <time.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "redis_testsrv.h"
 #include "seal.h"
 #include "sealchain.h"
+#include "tasks.h"
+#include "taskseal.h"
 #include "util.h"
 
 TESTSRV_TWO_CLIENTS
@@ -419,6 +422,71 @@ START_TEST(log_of_every_key_merges_by_sequence)
 }
 END_TEST
 
+/*
+ * A task is sealed once: the seal and its result enter the task's record in
+ * the step that appends the seal, a second seal for it is refused with the
+ * chain unchanged, and tasks_finish drops the two fields.
+ */
+START_TEST(a_task_is_sealed_once)
+{
+	struct seal_key k;
+	char id[37], task[KEYS_MAX];
+	bool existing;
+	json_t *seal = NULL, *res = NULL, *p;
+	json_t *result = json_pack("{s:{s:f}}", "energy_metrics", "energy_per_call_joules", 0.25);
+	struct task_new t = { .request_json = "{\"function_name\":\"f\"}" };
+
+	key_from_byte(9, &k);
+	ck_assert_int_eq(tasks_create(ra, &t, NULL, 60, id, &existing), 0);
+	ck_assert_int_eq(tasks_start(ra, id, "worker-1"), 0);
+	ck_assert_int_eq(keys_task(task, sizeof task, id), 0);
+	ck_assert_int_eq(taskseal_result(ra, id, &res), -ENOENT);
+
+	p = payload(id);
+	ck_assert_int_eq(taskseal_sign(ra, &k, id, p, result, &seal), 0);
+	json_decref(p);
+	/* the worker dies here; the next attempt finds the sealed result */
+	ck_assert_int_eq(taskseal_result(rb, id, &res), 0);
+	ck_assert(json_equal(json_object_get(res, "seal"), seal));
+	json_object_del(res, "seal");
+	ck_assert(json_equal(res, result));
+	json_decref(res);
+	/* a second seal for the task is refused and appends nothing */
+	json_t *again = NULL;
+	p = payload(id);
+	ck_assert_int_eq(taskseal_sign(rb, &k, id, p, result, &again), -EEXIST);
+	ck_assert_ptr_null(again);
+	json_decref(p);
+	/* so is a seal for a task that is gone */
+	p = payload("gone");
+	ck_assert_int_eq(taskseal_sign(ra, &k, "00000000-0000-4000-8000-000000000000", p, result,
+				       &again), -ENOENT);
+	json_decref(p);
+	json_t *all = raw_log(ra, k.key_id);
+	check_chain(all, k.pk, 1);
+	ck_assert(json_equal(json_array_get(all, 0), seal));
+	json_decref(all);
+	/* half an also is refused */
+	struct sealchain_also half = { .key = task, .seal_field = "x", .field = "y" };
+	p = payload(id);
+	ck_assert_int_eq(sealchain_sign_append_also(ra, &k, p, &half, &again), -EINVAL);
+	json_decref(p);
+
+	/* stored: the record no longer carries a copy of the result */
+	json_object_set(result, "seal", seal);
+	char *text = json_dumps(result, JSON_COMPACT);
+	ck_assert_int_eq(tasks_finish(ra, id, "completed", text, NULL, NULL, 60), 0);
+	free(text);
+	ck_assert_int_eq(taskseal_result(ra, id, &res), -ENOENT);
+	struct redis_reply *rep = NULL;
+	ck_assert_int_eq(redis_cmdv(ra, &rep, "HEXISTS", task, "sealed_result", REDIS_END), 0);
+	ck_assert_int_eq(rep->integer, 0);
+	redis_reply_free(rep);
+	json_decref(seal);
+	json_decref(result);
+}
+END_TEST
+
 START_TEST(redis_down_is_an_error)
 {
 	struct seal_key k;
@@ -452,6 +520,7 @@ static Suite *sealchain_suite(void)
 	tcase_add_test(tc, bad_payload_does_not_advance_the_chain);
 	tcase_add_test(tc, concurrent_signers_share_one_chain);
 	tcase_add_test(tc, log_of_every_key_merges_by_sequence);
+	tcase_add_test(tc, a_task_is_sealed_once);
 	tcase_add_test(tc, redis_down_is_an_error);
 	return s;
 }
